@@ -1,0 +1,4 @@
+//! One module per subcommand: each takes its clap args and returns a report for `output.rs`.
+
+pub mod generate;
+pub mod size;

@@ -1,0 +1,337 @@
+//! `llmops size`: one report per (GPU, context length), built from the sizing library.
+
+use serde::Serialize;
+
+use crate::cli::SizeArgs;
+use crate::exit::{ExitStatus, UsageError};
+use crate::sizing::gpus::{self, Gpu};
+use crate::sizing::verdict::{self, Advice};
+use crate::sizing::weights::WeightSource;
+use crate::sizing::{
+    Estimate, Model, ModelError, Problem, Resolved, Settings, SettingsError, VllmVersion, architectures,
+    config::{Mixer, Window},
+    estimate,
+};
+use crate::units::{gib, thousands};
+use crate::{env, units};
+
+/// Bumped only when a field is renamed or removed; new fields may appear within a version.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Serialize)]
+pub struct SizeReport {
+    pub schema_version: u32,
+    pub model: ModelSummary,
+    pub gpu: GpuSummary,
+    pub settings: SettingsSummary,
+    pub per_gpu: PerGpu,
+    pub total: Total,
+    pub max_concurrency: f64,
+    pub fits: bool,
+    pub problems: Vec<ProblemSummary>,
+    pub max_model_len_that_fits: Option<u64>,
+    pub advice: Advice,
+    /// Arguments to paste into `vllm serve` (null when the model does not fit as asked).
+    pub vllm_args: Option<String>,
+    /// The lines vLLM would log at start-up, to compare with a real log.
+    pub vllm_log: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModelSummary {
+    pub path: String,
+    pub architecture: Option<String>,
+    pub model_type: String,
+    pub vllm_supported: bool,
+    pub params: u64,
+    pub weights_source: WeightSource,
+    pub quantization: Option<String>,
+    pub max_model_len_limit: Option<u64>,
+    pub layers: LayerCounts,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct LayerCounts {
+    pub full_attention: u64,
+    pub sliding_window: u64,
+    pub chunked_local: u64,
+    pub state_space: u64,
+    pub mlp_only: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GpuSummary {
+    pub name: String,
+    pub memory_bytes: u64,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SettingsSummary {
+    #[serde(flatten)]
+    pub resolved: Resolved,
+    pub vllm_version: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PerGpu {
+    pub total_memory_bytes: u64,
+    pub requested_bytes: u64,
+    pub weights_bytes: u64,
+    pub activation_bytes: u64,
+    pub non_torch_bytes: u64,
+    pub cuda_graph_bytes: u64,
+    pub cuda_graph_outside_budget_bytes: u64,
+    pub available_kv_bytes: i64,
+    pub kv_bytes_per_token: u64,
+    pub state_bytes_per_sequence: u64,
+    pub num_blocks: u64,
+    pub kv_tokens: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Total {
+    pub gpus: u64,
+    pub weights_bytes: u64,
+    pub kv_cache_bytes: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProblemSummary {
+    #[serde(flatten)]
+    pub problem: Problem,
+    pub message: String,
+}
+
+pub enum SizeOutput {
+    One(Box<SizeReport>),
+    Sweep(Vec<SizeReport>),
+}
+
+impl SizeOutput {
+    pub fn exit_status(&self) -> ExitStatus {
+        let all_fit = match self {
+            SizeOutput::One(report) => report.fits,
+            SizeOutput::Sweep(reports) => reports.iter().all(|r| r.fits),
+        };
+        if all_fit { ExitStatus::Success } else { ExitStatus::Failure }
+    }
+}
+
+pub fn run(args: &SizeArgs) -> anyhow::Result<SizeOutput> {
+    let model = Model::load(&args.model).map_err(model_error)?;
+    let gpus = resolve_gpus(args)?;
+    let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UsageError::new)?;
+    let lengths: Vec<Option<u64>> =
+        if args.max_model_len.is_empty() { vec![None] } else { args.max_model_len.iter().copied().map(Some).collect() };
+
+    let mut reports = Vec::new();
+    for gpu in &gpus {
+        for max_model_len in &lengths {
+            let settings = Settings {
+                max_model_len: *max_model_len,
+                tensor_parallel_size: args.tensor_parallel_size,
+                gpu_memory_utilization: args.gpu_memory_utilization,
+                kv_cache_dtype: args.kv_cache_dtype,
+                dtype: args.dtype,
+                max_num_seqs: args.max_num_seqs,
+                max_num_batched_tokens: args.max_num_batched_tokens,
+                enforce_eager: args.enforce_eager,
+                vllm_version,
+            };
+            reports.push(report(&model, gpu, &settings)?);
+        }
+    }
+    Ok(if reports.len() == 1 {
+        SizeOutput::One(Box::new(reports.remove(0)))
+    } else {
+        SizeOutput::Sweep(reports)
+    })
+}
+
+fn model_error(error: ModelError) -> anyhow::Error {
+    let hint = match &error {
+        ModelError::Missing { .. } => "pass a model directory or the path of its config.json",
+        ModelError::NoConfig { .. } => "`size` reads the model's config.json; download it beside the weights",
+        ModelError::Invalid { .. } => "fix the field in config.json, or use the file published with the model",
+        _ => "check the file is complete (a partial download?) and readable",
+    };
+    UsageError::new(error.to_string()).with_hint(hint).into()
+}
+
+fn resolve_gpus(args: &SizeArgs) -> anyhow::Result<Vec<Gpu>> {
+    if let Some(bytes) = args.gpu_memory {
+        return Ok(vec![gpus::custom(bytes)]);
+    }
+    if args.gpu.is_empty() {
+        return Ok(vec![*gpus::find("H100-80GB").expect("the catalogue has the H100")]);
+    }
+    args.gpu
+        .iter()
+        .map(|name| {
+            gpus::find(name).copied().ok_or_else(|| {
+                UsageError::new(format!("unknown GPU `{name}`"))
+                    .with_hint(format!(
+                        "use one of {}, or give its memory with `--gpu-memory 79.19GiB`",
+                        gpus::names().join(", ")
+                    ))
+                    .into()
+            })
+        })
+        .collect()
+}
+
+fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeReport> {
+    let mut current = estimate(model, gpu, settings).map_err(|error| {
+        let hint = match &error {
+            SettingsError::TensorParallelDoesNotDivideHeads { heads, .. } => {
+                format!("use a `--tensor-parallel-size` that divides {heads}")
+            }
+            SettingsError::NoContextLength => "add `--max-model-len N`".into(),
+            SettingsError::Unsupported(_) => "this model's layout is not one vLLM can serve".into(),
+        };
+        UsageError::new(error.to_string()).with_hint(hint)
+    })?;
+    let mut warnings = Vec::new();
+    if env::is_truthy(env::VLLM_ALLOW_LONG_MAX_MODEL_LEN) {
+        current.problems.retain(|p| !matches!(p, Problem::ContextTooLong { .. }));
+    }
+    let config = &model.config;
+    let architecture = config.architecture.clone();
+    let vllm_supported = architecture.as_deref().is_some_and(architectures::is_supported);
+    match &architecture {
+        None => warnings.push("config.json names no `architectures`; vLLM needs one to pick the model code".into()),
+        Some(name) if !vllm_supported => warnings.push(format!(
+            "`{name}` is not in vLLM's model registry; vLLM may still serve it through its Transformers backend"
+        )),
+        _ => {}
+    }
+    if let Some(method) = &config.quantization.method
+        && config.quantization.bytes_per_param.is_none()
+        && model.checkpoint.is_none()
+    {
+        warnings.push(format!(
+            "quantization `{method}` is not modelled; weights are sized as unquantized (give the model directory for exact bytes)"
+        ));
+    }
+    if current.cuda_graph_outside_budget_bytes > 0 {
+        warnings.push(format!(
+            "vLLM {} captures CUDA graphs (~{}) outside --gpu-memory-utilization; keep that much free",
+            settings.vllm_version,
+            gib(current.cuda_graph_outside_budget_bytes as f64)
+        ));
+    }
+
+    let advice = verdict::advise(model, gpu, settings, &current);
+    let tp = current.settings.tensor_parallel_size;
+    let fits = current.fits();
+    Ok(SizeReport {
+        schema_version: SCHEMA_VERSION,
+        model: ModelSummary {
+            path: model.config_path.display().to_string(),
+            architecture,
+            model_type: config.model_type.clone(),
+            vllm_supported,
+            params: u64::try_from(model.params().total()).unwrap_or(u64::MAX),
+            weights_source: current.weights_source,
+            quantization: config.quantization.method.clone(),
+            max_model_len_limit: config.max_model_len_limit,
+            layers: layer_counts(model),
+        },
+        gpu: GpuSummary { name: gpu.name.to_string(), memory_bytes: gpu.memory_bytes, count: tp },
+        settings: SettingsSummary { resolved: current.settings, vllm_version: settings.vllm_version.to_string() },
+        per_gpu: PerGpu {
+            total_memory_bytes: current.total_memory_bytes,
+            requested_bytes: current.requested_bytes,
+            weights_bytes: current.weights_bytes,
+            activation_bytes: current.activation_bytes,
+            non_torch_bytes: current.non_torch_bytes,
+            cuda_graph_bytes: current.cuda_graph_bytes,
+            cuda_graph_outside_budget_bytes: current.cuda_graph_outside_budget_bytes,
+            available_kv_bytes: current.available_kv_bytes,
+            kv_bytes_per_token: current.kv_bytes_per_token,
+            state_bytes_per_sequence: current.state_bytes_per_sequence,
+            num_blocks: current.num_blocks,
+            kv_tokens: current.kv_tokens,
+        },
+        total: Total {
+            gpus: tp,
+            weights_bytes: current.weights_bytes * tp,
+            kv_cache_bytes: current.available_kv_bytes.max(0) as u64 * tp,
+        },
+        max_concurrency: current.max_concurrency,
+        fits,
+        problems: current
+            .problems
+            .iter()
+            .map(|problem| ProblemSummary { problem: problem.clone(), message: problem_message(problem, &current) })
+            .collect(),
+        max_model_len_that_fits: current.max_model_len_that_fits,
+        advice,
+        vllm_args: fits.then(|| verdict::vllm_args(&current)),
+        vllm_log: vllm_log(&current),
+        warnings,
+    })
+}
+
+fn layer_counts(model: &Model) -> LayerCounts {
+    let mut counts = LayerCounts::default();
+    for layer in &model.config.layers {
+        match layer.mixer {
+            Mixer::Attention(Window::Full) => counts.full_attention += 1,
+            Mixer::Attention(Window::Sliding(_)) => counts.sliding_window += 1,
+            Mixer::Attention(Window::ChunkedLocal(_)) => counts.chunked_local += 1,
+            Mixer::Mamba | Mixer::LinearAttention => counts.state_space += 1,
+            Mixer::None => counts.mlp_only += 1,
+        }
+    }
+    counts
+}
+
+/// vLLM's start-up lines for this estimate, in its own format (`gpu_model_runner.py`,
+/// `gpu_worker.py`, `kv_cache_utils.py`).
+fn vllm_log(estimate: &Estimate) -> Vec<String> {
+    let mut lines = vec![
+        format!("Model loading took {:.4} GiB memory", estimate.weights_bytes as f64 / units::GIB),
+        format!("Available KV cache memory: {}", gib(estimate.available_kv_bytes as f64)),
+    ];
+    if estimate.available_kv_bytes > 0 {
+        lines.push(format!("GPU KV cache size: {} tokens", thousands(estimate.kv_tokens)));
+        lines.push(format!(
+            "Maximum concurrency for {} tokens per request: {:.2}x",
+            thousands(estimate.settings.max_model_len),
+            estimate.max_concurrency
+        ));
+    }
+    lines
+}
+
+/// The error vLLM would raise, in its words where it has them.
+fn problem_message(problem: &Problem, estimate: &Estimate) -> String {
+    match problem {
+        Problem::ContextTooLong { requested, limit } => format!(
+            "User-specified max_model_len ({requested}) is greater than the derived max_model_len ({limit}); \
+             vLLM refuses it unless VLLM_ALLOW_LONG_MAX_MODEL_LEN=1"
+        ),
+        Problem::NoKvMemory { available_bytes } => format!(
+            "No available memory for the cache blocks: weights and overhead leave {} for the KV cache",
+            gib(*available_bytes as f64)
+        ),
+        Problem::RequestDoesNotFit { needed_bytes, available_bytes } => format!(
+            "To serve at least one request with the model's max seq len ({}), ({}) KV cache is needed, \
+             which is larger than the available KV cache memory ({}).{}",
+            estimate.settings.max_model_len,
+            gib(*needed_bytes as f64),
+            gib(*available_bytes as f64),
+            estimate
+                .max_model_len_that_fits
+                .map(|len| format!(" Based on the available memory, the estimated maximum model length is {len}."))
+                .unwrap_or_default()
+        ),
+        Problem::TooManySequencesForState { max_num_seqs, state_blocks } => format!(
+            "max_num_seqs ({max_num_seqs}) exceeds available Mamba cache blocks ({state_blocks}); \
+             lower --max-num-seqs to at most {state_blocks}"
+        ),
+    }
+}

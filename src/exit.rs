@@ -1,0 +1,91 @@
+//! The one place exit codes are decided. Listed in the README; clap's own usage errors are 2 too.
+
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// The command did what was asked; for `size`, the model fits.
+    Success,
+    /// The operation failed, or `size` says the model does not fit.
+    Failure,
+    /// Bad usage or unreadable / invalid input: fix the command line or the file.
+    Usage,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Failure => 1,
+            ExitStatus::Usage => 2,
+        }
+    }
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> ExitCode {
+        ExitCode::from(status.code())
+    }
+}
+
+/// An error the user can fix by changing their input: exits with [`ExitStatus::Usage`].
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        UsageError { message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// The exit status for an error that ended a command.
+pub fn status_for(error: &anyhow::Error) -> ExitStatus {
+    if error.chain().any(|cause| cause.downcast_ref::<UsageError>().is_some()) {
+        ExitStatus::Usage
+    } else {
+        ExitStatus::Failure
+    }
+}
+
+/// A closed stdout (`llmops size … | head`) is not a failure.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_documented_ones() {
+        assert_eq!(ExitStatus::Success.code(), 0);
+        assert_eq!(ExitStatus::Failure.code(), 1);
+        assert_eq!(ExitStatus::Usage.code(), 2);
+    }
+
+    #[test]
+    fn usage_errors_anywhere_in_the_chain_exit_2() {
+        let error = anyhow::Error::new(UsageError::new("bad")).context("while sizing");
+        assert_eq!(status_for(&error), ExitStatus::Usage);
+        assert_eq!(status_for(&anyhow::anyhow!("boom")), ExitStatus::Failure);
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let error = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe)).context("printing");
+        assert!(is_broken_pipe(&error));
+    }
+}

@@ -1,0 +1,12 @@
+//! `llmops`: moves large language models from a data scientist's experiment to a production inference
+//! server, and tells CI before an endpoint exists whether a model will fit on the GPU.
+//!
+//! The binary is a thin shell over this library (`main.rs`); integration tests and benches call it too.
+
+pub mod cli;
+pub mod commands;
+pub mod env;
+pub mod exit;
+pub mod output;
+pub mod sizing;
+pub mod units;

@@ -1,0 +1,35 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use llmops::cli::{Cli, Command};
+use llmops::exit::{self, ExitStatus};
+use llmops::{commands, output};
+
+fn main() -> ExitCode {
+    // clap prints usage errors itself and exits 2 (0 for --help / --version).
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(status) => status.into(),
+        Err(error) if exit::is_broken_pipe(&error) => ExitStatus::Success.into(),
+        Err(error) => {
+            output::print_error(&error);
+            exit::status_for(&error).into()
+        }
+    }
+}
+
+fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
+    match &cli.command {
+        Command::Size(args) => {
+            let report = commands::size::run(args)?;
+            output::print_size(&report, args.output)?;
+            Ok(report.exit_status())
+        }
+        Command::Generate(args) => {
+            for path in commands::generate::run(&args.what)? {
+                eprintln!("wrote {path}");
+            }
+            Ok(ExitStatus::Success)
+        }
+    }
+}

@@ -1,0 +1,706 @@
+//! config.json, normalised. Families spell the same facts differently (see
+//! `../shared/research/vllm-memory.md` §3); this module reduces them to one [`ModelConfig`] that the
+//! parameter, weight and KV-cache code can read without knowing which family it came from.
+
+use serde_json::{Map, Value};
+
+use super::InvalidConfig;
+use super::fields::Fields;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    Float32,
+    Bfloat16,
+    Float16,
+    Fp8,
+}
+
+impl Dtype {
+    pub fn bytes(self) -> u64 {
+        match self {
+            Dtype::Float32 => 4,
+            Dtype::Bfloat16 | Dtype::Float16 => 2,
+            Dtype::Fp8 => 1,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::Float32 => "float32",
+            Dtype::Bfloat16 => "bfloat16",
+            Dtype::Float16 => "float16",
+            Dtype::Fp8 => "fp8",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Dtype> {
+        match name.trim_start_matches("torch.").to_ascii_lowercase().as_str() {
+            "float32" | "fp32" | "float" => Some(Dtype::Float32),
+            "bfloat16" | "bf16" => Some(Dtype::Bfloat16),
+            "float16" | "fp16" | "half" => Some(Dtype::Float16),
+            "float8_e4m3fn" | "fp8" | "float8" => Some(Dtype::Fp8),
+            _ => None,
+        }
+    }
+}
+
+/// Which tokens an attention layer keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    Full,
+    Sliding(u64),
+    ChunkedLocal(u64),
+}
+
+/// What mixes tokens in one decoder layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mixer {
+    Attention(Window),
+    /// Mamba (v1 or v2) state-space block: constant-size state per sequence.
+    Mamba,
+    /// Gated DeltaNet linear attention (Qwen3-Next): constant-size state per sequence.
+    LinearAttention,
+    /// An MLP-only block (Nemotron-H `-` / `E`).
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mlp {
+    Dense { width: u64, gated: bool },
+    Experts,
+    None,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layer {
+    pub mixer: Mixer,
+    pub mlp: Mlp,
+}
+
+/// Multi-head latent attention (DeepSeek V2/V3/R1, Kimi K2).
+#[derive(Debug, Clone, Copy)]
+pub struct Mla {
+    pub q_lora_rank: Option<u64>,
+    pub kv_lora_rank: u64,
+    pub qk_nope_head_dim: u64,
+    pub qk_rope_head_dim: u64,
+    pub v_head_dim: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Moe {
+    pub experts: u64,
+    pub experts_per_token: Option<u64>,
+    pub expert_width: u64,
+    /// Width of the always-on shared expert MLP, 0 when there is none.
+    pub shared_width: u64,
+    /// Qwen-style sigmoid gate on the shared expert (`H` parameters).
+    pub shared_gate: bool,
+    /// gpt-oss experts and router carry biases.
+    pub biased: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum StateSpace {
+    /// Jamba's Mamba-1 block.
+    Mamba1 { inner: u64, d_state: u64, d_conv: u64, dt_rank: u64 },
+    /// Mamba-2 (Nemotron-H, granite-4.0-h, Zamba2).
+    Mamba2 { heads: u64, head_dim: u64, groups: u64, d_state: u64, d_conv: u64 },
+    /// Gated DeltaNet (Qwen3-Next).
+    GatedDeltaNet { key_heads: u64, key_dim: u64, value_heads: u64, value_dim: u64, conv: u64 },
+}
+
+/// How linear layers are stored (`quantization_config`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Quantization {
+    /// `quant_method` as written, e.g. `gptq`, `fp8`, `mxfp4`; `None` for unquantized checkpoints.
+    pub method: Option<String>,
+    /// Bytes per parameter of quantized linear layers, scales and zero points included.
+    pub bytes_per_param: Option<f64>,
+    /// mxfp4 (gpt-oss) quantizes only the MoE experts.
+    pub experts_only: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ModelConfig {
+    pub architecture: Option<String>,
+    pub model_type: String,
+    /// `torch_dtype` / `dtype` of the checkpoint, if stated.
+    pub checkpoint_dtype: Option<Dtype>,
+    pub hidden_size: u64,
+    pub vocab_size: u64,
+    pub num_attention_heads: u64,
+    pub num_kv_heads: u64,
+    pub head_dim: u64,
+    pub tie_word_embeddings: bool,
+    /// Largest context vLLM derives from the config (it refuses a longer `--max-model-len`).
+    pub max_model_len_limit: Option<u64>,
+    /// What vLLM uses when no `--max-model-len` is given.
+    pub default_max_model_len: Option<u64>,
+    pub layers: Vec<Layer>,
+    pub mla: Option<Mla>,
+    pub moe: Option<Moe>,
+    pub state_space: Option<StateSpace>,
+    pub quantization: Quantization,
+    pub qkv_bias: bool,
+    pub output_bias: bool,
+    pub qk_norm: bool,
+    /// Qwen3-Next full-attention layers carry an output gate as wide as the queries.
+    pub gated_attention: bool,
+    /// Attention sinks (gpt-oss): one learned logit per head.
+    pub attention_sinks: bool,
+    pub norms_per_layer: u64,
+    /// Parameters of a vision tower, if the config describes one (estimated from `vision_config`).
+    pub vision_params: u64,
+    /// DeepSeek's multi-token-prediction layers: in the checkpoint, not loaded by default.
+    pub mtp_layers: u64,
+}
+
+/// model_type values that vLLM serves with MLA when `kv_lora_rank` is set (`ModelConfig.is_deepseek_mla`).
+const MLA_MODEL_TYPES: &[&str] = &[
+    "deepseek_v2",
+    "deepseek_v3",
+    "deepseek_v32",
+    "deepseek_mtp",
+    "glm4_moe_lite",
+    "kimi_k2",
+    "kimi_linear",
+    "longcat_flash",
+    "pangu_ultra_moe",
+];
+
+/// Keys vLLM reads to derive the maximum context (`derive_max_model_len_info`); it takes the minimum.
+const CONTEXT_KEYS: &[&str] = &[
+    "max_position_embeddings",
+    "n_positions",
+    "max_seq_len",
+    "seq_length",
+    "model_max_length",
+    "max_target_positions",
+    "max_sequence_length",
+    "max_seq_length",
+    "seq_len",
+];
+
+impl ModelConfig {
+    pub fn from_json_text(text: &str) -> Result<ModelConfig, InvalidConfig> {
+        let value: Value = serde_json::from_str(text).map_err(|error| InvalidConfig {
+            field: "(document)".into(),
+            problem: format!("is not valid JSON: {error}"),
+        })?;
+        let Value::Object(top) = value else {
+            return Err(InvalidConfig {
+                field: "(document)".into(),
+                problem: "must be a JSON object".into(),
+            });
+        };
+        Self::from_object(&top)
+    }
+
+    pub fn from_object(top_object: &Map<String, Value>) -> Result<ModelConfig, InvalidConfig> {
+        let top = Fields::new(top_object, "");
+        // Multimodal models keep the language model under one of these keys (vLLM's get_text_config).
+        let mut text = top;
+        for (key, prefix) in [
+            ("text_config", "text_config."),
+            ("llm_config", "llm_config."),
+            ("language_config", "language_config."),
+        ] {
+            if let Some(nested) = top.object(key)? {
+                text = top.nested(nested, prefix);
+                break;
+            }
+        }
+
+        let architecture = top
+            .strings("architectures")?
+            .and_then(|names| names.first().map(|s| s.to_string()));
+        let model_type = text
+            .text("model_type")?
+            .or(top.text("model_type")?)
+            .unwrap_or("")
+            .to_string();
+
+        let checkpoint_dtype = read_dtype(&top)?.or(read_dtype(&text)?);
+
+        let hidden_size = text.required_first_count(&["hidden_size", "n_embd", "d_model"])?;
+        let num_layers =
+            text.required_first_count(&["num_hidden_layers", "n_layer", "num_layers", "n_layers"])?;
+        if num_layers > 4096 {
+            return Err(InvalidConfig {
+                field: format!("{}num_hidden_layers", prefix_of(&text)),
+                problem: format!("{num_layers} layers is more than any real model has"),
+            });
+        }
+        let vocab_size = text.required_first_count(&["vocab_size", "padded_vocab_size"])?;
+        let num_attention_heads =
+            text.required_first_count(&["num_attention_heads", "n_head", "num_heads"])?;
+        let num_kv_heads = kv_heads(&text, num_attention_heads)?;
+        if num_kv_heads > num_attention_heads {
+            return Err(InvalidConfig {
+                field: format!("{}num_key_value_heads", prefix_of(&text)),
+                problem: format!(
+                    "{num_kv_heads} is more than num_attention_heads ({num_attention_heads})"
+                ),
+            });
+        }
+        let head_dim = match text.first_count(&["head_dim", "hidden_size_per_head", "attention_head_dim"])? {
+            Some(d) => d,
+            None => {
+                if hidden_size < num_attention_heads {
+                    return Err(InvalidConfig {
+                        field: format!("{}num_attention_heads", prefix_of(&text)),
+                        problem: format!(
+                            "{num_attention_heads} heads do not fit in hidden_size {hidden_size}"
+                        ),
+                    });
+                }
+                hidden_size / num_attention_heads
+            }
+        };
+
+        let tie_word_embeddings = text
+            .flag("tie_word_embeddings")?
+            .or(top.flag("tie_word_embeddings")?)
+            // transformers' PretrainedConfig default
+            .unwrap_or(true);
+
+        let (max_model_len_limit, default_max_model_len) = context_length(&text, &model_type)?;
+
+        let mla = read_mla(&text, &model_type)?;
+        let state_space = read_state_space(&text, hidden_size)?;
+        let moe = read_moe(&text, &model_type)?;
+        let layers = read_layers(&text, &model_type, num_layers, moe.is_some(), state_space.is_some())?;
+
+        let quantization = match top.object("quantization_config")? {
+            Some(q) => read_quantization(&top.nested(q, "quantization_config."))?,
+            None => match text.object("quantization_config")? {
+                Some(q) => read_quantization(&text.nested(q, "text_config.quantization_config."))?,
+                None => match top.object("compression_config")? {
+                    Some(q) => read_quantization(&top.nested(q, "compression_config."))?,
+                    None => Quantization { method: None, bytes_per_param: None, experts_only: false },
+                },
+            },
+        };
+
+        let is = |types: &[&str]| types.contains(&model_type.as_str());
+        let qkv_bias = text.flag("attention_bias")?.unwrap_or(false)
+            || is(&["qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"]);
+        // Llama's `attention_bias` also biases o_proj; gpt-oss has an o_proj bias too.
+        let output_bias = text.flag("attention_bias")?.unwrap_or(false) && !is(&["qwen3_next"]);
+        let qk_norm = is(&["qwen3", "qwen3_moe", "qwen3_next", "gemma3", "gemma3_text", "olmo2"]);
+        let norms_per_layer = if is(&["gemma2", "gemma3", "gemma3_text"]) {
+            4
+        } else if is(&["nemotron_h"]) {
+            1
+        } else {
+            2
+        };
+        let vision_params = match top.object("vision_config")? {
+            Some(v) => vision_tower_params(&top.nested(v, "vision_config."))?,
+            None => 0,
+        };
+        let mtp_layers = text.count_or_zero("num_nextn_predict_layers")?.unwrap_or(0);
+
+        Ok(ModelConfig {
+            architecture,
+            model_type: model_type.clone(),
+            checkpoint_dtype,
+            hidden_size,
+            vocab_size,
+            num_attention_heads,
+            num_kv_heads,
+            head_dim,
+            tie_word_embeddings,
+            max_model_len_limit,
+            default_max_model_len,
+            layers,
+            mla,
+            moe,
+            state_space,
+            quantization,
+            qkv_bias,
+            output_bias,
+            qk_norm,
+            gated_attention: is(&["qwen3_next"]),
+            attention_sinks: is(&["gpt_oss"]),
+            norms_per_layer,
+            vision_params,
+            mtp_layers,
+        })
+    }
+
+    pub fn num_layers(&self) -> u64 {
+        self.layers.len() as u64
+    }
+
+    pub fn attention_layers(&self) -> impl Iterator<Item = Window> + '_ {
+        self.layers.iter().filter_map(|layer| match layer.mixer {
+            Mixer::Attention(window) => Some(window),
+            _ => None,
+        })
+    }
+}
+
+fn prefix_of(fields: &Fields<'_>) -> String {
+    // Fields keeps its prefix private; recover it from a synthetic error.
+    match fields.required_count("\u{0}") {
+        Err(e) => e.field.trim_end_matches('\u{0}').to_string(),
+        Ok(_) => String::new(),
+    }
+}
+
+fn read_dtype(fields: &Fields<'_>) -> Result<Option<Dtype>, InvalidConfig> {
+    for key in ["dtype", "torch_dtype"] {
+        if let Some(name) = fields.text(key)? {
+            return match Dtype::parse(name) {
+                Some(dtype) => Ok(Some(dtype)),
+                None => Err(InvalidConfig {
+                    field: format!("{}{key}", prefix_of(fields)),
+                    problem: format!(
+                        "`{name}` is not a dtype llmops knows (float32, bfloat16, float16)"
+                    ),
+                }),
+            };
+        }
+    }
+    Ok(None)
+}
+
+/// vLLM's `get_total_num_kv_heads`: the first of several spellings, MQA flags, else MHA.
+fn kv_heads(text: &Fields<'_>, num_attention_heads: u64) -> Result<u64, InvalidConfig> {
+    if text.flag("multi_query")? == Some(true) && text.flag("new_decoder_architecture")? != Some(true) {
+        return Ok(1);
+    }
+    if let Some(attn) = text.object("attn_config")?
+        && let Some(n) = text.nested(attn, "attn_config.").count("kv_n_heads")?
+    {
+        return Ok(n);
+    }
+    Ok(text
+        .first_count(&["n_head_kv", "num_kv_heads", "num_key_value_heads", "multi_query_group_num"])?
+        .unwrap_or(num_attention_heads))
+}
+
+/// vLLM's `derive_max_model_len_info`: the minimum of the context keys, times the RoPE factor
+/// except for rope types that already state the extended length.
+fn context_length(
+    text: &Fields<'_>,
+    model_type: &str,
+) -> Result<(Option<u64>, Option<u64>), InvalidConfig> {
+    let mut limit: Option<u64> = None;
+    for key in CONTEXT_KEYS {
+        if let Some(n) = text.count(key)? {
+            limit = Some(limit.map_or(n, |l| l.min(n)));
+        }
+    }
+    let Some(base) = limit else {
+        return Ok((None, None));
+    };
+    let rope = match text.object("rope_scaling")? {
+        Some(r) => Some(text.nested(r, "rope_scaling.")),
+        None => text.object("rope_parameters")?.map(|r| text.nested(r, "rope_parameters.")),
+    };
+    let Some(rope) = rope else {
+        return Ok((Some(base), Some(base)));
+    };
+    let rope_type = rope.text("rope_type")?.or(rope.text("type")?).unwrap_or("");
+    let original = rope.count("original_max_position_embeddings")?;
+    let factor = rope.float("factor")?.unwrap_or(1.0);
+    if matches!(rope_type, "su" | "longrope") {
+        // Phi-3/3.5: the long context is already in max_position_embeddings; vLLM starts at the
+        // original length unless told otherwise.
+        return Ok((Some(base), Some(original.unwrap_or(base).min(base))));
+    }
+    if rope_type == "llama3" || model_type.starts_with("gemma3") || rope_type.is_empty() {
+        return Ok((Some(base), Some(base)));
+    }
+    let start = if rope_type == "yarn" { original.unwrap_or(base) } else { base };
+    let scaled = (start as f64 * factor).min(u32::MAX as f64) as u64;
+    Ok((Some(scaled), Some(scaled)))
+}
+
+fn read_mla(text: &Fields<'_>, model_type: &str) -> Result<Option<Mla>, InvalidConfig> {
+    if !MLA_MODEL_TYPES.contains(&model_type) {
+        return Ok(None);
+    }
+    let Some(kv_lora_rank) = text.count("kv_lora_rank")? else {
+        return Ok(None);
+    };
+    Ok(Some(Mla {
+        q_lora_rank: text.count("q_lora_rank")?,
+        kv_lora_rank,
+        qk_nope_head_dim: text.required_count("qk_nope_head_dim")?,
+        qk_rope_head_dim: text.required_count("qk_rope_head_dim")?,
+        v_head_dim: text.required_count("v_head_dim")?,
+    }))
+}
+
+fn read_state_space(text: &Fields<'_>, hidden: u64) -> Result<Option<StateSpace>, InvalidConfig> {
+    if text.has("linear_num_value_heads") {
+        return Ok(Some(StateSpace::GatedDeltaNet {
+            key_heads: text.required_count("linear_num_key_heads")?,
+            key_dim: text.required_count("linear_key_head_dim")?,
+            value_heads: text.required_count("linear_num_value_heads")?,
+            value_dim: text.required_count("linear_value_head_dim")?,
+            conv: text.count("linear_conv_kernel_dim")?.unwrap_or(4),
+        }));
+    }
+    if text.has("mamba_num_heads") {
+        return Ok(Some(StateSpace::Mamba2 {
+            heads: text.required_count("mamba_num_heads")?,
+            head_dim: text.required_count("mamba_head_dim")?,
+            groups: text.first_count(&["n_groups", "mamba_n_groups"])?.unwrap_or(1),
+            d_state: text.required_first_count(&["ssm_state_size", "mamba_d_state"])?,
+            d_conv: text.first_count(&["conv_kernel", "mamba_d_conv"])?.unwrap_or(4),
+        }));
+    }
+    if text.has("mamba_d_state") {
+        let expand = text.count("mamba_expand")?.unwrap_or(2);
+        return Ok(Some(StateSpace::Mamba1 {
+            inner: expand * hidden,
+            d_state: text.required_count("mamba_d_state")?,
+            d_conv: text.count("mamba_d_conv")?.unwrap_or(4),
+            dt_rank: text.count("mamba_dt_rank")?.unwrap_or(hidden.div_ceil(16)),
+        }));
+    }
+    Ok(None)
+}
+
+fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidConfig> {
+    let experts = text.first_count(&[
+        "num_local_experts",
+        "num_experts",
+        "n_routed_experts",
+        "moe_num_experts",
+    ])?;
+    let Some(experts) = experts.filter(|e| *e > 1) else {
+        return Ok(None);
+    };
+    let dense_width = text.first_count(&["intermediate_size", "ffn_hidden_size"])?;
+    let expert_width = match text.count("moe_intermediate_size")? {
+        Some(width) => width,
+        None => dense_width.ok_or_else(|| InvalidConfig {
+            field: format!("{}moe_intermediate_size", prefix_of(text)),
+            problem: "is missing (and so is intermediate_size); the expert width is needed".into(),
+        })?,
+    };
+    let (shared_width, shared_gate) = if let Some(n) = text.count_or_zero("n_shared_experts")? {
+        (n * expert_width, false)
+    } else if let Some(width) = text.count_or_zero("shared_expert_intermediate_size")? {
+        (width, width > 0)
+    } else {
+        (0, false)
+    };
+    Ok(Some(Moe {
+        experts,
+        experts_per_token: text.first_count(&["num_experts_per_tok", "experts_per_token", "moe_topk", "top_k"])?,
+        expert_width,
+        shared_width,
+        shared_gate,
+        biased: model_type == "gpt_oss",
+    }))
+}
+
+/// The per-layer structure: which mixer and which MLP each decoder layer has.
+fn read_layers(
+    text: &Fields<'_>,
+    model_type: &str,
+    num_layers: u64,
+    has_moe: bool,
+    has_state_space: bool,
+) -> Result<Vec<Layer>, InvalidConfig> {
+    let prefix = prefix_of(text);
+    let dense_width = text.first_count(&["intermediate_size", "ffn_hidden_size", "n_inner"])?;
+    let hidden = text.required_first_count(&["hidden_size", "n_embd", "d_model"])?;
+    let dense = Mlp::Dense { width: dense_width.unwrap_or(4 * hidden), gated: true };
+
+    // Nemotron-H spells the whole stack out: M = Mamba-2, * = attention, - = MLP, E = MoE.
+    if let Some(pattern) = text.text("hybrid_override_pattern")? {
+        if pattern.chars().count() as u64 != num_layers {
+            return Err(InvalidConfig {
+                field: format!("{prefix}hybrid_override_pattern"),
+                problem: format!(
+                    "has {} entries but num_hidden_layers is {num_layers}",
+                    pattern.chars().count()
+                ),
+            });
+        }
+        let plain = Mlp::Dense { width: dense_width.unwrap_or(4 * hidden), gated: false };
+        return pattern
+            .chars()
+            .map(|c| match c {
+                'M' => Ok(Layer { mixer: Mixer::Mamba, mlp: Mlp::None }),
+                '*' => Ok(Layer { mixer: Mixer::Attention(Window::Full), mlp: Mlp::None }),
+                '-' => Ok(Layer { mixer: Mixer::None, mlp: plain }),
+                'E' => Ok(Layer { mixer: Mixer::None, mlp: Mlp::Experts }),
+                other => Err(InvalidConfig {
+                    field: format!("{prefix}hybrid_override_pattern"),
+                    problem: format!("has `{other}`; expected only M, *, - or E"),
+                }),
+            })
+            .collect();
+    }
+
+    let sliding_window = if text.flag("use_sliding_window")? == Some(false) {
+        None
+    } else {
+        text.count("sliding_window")?
+    };
+    let layer_types = text.strings("layer_types")?;
+    if let Some(types) = &layer_types
+        && types.len() as u64 != num_layers
+    {
+        return Err(InvalidConfig {
+            field: format!("{prefix}layer_types"),
+            problem: format!("has {} entries but num_hidden_layers is {num_layers}", types.len()),
+        });
+    }
+    let chunk = text.count("attention_chunk_size")?;
+    let mlp_only = text.indices("mlp_only_layers")?;
+    let sparse_step = text.count("decoder_sparse_step")?;
+    let first_dense = text.count_or_zero("first_k_dense_replace")?;
+    let moe_freq = text.count("moe_layer_freq")?;
+    let expert_period = text.count("expert_layer_period")?;
+    let expert_offset = text.count_or_zero("expert_layer_offset")?.unwrap_or(0);
+    let attn_period = text.count("attn_layer_period")?;
+    let attn_offset = text.count_or_zero("attn_layer_offset")?.unwrap_or(0);
+    let full_interval = text.count("full_attention_interval")?;
+    let sliding_pattern = text.count("sliding_window_pattern")?;
+
+    let mut layers = Vec::with_capacity(num_layers as usize);
+    for i in 0..num_layers {
+        let window_for = |name: &str| -> Result<Option<Mixer>, InvalidConfig> {
+            Ok(match name {
+                "full_attention" | "attention" | "global_attention" => {
+                    Some(Mixer::Attention(Window::Full))
+                }
+                "sliding_attention" | "sliding_window" | "local_attention" => {
+                    let window = sliding_window.ok_or_else(|| InvalidConfig {
+                        field: format!("{prefix}sliding_window"),
+                        problem: "is missing but layer_types has sliding layers".into(),
+                    })?;
+                    Some(Mixer::Attention(Window::Sliding(window)))
+                }
+                "chunked_attention" => Some(Mixer::Attention(Window::ChunkedLocal(chunk.unwrap_or(8192)))),
+                "linear_attention" => Some(Mixer::LinearAttention),
+                "mamba" | "mamba2" => Some(Mixer::Mamba),
+                _ => None,
+            })
+        };
+        let mixer = if let Some(types) = &layer_types {
+            window_for(types[i as usize])?.ok_or_else(|| InvalidConfig {
+                field: format!("{prefix}layer_types"),
+                problem: format!("entry {i} is `{}`, a layer type llmops does not know", types[i as usize]),
+            })?
+        } else if let (Some(period), true) = (attn_period, has_state_space) {
+            // Jamba: one attention layer every `attn_layer_period`, Mamba elsewhere.
+            if i % period == attn_offset { Mixer::Attention(Window::Full) } else { Mixer::Mamba }
+        } else if let Some(interval) = full_interval {
+            // Qwen3-Next: every `full_attention_interval`-th layer is full attention.
+            if (i + 1) % interval == 0 { Mixer::Attention(Window::Full) } else { Mixer::LinearAttention }
+        } else if let Some(window) = sliding_window {
+            let sliding = match model_type {
+                "gemma2" => i % 2 == 0,
+                "gemma3" | "gemma3_text" => (i + 1) % sliding_pattern.unwrap_or(6) != 0,
+                _ => match sliding_pattern {
+                    Some(p) => (i + 1) % p != 0,
+                    None => true,
+                },
+            };
+            Mixer::Attention(if sliding { Window::Sliding(window) } else { Window::Full })
+        } else {
+            Mixer::Attention(Window::Full)
+        };
+
+        let is_moe_layer = has_moe
+            && !mlp_only.contains(&i)
+            && first_dense.is_none_or(|k| i >= k)
+            && moe_freq.is_none_or(|f| i % f == 0)
+            && sparse_step.is_none_or(|s| (i + 1) % s == 0)
+            && expert_period.is_none_or(|p| i % p == expert_offset);
+        layers.push(Layer { mixer, mlp: if is_moe_layer { Mlp::Experts } else { dense } });
+    }
+    Ok(layers)
+}
+
+fn read_quantization(q: &Fields<'_>) -> Result<Quantization, InvalidConfig> {
+    let method = q.text("quant_method")?.unwrap_or("").to_ascii_lowercase();
+    let group_bytes = |bits: f64, group: Option<u64>| -> f64 {
+        // Packed weights plus an fp16 scale and a packed zero point per group.
+        bits / 8.0 + group.map_or(0.0, |g| (2.0 + bits / 8.0) / g as f64)
+    };
+    let (bytes, experts_only) = match method.as_str() {
+        "gptq" | "awq" | "gptq_marlin" | "awq_marlin" | "auto-round" | "autoround" => {
+            let bits = q.count("bits")?.unwrap_or(4) as f64;
+            let group = match q.raw("group_size") {
+                Some(Value::Number(n)) if n.as_i64() == Some(-1) => None,
+                _ => q.count("group_size")?.or(Some(128)),
+            };
+            (Some(group_bytes(bits, group)), false)
+        }
+        "fp8" | "fbgemm_fp8" | "ptpc_fp8" => {
+            let block_scales = match q.raw("weight_block_size") {
+                Some(Value::Array(dims)) if dims.len() == 2 => {
+                    let area: u64 = dims.iter().filter_map(Value::as_u64).product();
+                    if area > 0 { 4.0 / area as f64 } else { 0.0 }
+                }
+                _ => 0.0,
+            };
+            (Some(1.0 + block_scales), false)
+        }
+        // fp4 with an e8m0 scale per 32 values, MoE experts only (gpt-oss).
+        "mxfp4" => (Some(0.5 + 1.0 / 32.0), true),
+        "bitsandbytes" => {
+            if q.flag("load_in_4bit")? == Some(true) {
+                // nf4/fp4 with one fp32 absmax per 64 values.
+                (Some(0.5 + 4.0 / 64.0), false)
+            } else {
+                (Some(1.0), false)
+            }
+        }
+        "compressed-tensors" => (compressed_tensors_bytes(q)?, false),
+        "" => (None, false),
+        _ => (None, false),
+    };
+    Ok(Quantization {
+        method: (!method.is_empty()).then_some(method),
+        bytes_per_param: bytes,
+        experts_only,
+    })
+}
+
+fn compressed_tensors_bytes(q: &Fields<'_>) -> Result<Option<f64>, InvalidConfig> {
+    let Some(groups) = q.object("config_groups")? else {
+        return Ok(None);
+    };
+    let Some(Value::Object(group)) = groups.values().next() else {
+        return Ok(None);
+    };
+    let group = q.nested(group, "quantization_config.config_groups.*.");
+    let Some(weights) = group.object("weights")? else {
+        return Ok(None);
+    };
+    let weights = q.nested(weights, "quantization_config.config_groups.*.weights.");
+    let bits = weights.count("num_bits")?.unwrap_or(8) as f64;
+    let float = weights.text("type")? == Some("float");
+    let per_group = weights.count("group_size")?;
+    let format = q.text("format")?.unwrap_or("");
+    let scale_bytes = if format.contains("nvfp4") { 1.0 } else if float { 4.0 } else { 2.0 };
+    Ok(Some(bits / 8.0 + per_group.map_or(0.0, |g| scale_bytes / g as f64)))
+}
+
+/// A ViT-style vision tower: attention (4·D²) and MLP (2·D·I) with biases per layer, plus the patch
+/// embedding. SigLIP-So400m (Gemma 3): 1152 × 4304 × 27 layers ≈ 0.41 B, as published.
+fn vision_tower_params(v: &Fields<'_>) -> Result<u64, InvalidConfig> {
+    let Some(width) = v.first_count(&["hidden_size", "embed_dim", "width"])? else {
+        return Ok(0);
+    };
+    let depth = v.first_count(&["num_hidden_layers", "depth", "num_layers"])?.unwrap_or(0);
+    let mlp = v.first_count(&["intermediate_size", "mlp_dim"])?.unwrap_or(4 * width);
+    let patch = v.count("patch_size")?.unwrap_or(14);
+    let channels = v.count("num_channels")?.unwrap_or(3);
+    let per_layer = 4 * width * width + 2 * width * mlp + 9 * width + mlp;
+    Ok(depth * per_layer + channels * patch * patch * width + width)
+}

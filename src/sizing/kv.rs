@@ -1,0 +1,238 @@
+//! The KV cache as vLLM V1 lays it out (`vllm/v1/kv_cache_interface.py`,
+//! `vllm/v1/core/kv_cache_utils.py`; summary in `../shared/research/vllm-memory.md` §2):
+//! a page per layer and block, layers grouped by spec, one block pool shared by every group.
+
+use std::collections::BTreeMap;
+
+use super::config::{Mixer, ModelConfig, StateSpace, Window};
+
+/// vLLM's `CacheConfig.DEFAULT_BLOCK_SIZE`.
+pub const DEFAULT_BLOCK_SIZE: u64 = 16;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum SpecKind {
+    Full,
+    Sliding(u64),
+    ChunkedLocal(u64),
+    /// Mamba / linear-attention state: one page per running sequence.
+    State,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct LayerSpec {
+    kind: SpecKind,
+    block_size: u64,
+    page_bytes: u64,
+}
+
+/// How the pool is shared, which decides both the pool size in blocks and a request's need.
+#[derive(Debug, Clone)]
+enum Layout {
+    /// Every layer identical: memory split evenly, each block id costs one page per layer.
+    Uniform { spec: LayerSpec, layers: u64 },
+    /// Full attention everywhere but pages of different sizes (`UniformTypeKVCacheSpecs`).
+    UniformType { block_size: u64, page_sum: u64 },
+    /// Hybrid: pages unified, layers of each type cut into groups of `group_size`.
+    Hybrid { group_size: u64, page_bytes: u64, groups: Vec<LayerSpec> },
+}
+
+#[derive(Debug, Clone)]
+pub struct KvPlan {
+    layout: Layout,
+    /// Attention KV bytes per token on one GPU, summed over its layers.
+    pub bytes_per_token: u64,
+    /// Mamba / linear-attention state per sequence on one GPU (before page padding).
+    pub state_bytes_per_sequence: u64,
+    /// Attention block size after MLA / hybrid adjustments.
+    pub block_size: u64,
+}
+
+pub struct KvInputs {
+    pub tensor_parallel_size: u64,
+    pub kv_dtype_bytes: u64,
+    /// Mamba/GDN state dtype bytes (the model's dtype; vLLM's `mamba_cache_dtype` auto).
+    pub state_dtype_bytes: u64,
+    /// Block size the attention backend forces for MLA (FlashMLA 64 on Hopper, CUTLASS 128 on Blackwell).
+    pub mla_block_size: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UnsupportedLayout(String);
+
+impl KvPlan {
+    pub fn new(config: &ModelConfig, inputs: &KvInputs) -> Result<KvPlan, UnsupportedLayout> {
+        let tp = inputs.tensor_parallel_size;
+        // Attention bytes per token per layer on one rank.
+        let attention_per_token = match config.mla {
+            // MLA decodes as MQA over the compressed latent: one "head", never split by TP.
+            Some(mla) => (mla.kv_lora_rank + mla.qk_rope_head_dim) * inputs.kv_dtype_bytes,
+            None => {
+                let heads = (config.num_kv_heads / tp).max(1);
+                2 * heads * config.head_dim * inputs.kv_dtype_bytes
+            }
+        };
+        let state_bytes = state_bytes_per_rank(config, tp, inputs.state_dtype_bytes);
+        let has_state = config
+            .layers
+            .iter()
+            .any(|l| matches!(l.mixer, Mixer::Mamba | Mixer::LinearAttention));
+
+        let mut block_size = if config.mla.is_some() { inputs.mla_block_size } else { DEFAULT_BLOCK_SIZE };
+        if has_state && attention_per_token > 0 {
+            // HybridAttentionMambaModelConfig: grow the attention block until its page holds the state.
+            block_size = DEFAULT_BLOCK_SIZE
+                * state_bytes.div_ceil(DEFAULT_BLOCK_SIZE * attention_per_token).max(1);
+        }
+        let attention_page = block_size * attention_per_token;
+
+        let specs: Vec<LayerSpec> = config
+            .layers
+            .iter()
+            .filter_map(|layer| {
+                let kind = match layer.mixer {
+                    Mixer::Attention(Window::Full) => SpecKind::Full,
+                    Mixer::Attention(Window::Sliding(w)) => SpecKind::Sliding(w),
+                    Mixer::Attention(Window::ChunkedLocal(c)) => SpecKind::ChunkedLocal(c),
+                    Mixer::Mamba | Mixer::LinearAttention => SpecKind::State,
+                    Mixer::None => return None,
+                };
+                let page_bytes = match kind {
+                    SpecKind::State => attention_page.max(state_bytes),
+                    _ => attention_page,
+                };
+                Some(LayerSpec { kind, block_size, page_bytes })
+            })
+            .collect();
+
+        let attention_layers = specs.iter().filter(|s| s.kind != SpecKind::State).count() as u64;
+        let plan = |layout| KvPlan {
+            layout,
+            bytes_per_token: attention_layers * attention_per_token,
+            state_bytes_per_sequence: if has_state {
+                state_bytes * (specs.len() as u64 - attention_layers)
+            } else {
+                0
+            },
+            block_size,
+        };
+
+        let Some(first) = specs.first().copied() else {
+            return Err(UnsupportedLayout(
+                "the model has no attention or state layers, so it has no KV cache to size".into(),
+            ));
+        };
+        if specs.iter().all(|s| *s == first) {
+            return Ok(plan(Layout::Uniform { spec: first, layers: specs.len() as u64 }));
+        }
+        if specs.iter().all(|s| s.kind == SpecKind::Full) {
+            let page_sum = specs.iter().map(|s| s.page_bytes).sum();
+            return Ok(plan(Layout::UniformType { block_size, page_sum }));
+        }
+
+        // Hybrid: every page must have one size (vLLM grows block sizes to get there).
+        let page_bytes = specs.iter().map(|s| s.page_bytes).max().unwrap_or(0);
+        if specs.iter().any(|s| page_bytes % s.page_bytes != 0) {
+            return Err(UnsupportedLayout(
+                "the layers' KV pages cannot be unified to one size, which vLLM also refuses".into(),
+            ));
+        }
+        let mut per_type: BTreeMap<SpecKind, (LayerSpec, u64)> = BTreeMap::new();
+        for spec in &specs {
+            let unified = LayerSpec {
+                block_size: spec.block_size * (page_bytes / spec.page_bytes),
+                page_bytes,
+                ..*spec
+            };
+            per_type.entry(spec.kind).or_insert((unified, 0)).1 += 1;
+        }
+        let min = per_type.values().map(|(_, n)| *n).min().unwrap_or(1);
+        let max = per_type.values().map(|(_, n)| *n).max().unwrap_or(1);
+        // _get_kv_cache_groups_uniform_page_size: avoid padding when the counts are close.
+        let group_size = if (max as f64) < 1.5 * min as f64 { max } else { min };
+        let groups = per_type
+            .values()
+            .flat_map(|(spec, n)| std::iter::repeat_n(*spec, n.div_ceil(group_size) as usize))
+            .collect();
+        Ok(plan(Layout::Hybrid { group_size, page_bytes, groups }))
+    }
+
+    /// Bytes the pool spends per block id.
+    pub fn bytes_per_block(&self) -> u64 {
+        match &self.layout {
+            Layout::Uniform { spec, layers } => spec.page_bytes * layers,
+            Layout::UniformType { page_sum, .. } => *page_sum,
+            Layout::Hybrid { group_size, page_bytes, .. } => group_size * page_bytes,
+        }
+    }
+
+    pub fn num_blocks(&self, available_bytes: i64) -> u64 {
+        if available_bytes <= 0 {
+            return 0;
+        }
+        available_bytes as u64 / self.bytes_per_block()
+    }
+
+    /// Blocks one request of `max_model_len` tokens holds (`get_max_concurrency_for_kv_cache_config`).
+    pub fn blocks_per_request(&self, max_model_len: u64, max_num_batched_tokens: u64) -> u64 {
+        let need = |spec: &LayerSpec| -> u64 {
+            let bs = spec.block_size;
+            match spec.kind {
+                SpecKind::Full => max_model_len.div_ceil(bs),
+                SpecKind::Sliding(window) => {
+                    (window.saturating_sub(1) + max_num_batched_tokens).min(max_model_len).div_ceil(bs) + 1
+                }
+                SpecKind::ChunkedLocal(chunk) => {
+                    (chunk + max_num_batched_tokens).min(max_model_len).div_ceil(bs)
+                }
+                SpecKind::State => 1,
+            }
+        };
+        match &self.layout {
+            Layout::Uniform { spec, .. } => need(spec),
+            Layout::UniformType { block_size, .. } => max_model_len.div_ceil(*block_size),
+            Layout::Hybrid { groups, .. } => groups.iter().map(need).sum(),
+        }
+    }
+
+    /// What vLLM logs as `GPU KV cache size: N tokens`. For full attention everywhere it is the
+    /// pool's capacity; for hybrid layouts vLLM derives it from the concurrency (2026 builds).
+    pub fn kv_tokens(&self, num_blocks: u64, max_model_len: u64, max_num_batched_tokens: u64) -> u64 {
+        match &self.layout {
+            Layout::Uniform { spec, .. } if spec.kind == SpecKind::Full => num_blocks * spec.block_size,
+            Layout::UniformType { block_size, .. } => num_blocks * block_size,
+            _ => {
+                let per_request = self.blocks_per_request(max_model_len, max_num_batched_tokens);
+                (num_blocks as f64 / per_request as f64 * max_model_len as f64) as u64
+            }
+        }
+    }
+
+    pub fn has_state(&self) -> bool {
+        self.state_bytes_per_sequence > 0
+    }
+}
+
+/// Bytes of Mamba / Gated DeltaNet state one sequence holds in one layer on one rank
+/// (`vllm/model_executor/layers/mamba/mamba_utils.py`).
+fn state_bytes_per_rank(config: &ModelConfig, tp: u64, dtype_bytes: u64) -> u64 {
+    let elements = match config.state_space {
+        Some(StateSpace::Mamba1 { inner, d_state, d_conv, .. }) => {
+            let i = inner / tp;
+            i * (d_conv - 1) + i * d_state
+        }
+        Some(StateSpace::Mamba2 { heads, head_dim, groups, d_state, d_conv }) => {
+            let groups = groups.div_ceil(tp) * tp; // n_groups padded up to a multiple of TP
+            let conv = (heads * head_dim + 2 * groups * d_state) / tp * (d_conv - 1);
+            let ssm = heads / tp * head_dim * d_state;
+            conv + ssm
+        }
+        Some(StateSpace::GatedDeltaNet { key_heads, key_dim, value_heads, value_dim, conv }) => {
+            let conv_state = (2 * key_heads * key_dim + value_heads * value_dim) / tp * (conv - 1);
+            let recurrent = value_heads / tp * value_dim * key_dim;
+            conv_state + recurrent
+        }
+        None => 0,
+    };
+    elements * dtype_bytes
+}

@@ -1,0 +1,429 @@
+//! `llmops size`: predict what vLLM (V1 engine) allocates on each GPU at start-up, from config.json
+//! and the checkpoint's metadata, and say whether a given `--max-model-len` fits.
+//!
+//! The accounting follows vLLM's own order (`gpu_worker.py`): a budget of
+//! `total memory × gpu_memory_utilization`, minus weights, peak activation, non-torch memory and
+//! (from v0.21) the CUDA-graph estimate; what remains is cut into KV blocks.
+
+pub mod architectures;
+pub mod config;
+mod fields;
+pub mod gpus;
+pub mod kv;
+pub mod overhead;
+pub mod params;
+pub mod verdict;
+pub mod weights;
+
+use std::path::{Path, PathBuf};
+
+use config::{Dtype, Mlp, ModelConfig};
+use gpus::{Generation, Gpu};
+use kv::{KvInputs, KvPlan};
+use weights::{CheckpointWeights, WeightSource};
+
+/// A config.json field that is missing, malformed or absurd.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("field `{field}` {problem}")]
+pub struct InvalidConfig {
+    pub field: String,
+    pub problem: String,
+}
+
+/// Bad input that names the file, so the user can find it.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("`{path}` does not exist")]
+    Missing { path: PathBuf },
+    #[error("`{dir}` has no config.json")]
+    NoConfig { dir: PathBuf },
+    #[error("cannot read `{path}`: {source}")]
+    Unreadable { path: PathBuf, source: std::io::Error },
+    #[error("`{path}`: {error}")]
+    Invalid { path: PathBuf, error: InvalidConfig },
+    #[error(transparent)]
+    Weights(#[from] weights::WeightsError),
+}
+
+/// A model as `size` sees it: its normalised config, and exact weight bytes when the directory has them.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub config_path: PathBuf,
+    pub config: ModelConfig,
+    pub checkpoint: Option<(CheckpointWeights, WeightSource)>,
+}
+
+impl Model {
+    /// `path` is a config.json or a model directory.
+    pub fn load(path: &Path) -> Result<Model, ModelError> {
+        if !path.exists() {
+            return Err(ModelError::Missing { path: path.to_path_buf() });
+        }
+        let (config_path, dir) = if path.is_dir() {
+            let config_path = path.join("config.json");
+            if !config_path.is_file() {
+                return Err(ModelError::NoConfig { dir: path.to_path_buf() });
+            }
+            (config_path, Some(path))
+        } else {
+            (path.to_path_buf(), None)
+        };
+        let text = std::fs::read_to_string(&config_path)
+            .map_err(|source| ModelError::Unreadable { path: config_path.clone(), source })?;
+        let config = ModelConfig::from_json_text(&text)
+            .map_err(|error| ModelError::Invalid { path: config_path.clone(), error })?;
+        let checkpoint = match dir {
+            Some(dir) => weights::read_checkpoint(dir, config.num_layers())?,
+            None => None,
+        };
+        Ok(Model { config_path, config, checkpoint })
+    }
+
+    pub fn params(&self) -> params::ParamCount {
+        params::count_params(&self.config)
+    }
+
+    pub fn is_moe(&self) -> bool {
+        self.config.layers.iter().any(|l| l.mlp == Mlp::Experts)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum KvCacheDtype {
+    /// The model's serving dtype.
+    Auto,
+    /// One byte per element (fp8_e4m3 / fp8_e5m2).
+    Fp8,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DtypeChoice {
+    Auto,
+    Bfloat16,
+    Float16,
+    Float32,
+}
+
+/// The vLLM release whose accounting to reproduce: behaviour changed at 0.21 (CUDA graphs charged
+/// to the KV budget) and 0.22 (default `--gpu-memory-utilization` 0.92).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct VllmVersion {
+    pub major: u32,
+    pub minor: u32,
+}
+
+impl VllmVersion {
+    /// The newest behaviour llmops models.
+    pub const LATEST: VllmVersion = VllmVersion { major: 0, minor: 22 };
+
+    pub fn parse(text: &str) -> Result<VllmVersion, String> {
+        if text.eq_ignore_ascii_case("latest") {
+            return Ok(Self::LATEST);
+        }
+        let mut parts = text.trim_start_matches('v').split('.');
+        let number = |part: Option<&str>| part.and_then(|p| p.parse::<u32>().ok());
+        match (number(parts.next()), number(parts.next())) {
+            (Some(major), Some(minor)) => Ok(VllmVersion { major, minor }),
+            _ => Err(format!("`{text}` is not a vLLM version; write it like `0.20` or `latest`")),
+        }
+    }
+
+    pub fn charges_cuda_graphs(self) -> bool {
+        self >= VllmVersion { major: 0, minor: 21 }
+    }
+
+    pub fn default_gpu_memory_utilization(self) -> f64 {
+        if self >= (VllmVersion { major: 0, minor: 22 }) { 0.92 } else { 0.9 }
+    }
+}
+
+impl std::fmt::Display for VllmVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// What the user asked vLLM to do; `None` means vLLM's default.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub max_model_len: Option<u64>,
+    pub tensor_parallel_size: u64,
+    pub gpu_memory_utilization: Option<f64>,
+    pub kv_cache_dtype: KvCacheDtype,
+    pub dtype: DtypeChoice,
+    pub max_num_seqs: Option<u64>,
+    pub max_num_batched_tokens: Option<u64>,
+    pub enforce_eager: bool,
+    pub vllm_version: VllmVersion,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            max_model_len: None,
+            tensor_parallel_size: 1,
+            gpu_memory_utilization: None,
+            kv_cache_dtype: KvCacheDtype::Auto,
+            dtype: DtypeChoice::Auto,
+            max_num_seqs: None,
+            max_num_batched_tokens: None,
+            enforce_eager: false,
+            vllm_version: VllmVersion::LATEST,
+        }
+    }
+}
+
+/// Settings after vLLM's defaults are applied.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Resolved {
+    pub max_model_len: u64,
+    pub tensor_parallel_size: u64,
+    pub gpu_memory_utilization: f64,
+    pub dtype: Dtype,
+    pub kv_cache_dtype: KvCacheDtype,
+    pub max_num_seqs: u64,
+    pub max_num_batched_tokens: u64,
+    pub enforce_eager: bool,
+    pub block_size: u64,
+}
+
+/// Why vLLM would refuse to start.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Problem {
+    /// `--max-model-len` above what the config allows.
+    ContextTooLong { requested: u64, limit: u64 },
+    /// Weights and overhead leave nothing for KV cache.
+    NoKvMemory { available_bytes: i64 },
+    /// One request of `max_model_len` needs more KV than there is.
+    RequestDoesNotFit { needed_bytes: u64, available_bytes: i64 },
+    /// Hybrid models: each running sequence needs a state block for CUDA-graph capture.
+    TooManySequencesForState { max_num_seqs: u64, state_blocks: u64 },
+}
+
+#[derive(Debug, Clone)]
+pub struct Estimate {
+    pub settings: Resolved,
+    pub total_memory_bytes: u64,
+    pub requested_bytes: u64,
+    pub weights_bytes: u64,
+    pub weights_source: WeightSource,
+    pub activation_bytes: u64,
+    pub activation_source: overhead::ActivationSource,
+    pub non_torch_bytes: u64,
+    /// Charged to the KV budget (vLLM ≥ 0.21).
+    pub cuda_graph_bytes: u64,
+    /// Not charged but still allocated later, in the `1 − gpu_memory_utilization` headroom (< 0.21).
+    pub cuda_graph_outside_budget_bytes: u64,
+    pub available_kv_bytes: i64,
+    pub kv_bytes_per_token: u64,
+    pub state_bytes_per_sequence: u64,
+    pub num_blocks: u64,
+    pub blocks_per_request: u64,
+    pub kv_tokens: u64,
+    pub max_concurrency: f64,
+    pub max_model_len_that_fits: Option<u64>,
+    pub problems: Vec<Problem>,
+}
+
+impl Estimate {
+    pub fn fits(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "`--tensor-parallel-size {tp}` does not divide the model's {heads} attention heads; vLLM refuses it"
+    )]
+    TensorParallelDoesNotDivideHeads { tp: u64, heads: u64 },
+    #[error("{0}")]
+    Unsupported(#[from] kv::UnsupportedLayout),
+    #[error(
+        "config.json gives no context length (max_position_embeddings or similar); pass `--max-model-len`"
+    )]
+    NoContextLength,
+}
+
+/// The dtype vLLM serves in: `--dtype`, else the checkpoint's, with float32 checkpoints served in
+/// bfloat16 (vLLM's `auto` on Ampere and newer) and bfloat16 when the config states none.
+pub fn serving_dtype(config: &ModelConfig, choice: DtypeChoice) -> Dtype {
+    match choice {
+        DtypeChoice::Bfloat16 => Dtype::Bfloat16,
+        DtypeChoice::Float16 => Dtype::Float16,
+        DtypeChoice::Float32 => Dtype::Float32,
+        DtypeChoice::Auto => match config.checkpoint_dtype {
+            Some(Dtype::Float16) => Dtype::Float16,
+            _ => Dtype::Bfloat16,
+        },
+    }
+}
+
+/// Weight bytes on one GPU.
+pub fn weights_per_gpu(model: &Model, dtype: Dtype, tp: u64) -> (u64, WeightSource) {
+    let (total, source) = match &model.checkpoint {
+        Some((checkpoint, source)) => {
+            let mut bytes = checkpoint.tensor_bytes as f64;
+            let quantized = model.config.quantization.bytes_per_param.is_some();
+            let checkpoint_dtype = model.config.checkpoint_dtype.unwrap_or(Dtype::Bfloat16);
+            if *source == WeightSource::SafetensorsHeaders && dtype != Dtype::Float32 {
+                // vLLM casts full-precision tensors to the serving dtype as it loads them.
+                bytes -= checkpoint.full_precision_bytes as f64 * (1.0 - dtype.bytes() as f64 / 4.0);
+            } else if !quantized && dtype.bytes() != checkpoint_dtype.bytes() {
+                bytes *= dtype.bytes() as f64 / checkpoint_dtype.bytes() as f64;
+            }
+            (bytes as u64, *source)
+        }
+        None => (weights_from_config(&model.config, dtype), WeightSource::Config),
+    };
+    (total.div_ceil(tp), source)
+}
+
+/// Weight bytes estimated from the parameter count and the storage of each class of parameter.
+pub fn weights_from_config(config: &ModelConfig, dtype: Dtype) -> u64 {
+    let count = params::count_params(config);
+    let half = dtype.bytes() as f64;
+    let quant = config.quantization.bytes_per_param;
+    let linear_bytes = if config.quantization.experts_only { half } else { quant.unwrap_or(half) };
+    let expert_bytes = quant.unwrap_or(half);
+    (count.unquantized as f64 * half + count.linear as f64 * linear_bytes + count.experts as f64 * expert_bytes)
+        as u64
+}
+
+/// vLLM's `vllm serve` defaults for the scheduler, by hardware: 8192 batched tokens and 1024
+/// sequences on large non-A100 GPUs, else 2048 and 256.
+fn default_batching(gpu: &Gpu) -> (u64, u64) {
+    if gpu.memory_gib() >= 70.0 && gpu.generation != Generation::Ampere {
+        (8192, 1024)
+    } else {
+        (2048, 256)
+    }
+}
+
+/// Block size the MLA attention backend forces (`vllm/platforms/cuda.py`).
+fn mla_block_size(gpu: &Gpu) -> u64 {
+    match gpu.generation {
+        Generation::Hopper => 64,     // FlashMLA
+        Generation::Blackwell => 128, // CUTLASS MLA
+        _ => kv::DEFAULT_BLOCK_SIZE,
+    }
+}
+
+pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimate, SettingsError> {
+    let config = &model.config;
+    let tp = settings.tensor_parallel_size.max(1);
+    if config.num_attention_heads % tp != 0 {
+        return Err(SettingsError::TensorParallelDoesNotDivideHeads { tp, heads: config.num_attention_heads });
+    }
+    let dtype = serving_dtype(config, settings.dtype);
+    let kv_dtype_bytes = match settings.kv_cache_dtype {
+        KvCacheDtype::Auto => dtype.bytes(),
+        KvCacheDtype::Fp8 => 1,
+    };
+    let max_model_len = settings
+        .max_model_len
+        .or(config.default_max_model_len)
+        .ok_or(SettingsError::NoContextLength)?;
+    let (default_tokens, default_seqs) = default_batching(gpu);
+    let max_num_batched_tokens = settings.max_num_batched_tokens.unwrap_or(default_tokens);
+    let max_num_seqs = settings.max_num_seqs.unwrap_or(default_seqs);
+    let gmu = settings
+        .gpu_memory_utilization
+        .unwrap_or_else(|| settings.vllm_version.default_gpu_memory_utilization());
+
+    let plan = KvPlan::new(
+        config,
+        &KvInputs {
+            tensor_parallel_size: tp,
+            kv_dtype_bytes,
+            state_dtype_bytes: dtype.bytes(),
+            mla_block_size: mla_block_size(gpu),
+        },
+    )?;
+
+    let requested_bytes = (gpu.memory_bytes as f64 * gmu) as u64;
+    let (weights_bytes, weights_source) = weights_per_gpu(model, dtype, tp);
+    let (activation_bytes, activation_source) =
+        overhead::activation_bytes(config.architecture.as_deref(), model.is_moe(), max_num_batched_tokens);
+    let non_torch_bytes = overhead::non_torch_bytes(tp);
+    let graphs = overhead::cuda_graph_bytes(settings.enforce_eager);
+    let (cuda_graph_bytes, cuda_graph_outside_budget_bytes) =
+        if settings.vllm_version.charges_cuda_graphs() { (graphs, 0) } else { (0, graphs) };
+    let available_kv_bytes = requested_bytes as i64
+        - weights_bytes as i64
+        - activation_bytes as i64
+        - non_torch_bytes as i64
+        - cuda_graph_bytes as i64;
+
+    let num_blocks = plan.num_blocks(available_kv_bytes);
+    let blocks_per_request = plan.blocks_per_request(max_model_len, max_num_batched_tokens);
+    let kv_tokens = plan.kv_tokens(num_blocks, max_model_len, max_num_batched_tokens);
+    let max_concurrency = num_blocks as f64 / blocks_per_request as f64;
+
+    let mut problems = Vec::new();
+    if let Some(limit) = config.max_model_len_limit
+        && max_model_len > limit
+    {
+        problems.push(Problem::ContextTooLong { requested: max_model_len, limit });
+    }
+    if available_kv_bytes <= 0 {
+        problems.push(Problem::NoKvMemory { available_bytes: available_kv_bytes });
+    } else if blocks_per_request > num_blocks {
+        problems.push(Problem::RequestDoesNotFit {
+            needed_bytes: blocks_per_request * plan.bytes_per_block(),
+            available_bytes: available_kv_bytes,
+        });
+    } else if plan.has_state() && !settings.enforce_eager && max_num_seqs > num_blocks {
+        problems.push(Problem::TooManySequencesForState { max_num_seqs, state_blocks: num_blocks });
+    }
+
+    // The longest context that fits: blocks needed grow with the length, so bisect.
+    let ceiling = config.max_model_len_limit.unwrap_or(max_model_len).max(max_model_len);
+    let fits_len = |len: u64| plan.blocks_per_request(len, max_num_batched_tokens) <= num_blocks;
+    let max_model_len_that_fits = if num_blocks == 0 || !fits_len(1) {
+        None
+    } else {
+        let limit = config.max_model_len_limit.unwrap_or(ceiling).min(ceiling);
+        let (mut low, mut high) = (1u64, limit);
+        while low < high {
+            let mid = low + (high - low).div_ceil(2);
+            if fits_len(mid) { low = mid } else { high = mid - 1 }
+        }
+        Some(low)
+    };
+
+    Ok(Estimate {
+        settings: Resolved {
+            max_model_len,
+            tensor_parallel_size: tp,
+            gpu_memory_utilization: gmu,
+            dtype,
+            kv_cache_dtype: settings.kv_cache_dtype,
+            max_num_seqs,
+            max_num_batched_tokens,
+            enforce_eager: settings.enforce_eager,
+            block_size: plan.block_size,
+        },
+        total_memory_bytes: gpu.memory_bytes,
+        requested_bytes,
+        weights_bytes,
+        weights_source,
+        activation_bytes,
+        activation_source,
+        non_torch_bytes,
+        cuda_graph_bytes,
+        cuda_graph_outside_budget_bytes,
+        available_kv_bytes,
+        kv_bytes_per_token: plan.bytes_per_token,
+        state_bytes_per_sequence: plan.state_bytes_per_sequence,
+        num_blocks,
+        blocks_per_request,
+        kv_tokens,
+        max_concurrency,
+        max_model_len_that_fits,
+        problems,
+    })
+}

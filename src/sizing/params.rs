@@ -1,0 +1,156 @@
+//! Parameter counts from config.json, split by how vLLM stores them: embeddings and norms stay in the
+//! serving dtype, linear layers may be quantized, and mxfp4 quantizes only the experts. Formulas in
+//! `../shared/research/vllm-memory.md` §3.9, checked against published counts in the fixture tests.
+
+use super::config::{Mixer, Mlp, ModelConfig, StateSpace};
+
+/// Parameters by storage class. Counts are u128 because config.json is untrusted: bounded
+/// dimensions multiplied together can still exceed u64.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ParamCount {
+    /// Token embedding, LM head, norms, routers, biases, vision tower: never quantized.
+    pub unquantized: u128,
+    /// Attention, dense MLP and state-space projections.
+    pub linear: u128,
+    /// Routed and shared MoE experts.
+    pub experts: u128,
+}
+
+impl ParamCount {
+    pub fn total(&self) -> u128 {
+        self.unquantized + self.linear + self.experts
+    }
+}
+
+pub fn count_params(config: &ModelConfig) -> ParamCount {
+    let h = config.hidden_size as u128;
+    let v = config.vocab_size as u128;
+    let mut count = ParamCount::default();
+
+    count.unquantized += v * h * if config.tie_word_embeddings { 1 } else { 2 };
+    count.unquantized += h; // final norm
+    count.unquantized += config.vision_params as u128;
+
+    for layer in &config.layers {
+        count.unquantized += config.norms_per_layer as u128 * h;
+        match layer.mixer {
+            Mixer::Attention(_) => {
+                let (linear, small) = attention_params(config);
+                count.linear += linear;
+                count.unquantized += small;
+            }
+            Mixer::Mamba | Mixer::LinearAttention => {
+                let (linear, small) = state_space_params(config);
+                count.linear += linear;
+                count.unquantized += small;
+            }
+            Mixer::None => {}
+        }
+        match layer.mlp {
+            Mlp::Dense { width, gated } => {
+                count.linear += h * width as u128 * if gated { 3 } else { 2 };
+            }
+            Mlp::Experts => {
+                if let Some(moe) = config.moe {
+                    let e = moe.experts as u128;
+                    let w = moe.expert_width as u128;
+                    count.experts += e * 3 * h * w + moe.shared_width as u128 * 3 * h;
+                    count.unquantized += h * e; // router
+                    if moe.shared_gate {
+                        count.unquantized += h;
+                    }
+                    if moe.biased {
+                        count.unquantized += e * (2 * w + h) + e;
+                    }
+                }
+            }
+            Mlp::None => {}
+        }
+    }
+    count
+}
+
+/// (linear weights, small tensors such as biases and q/k norms) of one attention layer.
+fn attention_params(config: &ModelConfig) -> (u128, u128) {
+    let h = config.hidden_size as u128;
+    let heads = config.num_attention_heads as u128;
+    if let Some(mla) = config.mla {
+        let qk = (mla.qk_nope_head_dim + mla.qk_rope_head_dim) as u128;
+        let kv_lora = mla.kv_lora_rank as u128;
+        let q = match mla.q_lora_rank {
+            Some(r) => h * r as u128 + r as u128 * heads * qk,
+            None => h * heads * qk,
+        };
+        let kv = h * (kv_lora + mla.qk_rope_head_dim as u128)
+            + kv_lora * heads * (mla.qk_nope_head_dim + mla.v_head_dim) as u128;
+        let out = heads * mla.v_head_dim as u128 * h;
+        let norms = kv_lora + mla.q_lora_rank.unwrap_or(0) as u128;
+        return (q + kv + out, norms);
+    }
+    let d = config.head_dim as u128;
+    let kv = config.num_kv_heads as u128;
+    let q_width = heads * d * if config.gated_attention { 2 } else { 1 };
+    let linear = h * q_width + 2 * h * kv * d + heads * d * h;
+    let mut small = 0;
+    if config.qkv_bias {
+        small += (heads + 2 * kv) * d;
+    }
+    if config.output_bias {
+        small += h;
+    }
+    if config.qk_norm {
+        small += 2 * d;
+    }
+    if config.attention_sinks {
+        small += heads;
+    }
+    (linear, small)
+}
+
+/// (linear weights, small tensors) of one Mamba / Gated DeltaNet layer.
+fn state_space_params(config: &ModelConfig) -> (u128, u128) {
+    let h = config.hidden_size as u128;
+    match config.state_space {
+        Some(StateSpace::Mamba1 { inner, d_state, d_conv, dt_rank }) => {
+            let (i, s, c, r) = (inner as u128, d_state as u128, d_conv as u128, dt_rank as u128);
+            let linear = h * 2 * i + i * (r + 2 * s) + r * i + i * h;
+            // conv weights + bias, dt bias, A_log, D, Jamba's inner layernorms
+            let small = i * c + i + i + i * s + i + r + 2 * s;
+            (linear, small)
+        }
+        Some(StateSpace::Mamba2 { heads, head_dim, groups, d_state, d_conv }) => {
+            let i = (heads * head_dim) as u128;
+            let gs = (groups * d_state) as u128;
+            let nh = heads as u128;
+            let linear = h * (2 * i + 2 * gs + nh) + i * h;
+            let small = (i + 2 * gs) * (d_conv as u128 + 1) + 3 * nh + i;
+            (linear, small)
+        }
+        Some(StateSpace::GatedDeltaNet { key_heads, key_dim, value_heads, value_dim, conv }) => {
+            let k = (key_heads * key_dim) as u128;
+            let vv = (value_heads * value_dim) as u128;
+            let nv = value_heads as u128;
+            let linear = h * (2 * k + 2 * vv) + h * 2 * nv + vv * h;
+            let small = (2 * k + vv) * conv as u128 + 2 * nv + value_dim as u128;
+            (linear, small)
+        }
+        None => (0, 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llama_3_1_8b_matches_the_published_count() {
+        let config = ModelConfig::from_json_text(
+            r#"{"architectures":["LlamaForCausalLM"],"model_type":"llama","hidden_size":4096,
+            "intermediate_size":14336,"num_attention_heads":32,"num_key_value_heads":8,
+            "num_hidden_layers":32,"vocab_size":128256,"tie_word_embeddings":false,
+            "max_position_embeddings":131072,"torch_dtype":"bfloat16"}"#,
+        )
+        .unwrap();
+        assert_eq!(count_params(&config).total(), 8_030_261_248);
+    }
+}

@@ -1,0 +1,58 @@
+//! What to do about an estimate: the vLLM arguments to paste when it fits, and when it does not, the
+//! changes that would make it fit (shorter context, more GPUs, fp8 KV cache, a bigger GPU).
+
+use super::gpus::{self, Gpu};
+use super::{Estimate, KvCacheDtype, Model, Settings, estimate};
+
+/// Tensor-parallel sizes worth suggesting: one node.
+const TENSOR_PARALLEL_CHOICES: &[u64] = &[1, 2, 4, 8];
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Advice {
+    /// The smallest `--tensor-parallel-size` (up to 8) at which the model fits on this GPU.
+    pub min_tensor_parallel_size: Option<u64>,
+    /// Whether `--kv-cache-dtype fp8` alone makes it fit (null when fp8 is already set).
+    pub fits_with_fp8_kv_cache: Option<bool>,
+    /// The smallest catalogue GPU on which it fits at this tensor-parallel size.
+    pub smallest_gpu: Option<String>,
+}
+
+pub fn advise(model: &Model, gpu: &Gpu, settings: &Settings, current: &Estimate) -> Advice {
+    if current.fits() {
+        return Advice::default();
+    }
+    let fits_with = |gpu: &Gpu, settings: &Settings| {
+        estimate(model, gpu, settings).is_ok_and(|e| e.fits())
+    };
+    let min_tensor_parallel_size = TENSOR_PARALLEL_CHOICES
+        .iter()
+        .copied()
+        .filter(|tp| *tp > settings.tensor_parallel_size)
+        .find(|tp| fits_with(gpu, &Settings { tensor_parallel_size: *tp, ..*settings }));
+    let fits_with_fp8_kv_cache = (settings.kv_cache_dtype == KvCacheDtype::Auto)
+        .then(|| fits_with(gpu, &Settings { kv_cache_dtype: KvCacheDtype::Fp8, ..*settings }));
+    let smallest_gpu = gpus::CATALOGUE
+        .iter()
+        .find(|candidate| fits_with(candidate, settings))
+        .map(|candidate| candidate.name.to_string());
+    Advice { min_tensor_parallel_size, fits_with_fp8_kv_cache, smallest_gpu }
+}
+
+/// The argument line to paste into `vllm serve` for settings that fit.
+pub fn vllm_args(estimate: &Estimate) -> String {
+    let s = &estimate.settings;
+    let mut args = format!(
+        "--max-model-len {} --gpu-memory-utilization {}",
+        s.max_model_len, s.gpu_memory_utilization
+    );
+    if s.tensor_parallel_size > 1 {
+        args.push_str(&format!(" --tensor-parallel-size {}", s.tensor_parallel_size));
+    }
+    if s.kv_cache_dtype == KvCacheDtype::Fp8 {
+        args.push_str(" --kv-cache-dtype fp8");
+    }
+    if s.enforce_eager {
+        args.push_str(" --enforce-eager");
+    }
+    args
+}
