@@ -28,18 +28,25 @@ const fn gib_hundredths(hundredths: u64) -> u64 {
     hundredths * (1 << 30) / 100
 }
 
+/// Sorted by memory, so the first entry that fits is the smallest. Where no CUDA-runtime figure was
+/// found, the `nvidia-smi` total is used; the runtime reports 0.4–0.7 GiB less on the GPUs where both
+/// are known (H100, A100, RTX 3090), so `--gpu-memory` is the precise way for those.
 pub const CATALOGUE: &[Gpu] = &[
-    Gpu { name: "T4", memory_bytes: 15_360 * MIB, generation: Generation::Turing, source: "nvidia-smi 15360MiB" },
-    Gpu { name: "A10G", memory_bytes: 23_028 * MIB, generation: Generation::Ampere, source: "nvidia-smi 23028MiB" },
-    Gpu { name: "L4", memory_bytes: 23_034 * MIB, generation: Generation::Ada, source: "nvidia-smi 23034MiB" },
-    Gpu { name: "RTX-3090", memory_bytes: gib_hundredths(2358), generation: Generation::Ampere, source: "torch 23.58 GiB (vllm-memory.md §5)" },
-    Gpu { name: "RTX-4090", memory_bytes: gib_hundredths(2365), generation: Generation::Ada, source: "torch 23.65 GiB" },
-    Gpu { name: "A100-40GB", memory_bytes: 40_960 * MIB, generation: Generation::Ampere, source: "nvidia-smi 40960MiB" },
-    Gpu { name: "L40S", memory_bytes: 46_068 * MIB, generation: Generation::Ada, source: "nvidia-smi 46068MiB" },
-    Gpu { name: "A100-80GB", memory_bytes: 81_920 * MIB, generation: Generation::Ampere, source: "nvidia-smi 81920MiB" },
-    Gpu { name: "H100-80GB", memory_bytes: gib_hundredths(7919), generation: Generation::Hopper, source: "torch 79.19 GiB (llm-d-planner accuracy report)" },
-    Gpu { name: "H200", memory_bytes: 143_771 * MIB, generation: Generation::Hopper, source: "nvidia-smi 143771MiB (vllm-memory.md §5)" },
-    Gpu { name: "B200", memory_bytes: gib_hundredths(17835), generation: Generation::Blackwell, source: "torch 178.35 GiB (vllm-memory.md §5)" },
+    Gpu { name: "T4", memory_bytes: 15_360 * MIB, generation: Generation::Turing, source: "nvidia-smi 15360MiB (modal-labs/modal-client#2797)" },
+    Gpu { name: "A10G", memory_bytes: 23_028 * MIB, generation: Generation::Ampere, source: "nvidia-smi 23028MiB (NVIDIA/DCGM#232)" },
+    Gpu { name: "L4", memory_bytes: 23_034 * MIB, generation: Generation::Ada, source: "nvidia-smi 23034MiB (modal-labs/modal-client#2797)" },
+    Gpu { name: "RTX-3090", memory_bytes: gib_hundredths(2358), generation: Generation::Ampere, source: "vLLM total_gpu_memory 23.58GiB (vllm-project/vllm#10517)" },
+    Gpu { name: "RTX-4090", memory_bytes: 24_564 * MIB, generation: Generation::Ada, source: "nvidia-smi 24564MiB (RLinf/RLinf#255)" },
+    Gpu { name: "RTX-5090", memory_bytes: 32_607 * MIB, generation: Generation::Blackwell, source: "nvidia-smi 32607MiB (noonghunna/club-3090#1261)" },
+    Gpu { name: "A100-40GB", memory_bytes: gib_hundredths(3938), generation: Generation::Ampere, source: "vLLM total_gpu_memory 39.38GiB (vllm-project/vllm#16570)" },
+    Gpu { name: "A40", memory_bytes: 46_068 * MIB, generation: Generation::Ampere, source: "nvidia-smi 46068MiB (guqiong96/Lvllm#35)" },
+    Gpu { name: "L40S", memory_bytes: 46_068 * MIB, generation: Generation::Ada, source: "nvidia-smi 46068MiB (modal-labs/modal-client#2797)" },
+    Gpu { name: "RTX-A6000", memory_bytes: 49_140 * MIB, generation: Generation::Ampere, source: "nvidia-smi 49140MiB (noonghunna/club-3090#1047)" },
+    Gpu { name: "H100-80GB", memory_bytes: gib_hundredths(7919), generation: Generation::Hopper, source: "vLLM total_memory=79.19GiB (llm-d-planner v0.19.0 accuracy logs)" },
+    Gpu { name: "A100-80GB", memory_bytes: gib_hundredths(7925), generation: Generation::Ampere, source: "vLLM 'Free memory on device (67.24/79.25 GiB)' (ovg-project/kvcached#110)" },
+    Gpu { name: "H100-NVL", memory_bytes: 95_830 * MIB, generation: Generation::Hopper, source: "nvidia-smi 95830MiB (NVIDIA/gpu-admin-tools#4)" },
+    Gpu { name: "H200", memory_bytes: 143_771 * MIB, generation: Generation::Hopper, source: "nvidia-smi 143771MiB (NVIDIA/cuda-samples#311)" },
+    Gpu { name: "B200", memory_bytes: gib_hundredths(17835), generation: Generation::Blackwell, source: "CUDA total global memory 178.35 GiB (pytorch/ao#4002)" },
 ];
 
 /// Catalogue lookup, case-insensitive and tolerant of the spellings people use
@@ -61,6 +68,9 @@ fn aliases(name: &str) -> &'static [&'static str] {
         "A100-40GB" => &["A100", "A100-SXM4-40GB", "A100-40G"],
         "RTX-3090" => &["GeForce RTX 3090", "3090"],
         "RTX-4090" => &["GeForce RTX 4090", "4090"],
+        "RTX-5090" => &["GeForce RTX 5090", "5090"],
+        "RTX-A6000" => &["A6000", "RTX A6000"],
+        "H100-NVL" => &["H100 NVL", "H100-94GB"],
         "H200" => &["H200-141GB"],
         "B200" => &["B200-180GB"],
         _ => &[],

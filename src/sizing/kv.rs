@@ -195,16 +195,22 @@ impl KvPlan {
         }
     }
 
-    /// What vLLM logs as `GPU KV cache size: N tokens`. For full attention everywhere it is the
-    /// pool's capacity; for hybrid layouts vLLM derives it from the concurrency (2026 builds).
-    pub fn kv_tokens(&self, num_blocks: u64, max_model_len: u64, max_num_batched_tokens: u64) -> u64 {
-        match &self.layout {
-            Layout::Uniform { spec, .. } if spec.kind == SpecKind::Full => num_blocks * spec.block_size,
-            Layout::UniformType { block_size, .. } => num_blocks * block_size,
-            _ => {
-                let per_request = self.blocks_per_request(max_model_len, max_num_batched_tokens);
-                (num_blocks as f64 / per_request as f64 * max_model_len as f64) as u64
+    /// What vLLM logs as `GPU KV cache size: N tokens`. Until 0.19 it was
+    /// `num_blocks // groups × smallest block size`; since vllm-project/vllm#40694 (April 2026, in 0.20)
+    /// it is `max_concurrency × max_model_len`. The two agree when every layer is full attention.
+    pub fn kv_tokens(&self, num_blocks: u64, max_model_len: u64, max_num_batched_tokens: u64, from_concurrency: bool) -> u64 {
+        let (groups, smallest_block) = match &self.layout {
+            Layout::Uniform { spec, .. } => (1, spec.block_size),
+            Layout::UniformType { block_size, .. } => (1, *block_size),
+            Layout::Hybrid { groups, .. } => {
+                (groups.len() as u64, groups.iter().map(|g| g.block_size).min().unwrap_or(DEFAULT_BLOCK_SIZE))
             }
+        };
+        if from_concurrency {
+            let per_request = self.blocks_per_request(max_model_len, max_num_batched_tokens);
+            (num_blocks as f64 / per_request as f64 * max_model_len as f64) as u64
+        } else {
+            num_blocks / groups * smallest_block
         }
     }
 

@@ -106,8 +106,9 @@ pub enum DtypeChoice {
     Float32,
 }
 
-/// The vLLM release whose accounting to reproduce: behaviour changed at 0.21 (CUDA graphs charged
-/// to the KV budget) and 0.22 (default `--gpu-memory-utilization` 0.92).
+/// The vLLM release whose accounting to reproduce: behaviour changed at 0.20 (how `GPU KV cache size`
+/// is counted for hybrid models), 0.21 (CUDA graphs charged to the KV budget) and 0.22 (default
+/// `--gpu-memory-utilization` 0.92).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct VllmVersion {
     pub major: u32,
@@ -132,6 +133,11 @@ impl VllmVersion {
 
     pub fn charges_cuda_graphs(self) -> bool {
         self >= VllmVersion { major: 0, minor: 21 }
+    }
+
+    /// `GPU KV cache size` derived from the concurrency (vllm-project/vllm#40694).
+    pub fn reports_tokens_from_concurrency(self) -> bool {
+        self >= VllmVersion { major: 0, minor: 20 }
     }
 
     pub fn default_gpu_memory_utilization(self) -> f64 {
@@ -360,7 +366,12 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
 
     let num_blocks = plan.num_blocks(available_kv_bytes);
     let blocks_per_request = plan.blocks_per_request(max_model_len, max_num_batched_tokens);
-    let kv_tokens = plan.kv_tokens(num_blocks, max_model_len, max_num_batched_tokens);
+    let kv_tokens = plan.kv_tokens(
+        num_blocks,
+        max_model_len,
+        max_num_batched_tokens,
+        settings.vllm_version.reports_tokens_from_concurrency(),
+    );
     let max_concurrency = num_blocks as f64 / blocks_per_request as f64;
 
     let mut problems = Vec::new();

@@ -37,10 +37,11 @@ const CALIBRATION_TOKENS: f64 = 8192.0;
 const NON_TORCH_GIB_SINGLE: f64 = 0.27;
 const NON_TORCH_GIB_TENSOR_PARALLEL: f64 = 2.10;
 
-/// CUDA-graph pool vLLM ≥ 0.21 estimates and subtracts before sizing the KV cache: the median of the
-/// `Estimated CUDA graph memory` figures logged in the research notes (0.36, 0.55, 0.58, 0.61,
-/// 0.65, 1.26 GiB).
-const CUDA_GRAPH_GIB: f64 = 0.58;
+/// CUDA-graph pool vLLM ≥ 0.21 estimates and subtracts before sizing the KV cache. vLLM 0.19 on an
+/// H100 logs estimates of 0.84 GiB (Llama-3.1-8B), 1.05 GiB (Gemma-3-27B) and 1.09 GiB (gpt-oss-20b,
+/// TP 2) in llm-d-planner's accuracy logs (`fixtures/vllm-logs/`); other logs in the research notes
+/// range 0.36–1.26 GiB. The H100 Llama figure is used: graphs vary little with model size.
+const CUDA_GRAPH_GIB: f64 = 0.84;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
