@@ -38,7 +38,9 @@ pub enum OutputFormat {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Exit codes: 0 fits, 1 does not fit, 2 usage error or unreadable/invalid input.")]
+#[command(
+    after_help = "Exit codes: 0 fits, 1 does not fit, 2 usage error or unreadable/invalid input."
+)]
 pub struct SizeArgs {
     /// A model directory (config.json plus safetensors files) or a config.json
     pub model: PathBuf,
@@ -99,7 +101,9 @@ fn parse_memory(text: &str) -> Result<u64, String> {
 fn parse_fraction(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
-        _ => Err(format!("`{text}` must be a fraction greater than 0 and at most 1, such as 0.9")),
+        _ => Err(format!(
+            "`{text}` must be a fraction greater than 0 and at most 1, such as 0.9"
+        )),
     }
 }
 

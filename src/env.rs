@@ -10,8 +10,14 @@ pub const VLLM_ALLOW_LONG_MAX_MODEL_LEN: &str = "VLLM_ALLOW_LONG_MAX_MODEL_LEN";
 
 /// (name, meaning) of every variable above, for the README and `--help` footers.
 pub const ALL: &[(&str, &str)] = &[
-    (LLMOPS_GPU, "default `--gpu` for `llmops size` (a catalogue name, or several comma-separated)"),
-    (LLMOPS_VLLM_VERSION, "default `--vllm-version` for `llmops size`"),
+    (
+        LLMOPS_GPU,
+        "default `--gpu` for `llmops size` (a catalogue name, or several comma-separated)",
+    ),
+    (
+        LLMOPS_VLLM_VERSION,
+        "default `--vllm-version` for `llmops size`",
+    ),
     (
         VLLM_ALLOW_LONG_MAX_MODEL_LEN,
         "`1` or `true`: accept a `--max-model-len` above the config's limit, as vLLM does",
@@ -19,7 +25,8 @@ pub const ALL: &[(&str, &str)] = &[
 ];
 
 pub fn is_truthy(name: &str) -> bool {
-    std::env::var(name).is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
+    std::env::var(name)
+        .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
 /// The `Environment:` section of `llmops --help`, built from [`ALL`].

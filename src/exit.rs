@@ -38,7 +38,10 @@ pub struct UsageError {
 
 impl UsageError {
     pub fn new(message: impl Into<String>) -> Self {
-        UsageError { message: message.into(), hint: None }
+        UsageError {
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
@@ -49,7 +52,10 @@ impl UsageError {
 
 /// The exit status for an error that ended a command.
 pub fn status_for(error: &anyhow::Error) -> ExitStatus {
-    if error.chain().any(|cause| cause.downcast_ref::<UsageError>().is_some()) {
+    if error
+        .chain()
+        .any(|cause| cause.downcast_ref::<UsageError>().is_some())
+    {
         ExitStatus::Usage
     } else {
         ExitStatus::Failure
@@ -58,10 +64,16 @@ pub fn status_for(error: &anyhow::Error) -> ExitStatus {
 
 /// A closed stdout (`llmops size … | head`) is not a failure.
 pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    let broken = Some(std::io::ErrorKind::BrokenPipe);
     error.chain().any(|cause| {
         cause
             .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            .map(std::io::Error::kind)
+            == broken
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == broken
     })
 }
 
@@ -85,7 +97,8 @@ mod tests {
 
     #[test]
     fn broken_pipe_is_recognised_through_context() {
-        let error = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe)).context("printing");
+        let error = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("printing");
         assert!(is_broken_pipe(&error));
     }
 }

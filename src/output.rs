@@ -18,7 +18,11 @@ pub fn print_error(error: &anyhow::Error) {
     for cause in error.chain().skip(1) {
         let _ = writeln!(stderr, "  caused by: {cause}");
     }
-    if let Some(hint) = error.chain().find_map(|c| c.downcast_ref::<UsageError>()).and_then(|u| u.hint.as_ref()) {
+    if let Some(hint) = error
+        .chain()
+        .find_map(|c| c.downcast_ref::<UsageError>())
+        .and_then(|u| u.hint.as_ref())
+    {
         let _ = writeln!(stderr, "hint: {hint}");
     }
 }
@@ -59,7 +63,9 @@ pub fn print_size(output: &SizeOutput, format: OutputFormat) -> anyhow::Result<(
             writeln!(stdout)?;
         }
         (OutputFormat::Table, SizeOutput::One(report)) => write_size_table(&mut stdout, report)?,
-        (OutputFormat::Table, SizeOutput::Sweep(reports)) => write_sweep_table(&mut stdout, reports)?,
+        (OutputFormat::Table, SizeOutput::Sweep(reports)) => {
+            write_sweep_table(&mut stdout, reports)?
+        }
     }
     stdout.flush()?;
     Ok(())
@@ -77,8 +83,16 @@ fn write_size_table(out: &mut impl Write, r: &SizeReport) -> std::io::Result<()>
         r.model.path,
         r.model.architecture.as_deref().unwrap_or("no architecture"),
         params_b,
-        r.model.quantization.as_ref().map(|q| format!(", {q}")).unwrap_or_default(),
-        if r.model.vllm_supported { ", supported by vLLM" } else { ", not in vLLM's registry" },
+        r.model
+            .quantization
+            .as_ref()
+            .map(|q| format!(", {q}"))
+            .unwrap_or_default(),
+        if r.model.vllm_supported {
+            ", supported by vLLM"
+        } else {
+            ", not in vLLM's registry"
+        },
     )?;
     let s = &r.settings.resolved;
     writeln!(
@@ -125,7 +139,10 @@ fn write_size_table(out: &mut impl Write, r: &SizeReport) -> std::io::Result<()>
         "KV cache: {} bytes per token per GPU{}, {} blocks",
         thousands(p.kv_bytes_per_token),
         if p.state_bytes_per_sequence > 0 {
-            format!(" + {} bytes of recurrent state per sequence", thousands(p.state_bytes_per_sequence))
+            format!(
+                " + {} bytes of recurrent state per sequence",
+                thousands(p.state_bytes_per_sequence)
+            )
         } else {
             String::new()
         },
@@ -156,7 +173,10 @@ fn write_size_table(out: &mut impl Write, r: &SizeReport) -> std::io::Result<()>
     }
     writeln!(out, "What would fit:")?;
     match r.max_model_len_that_fits {
-        Some(len) => writeln!(out, "  - --max-model-len {len} (the longest context that fits)")?,
+        Some(len) => writeln!(
+            out,
+            "  - --max-model-len {len} (the longest context that fits)"
+        )?,
         None => writeln!(out, "  - no context length fits with these settings")?,
     }
     match r.advice.min_tensor_parallel_size {
@@ -169,8 +189,14 @@ fn write_size_table(out: &mut impl Write, r: &SizeReport) -> std::io::Result<()>
         None => {}
     }
     match &r.advice.smallest_gpu {
-        Some(name) => writeln!(out, "  - --gpu {name} (the smallest catalogue GPU that fits)")?,
-        None => writeln!(out, "  - no catalogue GPU fits at this tensor-parallel size")?,
+        Some(name) => writeln!(
+            out,
+            "  - --gpu {name} (the smallest catalogue GPU that fits)"
+        )?,
+        None => writeln!(
+            out,
+            "  - no catalogue GPU fits at this tensor-parallel size"
+        )?,
     }
     Ok(())
 }
@@ -196,7 +222,11 @@ fn write_sweep_table(out: &mut impl Write, reports: &[SizeReport]) -> std::io::R
     }
     let mut matrix = table();
     let mut header = vec![Cell::new("GPU \\ max-model-len")];
-    header.extend(lengths.iter().map(|l| Cell::new(thousands(*l)).set_alignment(CellAlignment::Right)));
+    header.extend(
+        lengths
+            .iter()
+            .map(|l| Cell::new(thousands(*l)).set_alignment(CellAlignment::Right)),
+    );
     matrix.set_header(header);
     for gpu in gpus {
         let mut row = vec![Cell::new(gpu)];
@@ -204,7 +234,13 @@ fn write_sweep_table(out: &mut impl Write, reports: &[SizeReport]) -> std::io::R
             let cell = reports
                 .iter()
                 .find(|r| r.gpu.name == gpu && r.settings.resolved.max_model_len == *len)
-                .map(|r| if r.fits { format!("{:.2}x", r.max_concurrency) } else { "-".into() })
+                .map(|r| {
+                    if r.fits {
+                        format!("{:.2}x", r.max_concurrency)
+                    } else {
+                        "-".into()
+                    }
+                })
                 .unwrap_or_default();
             row.push(Cell::new(cell).set_alignment(CellAlignment::Right));
         }

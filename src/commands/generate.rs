@@ -8,7 +8,13 @@ use clap_complete::{Generator, Shell};
 
 use crate::cli::{Cli, Generate};
 
-pub const SHELLS: [Shell; 5] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell, Shell::Elvish];
+pub const SHELLS: [Shell; 5] = [
+    Shell::Bash,
+    Shell::Zsh,
+    Shell::Fish,
+    Shell::PowerShell,
+    Shell::Elvish,
+];
 
 /// The file name clap_complete gives a shell's script (`llmops.bash`, `_llmops`, …).
 pub fn completion_file_name(shell: Shell) -> String {
@@ -28,13 +34,18 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
     let mut pages = Vec::new();
     let mut render = |name: String, cmd: clap::Command| {
         let mut roff = Vec::new();
-        clap_mangen::Man::new(cmd).render(&mut roff).expect("rendering to memory cannot fail");
+        clap_mangen::Man::new(cmd)
+            .render(&mut roff)
+            .expect("rendering to memory cannot fail");
         pages.push((name, roff));
     };
     render("llmops.1".into(), command.clone());
     for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("llmops-{}", sub.get_name());
-        let page = sub.clone().name(name.clone()).version(command.get_version().unwrap_or_default().to_string());
+        let page = sub
+            .clone()
+            .name(name.clone())
+            .version(command.get_version().unwrap_or_default().to_string());
         render(format!("{name}.1"), page);
     }
     pages

@@ -8,7 +8,8 @@ use crate::sizing::gpus::{self, Gpu};
 use crate::sizing::verdict::{self, Advice};
 use crate::sizing::weights::WeightSource;
 use crate::sizing::{
-    Estimate, Model, ModelError, Problem, Resolved, Settings, SettingsError, VllmVersion, architectures,
+    Estimate, Model, ModelError, Problem, Resolved, Settings, SettingsError, VllmVersion,
+    architectures,
     config::{Mixer, Window},
     estimate,
 };
@@ -115,7 +116,11 @@ impl SizeOutput {
             SizeOutput::One(report) => report.fits,
             SizeOutput::Sweep(reports) => reports.iter().all(|r| r.fits),
         };
-        if all_fit { ExitStatus::Success } else { ExitStatus::Failure }
+        if all_fit {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
     }
 }
 
@@ -123,8 +128,11 @@ pub fn run(args: &SizeArgs) -> anyhow::Result<SizeOutput> {
     let model = Model::load(&args.model).map_err(model_error)?;
     let gpus = resolve_gpus(args)?;
     let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UsageError::new)?;
-    let lengths: Vec<Option<u64>> =
-        if args.max_model_len.is_empty() { vec![None] } else { args.max_model_len.iter().copied().map(Some).collect() };
+    let lengths: Vec<Option<u64>> = if args.max_model_len.is_empty() {
+        vec![None]
+    } else {
+        args.max_model_len.iter().copied().map(Some).collect()
+    };
 
     let mut reports = Vec::new();
     for gpu in &gpus {
@@ -153,8 +161,12 @@ pub fn run(args: &SizeArgs) -> anyhow::Result<SizeOutput> {
 fn model_error(error: ModelError) -> anyhow::Error {
     let hint = match &error {
         ModelError::Missing { .. } => "pass a model directory or the path of its config.json",
-        ModelError::NoConfig { .. } => "`size` reads the model's config.json; download it beside the weights",
-        ModelError::Invalid { .. } => "fix the field in config.json, or use the file published with the model",
+        ModelError::NoConfig { .. } => {
+            "`size` reads the model's config.json; download it beside the weights"
+        }
+        ModelError::Invalid { .. } => {
+            "fix the field in config.json, or use the file published with the model"
+        }
         _ => "check the file is complete (a partial download?) and readable",
     };
     UsageError::new(error.to_string()).with_hint(hint).into()
@@ -165,7 +177,9 @@ fn resolve_gpus(args: &SizeArgs) -> anyhow::Result<Vec<Gpu>> {
         return Ok(vec![gpus::custom(bytes)]);
     }
     if args.gpu.is_empty() {
-        return Ok(vec![*gpus::find("H100-80GB").expect("the catalogue has the H100")]);
+        return Ok(vec![
+            *gpus::find("H100-80GB").expect("the catalogue has the H100"),
+        ]);
     }
     args.gpu
         .iter()
@@ -195,11 +209,15 @@ fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeR
     })?;
     let mut warnings = Vec::new();
     if env::is_truthy(env::VLLM_ALLOW_LONG_MAX_MODEL_LEN) {
-        current.problems.retain(|p| !matches!(p, Problem::ContextTooLong { .. }));
+        current
+            .problems
+            .retain(|p| !matches!(p, Problem::ContextTooLong { .. }));
     }
     let config = &model.config;
     let architecture = config.architecture.clone();
-    let vllm_supported = architecture.as_deref().is_some_and(architectures::is_supported);
+    let vllm_supported = architecture
+        .as_deref()
+        .is_some_and(architectures::is_supported);
     match &architecture {
         None => warnings.push("config.json names no `architectures`; vLLM needs one to pick the model code".into()),
         Some(name) if !vllm_supported => warnings.push(format!(
@@ -239,8 +257,15 @@ fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeR
             max_model_len_limit: config.max_model_len_limit,
             layers: layer_counts(model),
         },
-        gpu: GpuSummary { name: gpu.name.to_string(), memory_bytes: gpu.memory_bytes, count: tp },
-        settings: SettingsSummary { resolved: current.settings, vllm_version: settings.vllm_version.to_string() },
+        gpu: GpuSummary {
+            name: gpu.name.to_string(),
+            memory_bytes: gpu.memory_bytes,
+            count: tp,
+        },
+        settings: SettingsSummary {
+            resolved: current.settings,
+            vllm_version: settings.vllm_version.to_string(),
+        },
         per_gpu: PerGpu {
             total_memory_bytes: current.total_memory_bytes,
             requested_bytes: current.requested_bytes,
@@ -265,7 +290,10 @@ fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeR
         problems: current
             .problems
             .iter()
-            .map(|problem| ProblemSummary { problem: problem.clone(), message: problem_message(problem, &current) })
+            .map(|problem| ProblemSummary {
+                problem: problem.clone(),
+                message: problem_message(problem, &current),
+            })
             .collect(),
         max_model_len_that_fits: current.max_model_len_that_fits,
         advice,
@@ -293,11 +321,20 @@ fn layer_counts(model: &Model) -> LayerCounts {
 /// `gpu_worker.py`, `kv_cache_utils.py`).
 fn vllm_log(estimate: &Estimate) -> Vec<String> {
     let mut lines = vec![
-        format!("Model loading took {:.4} GiB memory", estimate.weights_bytes as f64 / units::GIB),
-        format!("Available KV cache memory: {}", gib(estimate.available_kv_bytes as f64)),
+        format!(
+            "Model loading took {:.4} GiB memory",
+            estimate.weights_bytes as f64 / units::GIB
+        ),
+        format!(
+            "Available KV cache memory: {}",
+            gib(estimate.available_kv_bytes as f64)
+        ),
     ];
     if estimate.available_kv_bytes > 0 {
-        lines.push(format!("GPU KV cache size: {} tokens", thousands(estimate.kv_tokens)));
+        lines.push(format!(
+            "GPU KV cache size: {} tokens",
+            thousands(estimate.kv_tokens)
+        ));
         lines.push(format!(
             "Maximum concurrency for {} tokens per request: {:.2}x",
             thousands(estimate.settings.max_model_len),
@@ -318,7 +355,10 @@ fn problem_message(problem: &Problem, estimate: &Estimate) -> String {
             "No available memory for the cache blocks: weights and overhead leave {} for the KV cache",
             gib(*available_bytes as f64)
         ),
-        Problem::RequestDoesNotFit { needed_bytes, available_bytes } => format!(
+        Problem::RequestDoesNotFit {
+            needed_bytes,
+            available_bytes,
+        } => format!(
             "To serve at least one request with the model's max seq len ({}), ({}) KV cache is needed, \
              which is larger than the available KV cache memory ({}).{}",
             estimate.settings.max_model_len,
@@ -326,10 +366,15 @@ fn problem_message(problem: &Problem, estimate: &Estimate) -> String {
             gib(*available_bytes as f64),
             estimate
                 .max_model_len_that_fits
-                .map(|len| format!(" Based on the available memory, the estimated maximum model length is {len}."))
+                .map(|len| format!(
+                    " Based on the available memory, the estimated maximum model length is {len}."
+                ))
                 .unwrap_or_default()
         ),
-        Problem::TooManySequencesForState { max_num_seqs, state_blocks } => format!(
+        Problem::TooManySequencesForState {
+            max_num_seqs,
+            state_blocks,
+        } => format!(
             "max_num_seqs ({max_num_seqs}) exceeds available Mamba cache blocks ({state_blocks}); \
              lower --max-num-seqs to at most {state_blocks}"
         ),

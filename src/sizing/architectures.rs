@@ -25,10 +25,18 @@ mod tests {
 
     #[test]
     fn knows_the_common_architectures() {
-        for name in ["LlamaForCausalLM", "DeepseekV3ForCausalLM", "Gemma3ForConditionalGeneration", "GptOssForCausalLM"] {
+        for name in [
+            "LlamaForCausalLM",
+            "DeepseekV3ForCausalLM",
+            "Gemma3ForConditionalGeneration",
+            "GptOssForCausalLM",
+        ] {
             assert!(is_supported(name), "{name}");
         }
-        assert_eq!(vllm_categories("Gemma3ForConditionalGeneration").unwrap(), ["multimodal"]);
+        assert_eq!(
+            vllm_categories("Gemma3ForConditionalGeneration").unwrap(),
+            ["multimodal"]
+        );
         assert!(!is_supported("NotARealForCausalLM"));
     }
 }

@@ -35,7 +35,11 @@ impl Dtype {
     }
 
     pub fn parse(name: &str) -> Option<Dtype> {
-        match name.trim_start_matches("torch.").to_ascii_lowercase().as_str() {
+        match name
+            .trim_start_matches("torch.")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "float32" | "fp32" | "float" => Some(Dtype::Float32),
             "bfloat16" | "bf16" => Some(Dtype::Bfloat16),
             "float16" | "fp16" | "half" => Some(Dtype::Float16),
@@ -104,11 +108,28 @@ pub struct Moe {
 #[derive(Debug, Clone, Copy)]
 pub enum StateSpace {
     /// Jamba's Mamba-1 block.
-    Mamba1 { inner: u64, d_state: u64, d_conv: u64, dt_rank: u64 },
+    Mamba1 {
+        inner: u64,
+        d_state: u64,
+        d_conv: u64,
+        dt_rank: u64,
+    },
     /// Mamba-2 (Nemotron-H, granite-4.0-h, Zamba2).
-    Mamba2 { heads: u64, head_dim: u64, groups: u64, d_state: u64, d_conv: u64 },
+    Mamba2 {
+        heads: u64,
+        head_dim: u64,
+        groups: u64,
+        d_state: u64,
+        d_conv: u64,
+    },
     /// Gated DeltaNet (Qwen3-Next).
-    GatedDeltaNet { key_heads: u64, key_dim: u64, value_heads: u64, value_dim: u64, conv: u64 },
+    GatedDeltaNet {
+        key_heads: u64,
+        key_dim: u64,
+        value_heads: u64,
+        value_dim: u64,
+        conv: u64,
+    },
 }
 
 /// How linear layers are stored (`quantization_config`).
@@ -229,7 +250,7 @@ impl ModelConfig {
             text.required_first_count(&["num_hidden_layers", "n_layer", "num_layers", "n_layers"])?;
         if num_layers > 4096 {
             return Err(InvalidConfig {
-                field: format!("{}num_hidden_layers", prefix_of(&text)),
+                field: format!("{}num_hidden_layers", text.prefix()),
                 problem: format!("{num_layers} layers is more than any real model has"),
             });
         }
@@ -239,18 +260,22 @@ impl ModelConfig {
         let num_kv_heads = kv_heads(&text, num_attention_heads)?;
         if num_kv_heads > num_attention_heads {
             return Err(InvalidConfig {
-                field: format!("{}num_key_value_heads", prefix_of(&text)),
+                field: format!("{}num_key_value_heads", text.prefix()),
                 problem: format!(
                     "{num_kv_heads} is more than num_attention_heads ({num_attention_heads})"
                 ),
             });
         }
-        let head_dim = match text.first_count(&["head_dim", "hidden_size_per_head", "attention_head_dim"])? {
+        let head_dim = match text.first_count(&[
+            "head_dim",
+            "hidden_size_per_head",
+            "attention_head_dim",
+        ])? {
             Some(d) => d,
             None => {
                 if hidden_size < num_attention_heads {
                     return Err(InvalidConfig {
-                        field: format!("{}num_attention_heads", prefix_of(&text)),
+                        field: format!("{}num_attention_heads", text.prefix()),
                         problem: format!(
                             "{num_attention_heads} heads do not fit in hidden_size {hidden_size}"
                         ),
@@ -271,7 +296,13 @@ impl ModelConfig {
         let mla = read_mla(&text, &model_type)?;
         let state_space = read_state_space(&text, hidden_size)?;
         let moe = read_moe(&text, &model_type)?;
-        let layers = read_layers(&text, &model_type, num_layers, moe.is_some(), state_space.is_some())?;
+        let layers = read_layers(
+            &text,
+            &model_type,
+            num_layers,
+            moe.is_some(),
+            state_space.is_some(),
+        )?;
 
         let quantization = match top.object("quantization_config")? {
             Some(q) => read_quantization(&top.nested(q, "quantization_config."))?,
@@ -279,7 +310,11 @@ impl ModelConfig {
                 Some(q) => read_quantization(&text.nested(q, "text_config.quantization_config."))?,
                 None => match top.object("compression_config")? {
                     Some(q) => read_quantization(&top.nested(q, "compression_config."))?,
-                    None => Quantization { method: None, bytes_per_param: None, experts_only: false },
+                    None => Quantization {
+                        method: None,
+                        bytes_per_param: None,
+                        experts_only: false,
+                    },
                 },
             },
         };
@@ -289,7 +324,14 @@ impl ModelConfig {
             || is(&["qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"]);
         // Llama's `attention_bias` also biases o_proj; gpt-oss has an o_proj bias too.
         let output_bias = text.flag("attention_bias")?.unwrap_or(false) && !is(&["qwen3_next"]);
-        let qk_norm = is(&["qwen3", "qwen3_moe", "qwen3_next", "gemma3", "gemma3_text", "olmo2"]);
+        let qk_norm = is(&[
+            "qwen3",
+            "qwen3_moe",
+            "qwen3_next",
+            "gemma3",
+            "gemma3_text",
+            "olmo2",
+        ]);
         let norms_per_layer = if is(&["gemma2", "gemma3", "gemma3_text"]) {
             4
         } else if is(&["nemotron_h"]) {
@@ -343,21 +385,13 @@ impl ModelConfig {
     }
 }
 
-fn prefix_of(fields: &Fields<'_>) -> String {
-    // Fields keeps its prefix private; recover it from a synthetic error.
-    match fields.required_count("\u{0}") {
-        Err(e) => e.field.trim_end_matches('\u{0}').to_string(),
-        Ok(_) => String::new(),
-    }
-}
-
 fn read_dtype(fields: &Fields<'_>) -> Result<Option<Dtype>, InvalidConfig> {
     for key in ["dtype", "torch_dtype"] {
         if let Some(name) = fields.text(key)? {
             return match Dtype::parse(name) {
                 Some(dtype) => Ok(Some(dtype)),
                 None => Err(InvalidConfig {
-                    field: format!("{}{key}", prefix_of(fields)),
+                    field: format!("{}{key}", fields.prefix()),
                     problem: format!(
                         "`{name}` is not a dtype llmops knows (float32, bfloat16, float16)"
                     ),
@@ -370,7 +404,9 @@ fn read_dtype(fields: &Fields<'_>) -> Result<Option<Dtype>, InvalidConfig> {
 
 /// vLLM's `get_total_num_kv_heads`: the first of several spellings, MQA flags, else MHA.
 fn kv_heads(text: &Fields<'_>, num_attention_heads: u64) -> Result<u64, InvalidConfig> {
-    if text.flag("multi_query")? == Some(true) && text.flag("new_decoder_architecture")? != Some(true) {
+    if text.flag("multi_query")? == Some(true)
+        && text.flag("new_decoder_architecture")? != Some(true)
+    {
         return Ok(1);
     }
     if let Some(attn) = text.object("attn_config")?
@@ -379,7 +415,12 @@ fn kv_heads(text: &Fields<'_>, num_attention_heads: u64) -> Result<u64, InvalidC
         return Ok(n);
     }
     Ok(text
-        .first_count(&["n_head_kv", "num_kv_heads", "num_key_value_heads", "multi_query_group_num"])?
+        .first_count(&[
+            "n_head_kv",
+            "num_kv_heads",
+            "num_key_value_heads",
+            "multi_query_group_num",
+        ])?
         .unwrap_or(num_attention_heads))
 }
 
@@ -400,7 +441,9 @@ fn context_length(
     };
     let rope = match text.object("rope_scaling")? {
         Some(r) => Some(text.nested(r, "rope_scaling.")),
-        None => text.object("rope_parameters")?.map(|r| text.nested(r, "rope_parameters.")),
+        None => text
+            .object("rope_parameters")?
+            .map(|r| text.nested(r, "rope_parameters.")),
     };
     let Some(rope) = rope else {
         return Ok((Some(base), Some(base)));
@@ -416,7 +459,11 @@ fn context_length(
     if rope_type == "llama3" || model_type.starts_with("gemma3") || rope_type.is_empty() {
         return Ok((Some(base), Some(base)));
     }
-    let start = if rope_type == "yarn" { original.unwrap_or(base) } else { base };
+    let start = if rope_type == "yarn" {
+        original.unwrap_or(base)
+    } else {
+        base
+    };
     let scaled = (start as f64 * factor).min(u32::MAX as f64) as u64;
     Ok((Some(scaled), Some(scaled)))
 }
@@ -451,9 +498,13 @@ fn read_state_space(text: &Fields<'_>, hidden: u64) -> Result<Option<StateSpace>
         return Ok(Some(StateSpace::Mamba2 {
             heads: text.required_count("mamba_num_heads")?,
             head_dim: text.required_count("mamba_head_dim")?,
-            groups: text.first_count(&["n_groups", "mamba_n_groups"])?.unwrap_or(1),
+            groups: text
+                .first_count(&["n_groups", "mamba_n_groups"])?
+                .unwrap_or(1),
             d_state: text.required_first_count(&["ssm_state_size", "mamba_d_state"])?,
-            d_conv: text.first_count(&["conv_kernel", "mamba_d_conv"])?.unwrap_or(4),
+            d_conv: text
+                .first_count(&["conv_kernel", "mamba_d_conv"])?
+                .unwrap_or(4),
         }));
     }
     if text.has("mamba_d_state") {
@@ -482,7 +533,7 @@ fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidC
     let expert_width = match text.count("moe_intermediate_size")? {
         Some(width) => width,
         None => dense_width.ok_or_else(|| InvalidConfig {
-            field: format!("{}moe_intermediate_size", prefix_of(text)),
+            field: format!("{}moe_intermediate_size", text.prefix()),
             problem: "is missing (and so is intermediate_size); the expert width is needed".into(),
         })?,
     };
@@ -495,7 +546,12 @@ fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidC
     };
     Ok(Some(Moe {
         experts,
-        experts_per_token: text.first_count(&["num_experts_per_tok", "experts_per_token", "moe_topk", "top_k"])?,
+        experts_per_token: text.first_count(&[
+            "num_experts_per_tok",
+            "experts_per_token",
+            "moe_topk",
+            "top_k",
+        ])?,
         expert_width,
         shared_width,
         shared_gate,
@@ -511,10 +567,13 @@ fn read_layers(
     has_moe: bool,
     has_state_space: bool,
 ) -> Result<Vec<Layer>, InvalidConfig> {
-    let prefix = prefix_of(text);
+    let prefix = text.prefix();
     let dense_width = text.first_count(&["intermediate_size", "ffn_hidden_size", "n_inner"])?;
     let hidden = text.required_first_count(&["hidden_size", "n_embd", "d_model"])?;
-    let dense = Mlp::Dense { width: dense_width.unwrap_or(4 * hidden), gated: true };
+    let dense = Mlp::Dense {
+        width: dense_width.unwrap_or(4 * hidden),
+        gated: true,
+    };
 
     // Nemotron-H spells the whole stack out: M = Mamba-2, * = attention, - = MLP, E = MoE.
     if let Some(pattern) = text.text("hybrid_override_pattern")? {
@@ -527,14 +586,29 @@ fn read_layers(
                 ),
             });
         }
-        let plain = Mlp::Dense { width: dense_width.unwrap_or(4 * hidden), gated: false };
+        let plain = Mlp::Dense {
+            width: dense_width.unwrap_or(4 * hidden),
+            gated: false,
+        };
         return pattern
             .chars()
             .map(|c| match c {
-                'M' => Ok(Layer { mixer: Mixer::Mamba, mlp: Mlp::None }),
-                '*' => Ok(Layer { mixer: Mixer::Attention(Window::Full), mlp: Mlp::None }),
-                '-' => Ok(Layer { mixer: Mixer::None, mlp: plain }),
-                'E' => Ok(Layer { mixer: Mixer::None, mlp: Mlp::Experts }),
+                'M' => Ok(Layer {
+                    mixer: Mixer::Mamba,
+                    mlp: Mlp::None,
+                }),
+                '*' => Ok(Layer {
+                    mixer: Mixer::Attention(Window::Full),
+                    mlp: Mlp::None,
+                }),
+                '-' => Ok(Layer {
+                    mixer: Mixer::None,
+                    mlp: plain,
+                }),
+                'E' => Ok(Layer {
+                    mixer: Mixer::None,
+                    mlp: Mlp::Experts,
+                }),
                 other => Err(InvalidConfig {
                     field: format!("{prefix}hybrid_override_pattern"),
                     problem: format!("has `{other}`; expected only M, *, - or E"),
@@ -554,7 +628,10 @@ fn read_layers(
     {
         return Err(InvalidConfig {
             field: format!("{prefix}layer_types"),
-            problem: format!("has {} entries but num_hidden_layers is {num_layers}", types.len()),
+            problem: format!(
+                "has {} entries but num_hidden_layers is {num_layers}",
+                types.len()
+            ),
         });
     }
     let chunk = text.count("attention_chunk_size")?;
@@ -583,7 +660,9 @@ fn read_layers(
                     })?;
                     Some(Mixer::Attention(Window::Sliding(window)))
                 }
-                "chunked_attention" => Some(Mixer::Attention(Window::ChunkedLocal(chunk.unwrap_or(8192)))),
+                "chunked_attention" => Some(Mixer::Attention(Window::ChunkedLocal(
+                    chunk.unwrap_or(8192),
+                ))),
                 "linear_attention" => Some(Mixer::LinearAttention),
                 "mamba" | "mamba2" => Some(Mixer::Mamba),
                 _ => None,
@@ -592,14 +671,25 @@ fn read_layers(
         let mixer = if let Some(types) = &layer_types {
             window_for(types[i as usize])?.ok_or_else(|| InvalidConfig {
                 field: format!("{prefix}layer_types"),
-                problem: format!("entry {i} is `{}`, a layer type llmops does not know", types[i as usize]),
+                problem: format!(
+                    "entry {i} is `{}`, a layer type llmops does not know",
+                    types[i as usize]
+                ),
             })?
         } else if let (Some(period), true) = (attn_period, has_state_space) {
             // Jamba: one attention layer every `attn_layer_period`, Mamba elsewhere.
-            if i % period == attn_offset { Mixer::Attention(Window::Full) } else { Mixer::Mamba }
+            if i % period == attn_offset {
+                Mixer::Attention(Window::Full)
+            } else {
+                Mixer::Mamba
+            }
         } else if let Some(interval) = full_interval {
             // Qwen3-Next: every `full_attention_interval`-th layer is full attention.
-            if (i + 1) % interval == 0 { Mixer::Attention(Window::Full) } else { Mixer::LinearAttention }
+            if (i + 1) % interval == 0 {
+                Mixer::Attention(Window::Full)
+            } else {
+                Mixer::LinearAttention
+            }
         } else if let Some(window) = sliding_window {
             let sliding = match model_type {
                 "gemma2" => i % 2 == 0,
@@ -609,7 +699,11 @@ fn read_layers(
                     None => true,
                 },
             };
-            Mixer::Attention(if sliding { Window::Sliding(window) } else { Window::Full })
+            Mixer::Attention(if sliding {
+                Window::Sliding(window)
+            } else {
+                Window::Full
+            })
         } else {
             Mixer::Attention(Window::Full)
         };
@@ -620,7 +714,10 @@ fn read_layers(
             && moe_freq.is_none_or(|f| i % f == 0)
             && sparse_step.is_none_or(|s| (i + 1) % s == 0)
             && expert_period.is_none_or(|p| i % p == expert_offset);
-        layers.push(Layer { mixer, mlp: if is_moe_layer { Mlp::Experts } else { dense } });
+        layers.push(Layer {
+            mixer,
+            mlp: if is_moe_layer { Mlp::Experts } else { dense },
+        });
     }
     Ok(layers)
 }
@@ -687,8 +784,16 @@ fn compressed_tensors_bytes(q: &Fields<'_>) -> Result<Option<f64>, InvalidConfig
     let float = weights.text("type")? == Some("float");
     let per_group = weights.count("group_size")?;
     let format = q.text("format")?.unwrap_or("");
-    let scale_bytes = if format.contains("nvfp4") { 1.0 } else if float { 4.0 } else { 2.0 };
-    Ok(Some(bits / 8.0 + per_group.map_or(0.0, |g| scale_bytes / g as f64)))
+    let scale_bytes = if format.contains("nvfp4") {
+        1.0
+    } else if float {
+        4.0
+    } else {
+        2.0
+    };
+    Ok(Some(
+        bits / 8.0 + per_group.map_or(0.0, |g| scale_bytes / g as f64),
+    ))
 }
 
 /// A ViT-style vision tower: attention (4·D²) and MLP (2·D·I) with biases per layer, plus the patch
@@ -697,8 +802,12 @@ fn vision_tower_params(v: &Fields<'_>) -> Result<u64, InvalidConfig> {
     let Some(width) = v.first_count(&["hidden_size", "embed_dim", "width"])? else {
         return Ok(0);
     };
-    let depth = v.first_count(&["num_hidden_layers", "depth", "num_layers"])?.unwrap_or(0);
-    let mlp = v.first_count(&["intermediate_size", "mlp_dim"])?.unwrap_or(4 * width);
+    let depth = v
+        .first_count(&["num_hidden_layers", "depth", "num_layers"])?
+        .unwrap_or(0);
+    let mlp = v
+        .first_count(&["intermediate_size", "mlp_dim"])?
+        .unwrap_or(4 * width);
     let patch = v.count("patch_size")?.unwrap_or(14);
     let channels = v.count("num_channels")?.unwrap_or(3);
     let per_layer = 4 * width * width + 2 * width * mlp + 9 * width + mlp;

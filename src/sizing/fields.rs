@@ -22,6 +22,11 @@ impl<'a> Fields<'a> {
         Fields { object, prefix }
     }
 
+    /// `""` or `"text_config."`, for naming fields in errors.
+    pub fn prefix(&self) -> &'a str {
+        self.prefix
+    }
+
     pub fn raw(&self, name: &str) -> Option<&'a Value> {
         self.object.get(name).filter(|value| !value.is_null())
     }
@@ -43,9 +48,11 @@ impl<'a> Fields<'a> {
             return Ok(None);
         };
         let number = match value {
-            Value::Number(n) => n
-                .as_u64()
-                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && *f >= 0.0).map(|f| f as u64)),
+            Value::Number(n) => n.as_u64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+                    .map(|f| f as u64)
+            }),
             _ => None,
         };
         match number {
@@ -93,7 +100,9 @@ impl<'a> Fields<'a> {
                 .join(" or ");
             InvalidConfig {
                 field: format!("{}{}", self.prefix, names[0]),
-                problem: format!("is missing (looked for {listed}); it is needed to size the model"),
+                problem: format!(
+                    "is missing (looked for {listed}); it is needed to size the model"
+                ),
             }
         })
     }
@@ -157,9 +166,14 @@ impl<'a> Fields<'a> {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|item| {
-                    item.as_u64().filter(|n| *n <= MAX_DIMENSION).ok_or_else(|| {
-                        self.invalid(name, format!("must be a list of layer indices, found {item}"))
-                    })
+                    item.as_u64()
+                        .filter(|n| *n <= MAX_DIMENSION)
+                        .ok_or_else(|| {
+                            self.invalid(
+                                name,
+                                format!("must be a list of layer indices, found {item}"),
+                            )
+                        })
                 })
                 .collect(),
             Some(other) => Err(self.invalid(name, format!("must be a list, found {other}"))),

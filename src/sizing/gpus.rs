@@ -32,21 +32,96 @@ const fn gib_hundredths(hundredths: u64) -> u64 {
 /// found, the `nvidia-smi` total is used; the runtime reports 0.4–0.7 GiB less on the GPUs where both
 /// are known (H100, A100, RTX 3090), so `--gpu-memory` is the precise way for those.
 pub const CATALOGUE: &[Gpu] = &[
-    Gpu { name: "T4", memory_bytes: 15_360 * MIB, generation: Generation::Turing, source: "nvidia-smi 15360MiB (modal-labs/modal-client#2797)" },
-    Gpu { name: "A10G", memory_bytes: 23_028 * MIB, generation: Generation::Ampere, source: "nvidia-smi 23028MiB (NVIDIA/DCGM#232)" },
-    Gpu { name: "L4", memory_bytes: 23_034 * MIB, generation: Generation::Ada, source: "nvidia-smi 23034MiB (modal-labs/modal-client#2797)" },
-    Gpu { name: "RTX-3090", memory_bytes: gib_hundredths(2358), generation: Generation::Ampere, source: "vLLM total_gpu_memory 23.58GiB (vllm-project/vllm#10517)" },
-    Gpu { name: "RTX-4090", memory_bytes: 24_564 * MIB, generation: Generation::Ada, source: "nvidia-smi 24564MiB (RLinf/RLinf#255)" },
-    Gpu { name: "RTX-5090", memory_bytes: 32_607 * MIB, generation: Generation::Blackwell, source: "nvidia-smi 32607MiB (noonghunna/club-3090#1261)" },
-    Gpu { name: "A100-40GB", memory_bytes: gib_hundredths(3938), generation: Generation::Ampere, source: "vLLM total_gpu_memory 39.38GiB (vllm-project/vllm#16570)" },
-    Gpu { name: "A40", memory_bytes: 46_068 * MIB, generation: Generation::Ampere, source: "nvidia-smi 46068MiB (guqiong96/Lvllm#35)" },
-    Gpu { name: "L40S", memory_bytes: 46_068 * MIB, generation: Generation::Ada, source: "nvidia-smi 46068MiB (modal-labs/modal-client#2797)" },
-    Gpu { name: "RTX-A6000", memory_bytes: 49_140 * MIB, generation: Generation::Ampere, source: "nvidia-smi 49140MiB (noonghunna/club-3090#1047)" },
-    Gpu { name: "H100-80GB", memory_bytes: gib_hundredths(7919), generation: Generation::Hopper, source: "vLLM total_memory=79.19GiB (llm-d-planner v0.19.0 accuracy logs)" },
-    Gpu { name: "A100-80GB", memory_bytes: gib_hundredths(7925), generation: Generation::Ampere, source: "vLLM 'Free memory on device (67.24/79.25 GiB)' (ovg-project/kvcached#110)" },
-    Gpu { name: "H100-NVL", memory_bytes: 95_830 * MIB, generation: Generation::Hopper, source: "nvidia-smi 95830MiB (NVIDIA/gpu-admin-tools#4)" },
-    Gpu { name: "H200", memory_bytes: 143_771 * MIB, generation: Generation::Hopper, source: "nvidia-smi 143771MiB (NVIDIA/cuda-samples#311)" },
-    Gpu { name: "B200", memory_bytes: gib_hundredths(17835), generation: Generation::Blackwell, source: "CUDA total global memory 178.35 GiB (pytorch/ao#4002)" },
+    Gpu {
+        name: "T4",
+        memory_bytes: 15_360 * MIB,
+        generation: Generation::Turing,
+        source: "nvidia-smi 15360MiB (modal-labs/modal-client#2797)",
+    },
+    Gpu {
+        name: "A10G",
+        memory_bytes: 23_028 * MIB,
+        generation: Generation::Ampere,
+        source: "nvidia-smi 23028MiB (NVIDIA/DCGM#232)",
+    },
+    Gpu {
+        name: "L4",
+        memory_bytes: 23_034 * MIB,
+        generation: Generation::Ada,
+        source: "nvidia-smi 23034MiB (modal-labs/modal-client#2797)",
+    },
+    Gpu {
+        name: "RTX-3090",
+        memory_bytes: gib_hundredths(2358),
+        generation: Generation::Ampere,
+        source: "vLLM total_gpu_memory 23.58GiB (vllm-project/vllm#10517)",
+    },
+    Gpu {
+        name: "RTX-4090",
+        memory_bytes: 24_564 * MIB,
+        generation: Generation::Ada,
+        source: "nvidia-smi 24564MiB (RLinf/RLinf#255)",
+    },
+    Gpu {
+        name: "RTX-5090",
+        memory_bytes: 32_607 * MIB,
+        generation: Generation::Blackwell,
+        source: "nvidia-smi 32607MiB (noonghunna/club-3090#1261)",
+    },
+    Gpu {
+        name: "A100-40GB",
+        memory_bytes: gib_hundredths(3938),
+        generation: Generation::Ampere,
+        source: "vLLM total_gpu_memory 39.38GiB (vllm-project/vllm#16570)",
+    },
+    Gpu {
+        name: "A40",
+        memory_bytes: 46_068 * MIB,
+        generation: Generation::Ampere,
+        source: "nvidia-smi 46068MiB (guqiong96/Lvllm#35)",
+    },
+    Gpu {
+        name: "L40S",
+        memory_bytes: 46_068 * MIB,
+        generation: Generation::Ada,
+        source: "nvidia-smi 46068MiB (modal-labs/modal-client#2797)",
+    },
+    Gpu {
+        name: "RTX-A6000",
+        memory_bytes: 49_140 * MIB,
+        generation: Generation::Ampere,
+        source: "nvidia-smi 49140MiB (noonghunna/club-3090#1047)",
+    },
+    Gpu {
+        name: "H100-80GB",
+        memory_bytes: gib_hundredths(7919),
+        generation: Generation::Hopper,
+        source: "vLLM total_memory=79.19GiB (llm-d-planner v0.19.0 accuracy logs)",
+    },
+    Gpu {
+        name: "A100-80GB",
+        memory_bytes: gib_hundredths(7925),
+        generation: Generation::Ampere,
+        source: "vLLM 'Free memory on device (67.24/79.25 GiB)' (ovg-project/kvcached#110)",
+    },
+    Gpu {
+        name: "H100-NVL",
+        memory_bytes: 95_830 * MIB,
+        generation: Generation::Hopper,
+        source: "nvidia-smi 95830MiB (NVIDIA/gpu-admin-tools#4)",
+    },
+    Gpu {
+        name: "H200",
+        memory_bytes: 143_771 * MIB,
+        generation: Generation::Hopper,
+        source: "nvidia-smi 143771MiB (NVIDIA/cuda-samples#311)",
+    },
+    Gpu {
+        name: "B200",
+        memory_bytes: gib_hundredths(17835),
+        generation: Generation::Blackwell,
+        source: "CUDA total global memory 178.35 GiB (pytorch/ao#4002)",
+    },
 ];
 
 /// Catalogue lookup, case-insensitive and tolerant of the spellings people use
@@ -57,7 +132,9 @@ pub fn find(name: &str) -> Option<&'static Gpu> {
     CATALOGUE.iter().find(|gpu| {
         let known = normalise(gpu.name);
         known == wanted
-            || aliases(gpu.name).iter().any(|alias| normalise(alias) == wanted)
+            || aliases(gpu.name)
+                .iter()
+                .any(|alias| normalise(alias) == wanted)
     })
 }
 
@@ -78,7 +155,10 @@ fn aliases(name: &str) -> &'static [&'static str] {
 }
 
 fn normalise(name: &str) -> String {
-    name.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect()
+    name.chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 pub fn names() -> Vec<&'static str> {
@@ -87,7 +167,12 @@ pub fn names() -> Vec<&'static str> {
 
 /// A GPU given only by its memory (`--gpu-memory`): assume a current data-centre part.
 pub fn custom(memory_bytes: u64) -> Gpu {
-    Gpu { name: "custom", memory_bytes, generation: Generation::Hopper, source: "--gpu-memory" }
+    Gpu {
+        name: "custom",
+        memory_bytes,
+        generation: Generation::Hopper,
+        source: "--gpu-memory",
+    }
 }
 
 impl Gpu {
@@ -116,6 +201,10 @@ mod tests {
 
     #[test]
     fn catalogue_is_sorted_by_memory() {
-        assert!(CATALOGUE.windows(2).all(|w| w[0].memory_bytes <= w[1].memory_bytes));
+        assert!(
+            CATALOGUE
+                .windows(2)
+                .all(|w| w[0].memory_bytes <= w[1].memory_bytes)
+        );
     }
 }

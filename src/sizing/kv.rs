@@ -33,7 +33,11 @@ enum Layout {
     /// Full attention everywhere but pages of different sizes (`UniformTypeKVCacheSpecs`).
     UniformType { block_size: u64, page_sum: u64 },
     /// Hybrid: pages unified, layers of each type cut into groups of `group_size`.
-    Hybrid { group_size: u64, page_bytes: u64, groups: Vec<LayerSpec> },
+    Hybrid {
+        group_size: u64,
+        page_bytes: u64,
+        groups: Vec<LayerSpec>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -78,11 +82,17 @@ impl KvPlan {
             .iter()
             .any(|l| matches!(l.mixer, Mixer::Mamba | Mixer::LinearAttention));
 
-        let mut block_size = if config.mla.is_some() { inputs.mla_block_size } else { DEFAULT_BLOCK_SIZE };
+        let mut block_size = if config.mla.is_some() {
+            inputs.mla_block_size
+        } else {
+            DEFAULT_BLOCK_SIZE
+        };
         if has_state && attention_per_token > 0 {
             // HybridAttentionMambaModelConfig: grow the attention block until its page holds the state.
             block_size = DEFAULT_BLOCK_SIZE
-                * state_bytes.div_ceil(DEFAULT_BLOCK_SIZE * attention_per_token).max(1);
+                * state_bytes
+                    .div_ceil(DEFAULT_BLOCK_SIZE * attention_per_token)
+                    .max(1);
         }
         let attention_page = block_size * attention_per_token;
 
@@ -101,7 +111,11 @@ impl KvPlan {
                     SpecKind::State => attention_page.max(state_bytes),
                     _ => attention_page,
                 };
-                Some(LayerSpec { kind, block_size, page_bytes })
+                Some(LayerSpec {
+                    kind,
+                    block_size,
+                    page_bytes,
+                })
             })
             .collect();
 
@@ -123,18 +137,25 @@ impl KvPlan {
             ));
         };
         if specs.iter().all(|s| *s == first) {
-            return Ok(plan(Layout::Uniform { spec: first, layers: specs.len() as u64 }));
+            return Ok(plan(Layout::Uniform {
+                spec: first,
+                layers: specs.len() as u64,
+            }));
         }
         if specs.iter().all(|s| s.kind == SpecKind::Full) {
             let page_sum = specs.iter().map(|s| s.page_bytes).sum();
-            return Ok(plan(Layout::UniformType { block_size, page_sum }));
+            return Ok(plan(Layout::UniformType {
+                block_size,
+                page_sum,
+            }));
         }
 
         // Hybrid: every page must have one size (vLLM grows block sizes to get there).
         let page_bytes = specs.iter().map(|s| s.page_bytes).max().unwrap_or(0);
         if specs.iter().any(|s| page_bytes % s.page_bytes != 0) {
             return Err(UnsupportedLayout(
-                "the layers' KV pages cannot be unified to one size, which vLLM also refuses".into(),
+                "the layers' KV pages cannot be unified to one size, which vLLM also refuses"
+                    .into(),
             ));
         }
         let mut per_type: BTreeMap<SpecKind, (LayerSpec, u64)> = BTreeMap::new();
@@ -149,12 +170,20 @@ impl KvPlan {
         let min = per_type.values().map(|(_, n)| *n).min().unwrap_or(1);
         let max = per_type.values().map(|(_, n)| *n).max().unwrap_or(1);
         // _get_kv_cache_groups_uniform_page_size: avoid padding when the counts are close.
-        let group_size = if (max as f64) < 1.5 * min as f64 { max } else { min };
+        let group_size = if (max as f64) < 1.5 * min as f64 {
+            max
+        } else {
+            min
+        };
         let groups = per_type
             .values()
             .flat_map(|(spec, n)| std::iter::repeat_n(*spec, n.div_ceil(group_size) as usize))
             .collect();
-        Ok(plan(Layout::Hybrid { group_size, page_bytes, groups }))
+        Ok(plan(Layout::Hybrid {
+            group_size,
+            page_bytes,
+            groups,
+        }))
     }
 
     /// Bytes the pool spends per block id.
@@ -162,7 +191,11 @@ impl KvPlan {
         match &self.layout {
             Layout::Uniform { spec, layers } => spec.page_bytes * layers,
             Layout::UniformType { page_sum, .. } => *page_sum,
-            Layout::Hybrid { group_size, page_bytes, .. } => group_size * page_bytes,
+            Layout::Hybrid {
+                group_size,
+                page_bytes,
+                ..
+            } => group_size * page_bytes,
         }
     }
 
@@ -180,11 +213,14 @@ impl KvPlan {
             match spec.kind {
                 SpecKind::Full => max_model_len.div_ceil(bs),
                 SpecKind::Sliding(window) => {
-                    (window.saturating_sub(1) + max_num_batched_tokens).min(max_model_len).div_ceil(bs) + 1
+                    (window.saturating_sub(1) + max_num_batched_tokens)
+                        .min(max_model_len)
+                        .div_ceil(bs)
+                        + 1
                 }
-                SpecKind::ChunkedLocal(chunk) => {
-                    (chunk + max_num_batched_tokens).min(max_model_len).div_ceil(bs)
-                }
+                SpecKind::ChunkedLocal(chunk) => (chunk + max_num_batched_tokens)
+                    .min(max_model_len)
+                    .div_ceil(bs),
                 SpecKind::State => 1,
             }
         };
@@ -198,13 +234,24 @@ impl KvPlan {
     /// What vLLM logs as `GPU KV cache size: N tokens`. Until 0.19 it was
     /// `num_blocks // groups × smallest block size`; since vllm-project/vllm#40694 (April 2026, in 0.20)
     /// it is `max_concurrency × max_model_len`. The two agree when every layer is full attention.
-    pub fn kv_tokens(&self, num_blocks: u64, max_model_len: u64, max_num_batched_tokens: u64, from_concurrency: bool) -> u64 {
+    pub fn kv_tokens(
+        &self,
+        num_blocks: u64,
+        max_model_len: u64,
+        max_num_batched_tokens: u64,
+        from_concurrency: bool,
+    ) -> u64 {
         let (groups, smallest_block) = match &self.layout {
             Layout::Uniform { spec, .. } => (1, spec.block_size),
             Layout::UniformType { block_size, .. } => (1, *block_size),
-            Layout::Hybrid { groups, .. } => {
-                (groups.len() as u64, groups.iter().map(|g| g.block_size).min().unwrap_or(DEFAULT_BLOCK_SIZE))
-            }
+            Layout::Hybrid { groups, .. } => (
+                groups.len() as u64,
+                groups
+                    .iter()
+                    .map(|g| g.block_size)
+                    .min()
+                    .unwrap_or(DEFAULT_BLOCK_SIZE),
+            ),
         };
         if from_concurrency {
             let per_request = self.blocks_per_request(max_model_len, max_num_batched_tokens);
@@ -223,17 +270,34 @@ impl KvPlan {
 /// (`vllm/model_executor/layers/mamba/mamba_utils.py`).
 fn state_bytes_per_rank(config: &ModelConfig, tp: u64, dtype_bytes: u64) -> u64 {
     let elements = match config.state_space {
-        Some(StateSpace::Mamba1 { inner, d_state, d_conv, .. }) => {
+        Some(StateSpace::Mamba1 {
+            inner,
+            d_state,
+            d_conv,
+            ..
+        }) => {
             let i = inner / tp;
             i * (d_conv - 1) + i * d_state
         }
-        Some(StateSpace::Mamba2 { heads, head_dim, groups, d_state, d_conv }) => {
+        Some(StateSpace::Mamba2 {
+            heads,
+            head_dim,
+            groups,
+            d_state,
+            d_conv,
+        }) => {
             let groups = groups.div_ceil(tp) * tp; // n_groups padded up to a multiple of TP
             let conv = (heads * head_dim + 2 * groups * d_state) / tp * (d_conv - 1);
             let ssm = heads / tp * head_dim * d_state;
             conv + ssm
         }
-        Some(StateSpace::GatedDeltaNet { key_heads, key_dim, value_heads, value_dim, conv }) => {
+        Some(StateSpace::GatedDeltaNet {
+            key_heads,
+            key_dim,
+            value_heads,
+            value_dim,
+            conv,
+        }) => {
             let conv_state = (2 * key_heads * key_dim + value_heads * value_dim) / tp * (conv - 1);
             let recurrent = value_heads / tp * value_dim * key_dim;
             conv_state + recurrent

@@ -38,7 +38,10 @@ pub enum ModelError {
     #[error("`{dir}` has no config.json")]
     NoConfig { dir: PathBuf },
     #[error("cannot read `{path}`: {source}")]
-    Unreadable { path: PathBuf, source: std::io::Error },
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`{path}`: {error}")]
     Invalid { path: PathBuf, error: InvalidConfig },
     #[error(transparent)]
@@ -57,26 +60,39 @@ impl Model {
     /// `path` is a config.json or a model directory.
     pub fn load(path: &Path) -> Result<Model, ModelError> {
         if !path.exists() {
-            return Err(ModelError::Missing { path: path.to_path_buf() });
+            return Err(ModelError::Missing {
+                path: path.to_path_buf(),
+            });
         }
         let (config_path, dir) = if path.is_dir() {
             let config_path = path.join("config.json");
             if !config_path.is_file() {
-                return Err(ModelError::NoConfig { dir: path.to_path_buf() });
+                return Err(ModelError::NoConfig {
+                    dir: path.to_path_buf(),
+                });
             }
             (config_path, Some(path))
         } else {
             (path.to_path_buf(), None)
         };
-        let text = std::fs::read_to_string(&config_path)
-            .map_err(|source| ModelError::Unreadable { path: config_path.clone(), source })?;
-        let config = ModelConfig::from_json_text(&text)
-            .map_err(|error| ModelError::Invalid { path: config_path.clone(), error })?;
+        let text =
+            std::fs::read_to_string(&config_path).map_err(|source| ModelError::Unreadable {
+                path: config_path.clone(),
+                source,
+            })?;
+        let config = ModelConfig::from_json_text(&text).map_err(|error| ModelError::Invalid {
+            path: config_path.clone(),
+            error,
+        })?;
         let checkpoint = match dir {
             Some(dir) => weights::read_checkpoint(dir, config.num_layers())?,
             None => None,
         };
-        Ok(Model { config_path, config, checkpoint })
+        Ok(Model {
+            config_path,
+            config,
+            checkpoint,
+        })
     }
 
     pub fn params(&self) -> params::ParamCount {
@@ -117,7 +133,10 @@ pub struct VllmVersion {
 
 impl VllmVersion {
     /// The newest behaviour llmops models.
-    pub const LATEST: VllmVersion = VllmVersion { major: 0, minor: 22 };
+    pub const LATEST: VllmVersion = VllmVersion {
+        major: 0,
+        minor: 22,
+    };
 
     pub fn parse(text: &str) -> Result<VllmVersion, String> {
         if text.eq_ignore_ascii_case("latest") {
@@ -127,21 +146,38 @@ impl VllmVersion {
         let number = |part: Option<&str>| part.and_then(|p| p.parse::<u32>().ok());
         match (number(parts.next()), number(parts.next())) {
             (Some(major), Some(minor)) => Ok(VllmVersion { major, minor }),
-            _ => Err(format!("`{text}` is not a vLLM version; write it like `0.20` or `latest`")),
+            _ => Err(format!(
+                "`{text}` is not a vLLM version; write it like `0.20` or `latest`"
+            )),
         }
     }
 
     pub fn charges_cuda_graphs(self) -> bool {
-        self >= VllmVersion { major: 0, minor: 21 }
+        self >= VllmVersion {
+            major: 0,
+            minor: 21,
+        }
     }
 
     /// `GPU KV cache size` derived from the concurrency (vllm-project/vllm#40694).
     pub fn reports_tokens_from_concurrency(self) -> bool {
-        self >= VllmVersion { major: 0, minor: 20 }
+        self >= VllmVersion {
+            major: 0,
+            minor: 20,
+        }
     }
 
     pub fn default_gpu_memory_utilization(self) -> f64 {
-        if self >= (VllmVersion { major: 0, minor: 22 }) { 0.92 } else { 0.9 }
+        if self
+            >= (VllmVersion {
+                major: 0,
+                minor: 22,
+            })
+        {
+            0.92
+        } else {
+            0.9
+        }
     }
 }
 
@@ -204,9 +240,15 @@ pub enum Problem {
     /// Weights and overhead leave nothing for KV cache.
     NoKvMemory { available_bytes: i64 },
     /// One request of `max_model_len` needs more KV than there is.
-    RequestDoesNotFit { needed_bytes: u64, available_bytes: i64 },
+    RequestDoesNotFit {
+        needed_bytes: u64,
+        available_bytes: i64,
+    },
     /// Hybrid models: each running sequence needs a state block for CUDA-graph capture.
-    TooManySequencesForState { max_num_seqs: u64, state_blocks: u64 },
+    TooManySequencesForState {
+        max_num_seqs: u64,
+        state_blocks: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -277,13 +319,17 @@ pub fn weights_per_gpu(model: &Model, dtype: Dtype, tp: u64) -> (u64, WeightSour
             let checkpoint_dtype = model.config.checkpoint_dtype.unwrap_or(Dtype::Bfloat16);
             if *source == WeightSource::SafetensorsHeaders && dtype != Dtype::Float32 {
                 // vLLM casts full-precision tensors to the serving dtype as it loads them.
-                bytes -= checkpoint.full_precision_bytes as f64 * (1.0 - dtype.bytes() as f64 / 4.0);
+                bytes -=
+                    checkpoint.full_precision_bytes as f64 * (1.0 - dtype.bytes() as f64 / 4.0);
             } else if !quantized && dtype.bytes() != checkpoint_dtype.bytes() {
                 bytes *= dtype.bytes() as f64 / checkpoint_dtype.bytes() as f64;
             }
             (bytes as u64, *source)
         }
-        None => (weights_from_config(&model.config, dtype), WeightSource::Config),
+        None => (
+            weights_from_config(&model.config, dtype),
+            WeightSource::Config,
+        ),
     };
     (total.div_ceil(tp), source)
 }
@@ -293,10 +339,15 @@ pub fn weights_from_config(config: &ModelConfig, dtype: Dtype) -> u64 {
     let count = params::count_params(config);
     let half = dtype.bytes() as f64;
     let quant = config.quantization.bytes_per_param;
-    let linear_bytes = if config.quantization.experts_only { half } else { quant.unwrap_or(half) };
+    let linear_bytes = if config.quantization.experts_only {
+        half
+    } else {
+        quant.unwrap_or(half)
+    };
     let expert_bytes = quant.unwrap_or(half);
-    (count.unquantized as f64 * half + count.linear as f64 * linear_bytes + count.experts as f64 * expert_bytes)
-        as u64
+    (count.unquantized as f64 * half
+        + count.linear as f64 * linear_bytes
+        + count.experts as f64 * expert_bytes) as u64
 }
 
 /// vLLM's `vllm serve` defaults for the scheduler, by hardware: 8192 batched tokens and 1024
@@ -321,8 +372,11 @@ fn mla_block_size(gpu: &Gpu) -> u64 {
 pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimate, SettingsError> {
     let config = &model.config;
     let tp = settings.tensor_parallel_size.max(1);
-    if config.num_attention_heads % tp != 0 {
-        return Err(SettingsError::TensorParallelDoesNotDivideHeads { tp, heads: config.num_attention_heads });
+    if !config.num_attention_heads.is_multiple_of(tp) {
+        return Err(SettingsError::TensorParallelDoesNotDivideHeads {
+            tp,
+            heads: config.num_attention_heads,
+        });
     }
     let dtype = serving_dtype(config, settings.dtype);
     let kv_dtype_bytes = match settings.kv_cache_dtype {
@@ -352,12 +406,19 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
 
     let requested_bytes = (gpu.memory_bytes as f64 * gmu) as u64;
     let (weights_bytes, weights_source) = weights_per_gpu(model, dtype, tp);
-    let (activation_bytes, activation_source) =
-        overhead::activation_bytes(config.architecture.as_deref(), model.is_moe(), max_num_batched_tokens);
+    let (activation_bytes, activation_source) = overhead::activation_bytes(
+        config.architecture.as_deref(),
+        model.is_moe(),
+        max_num_batched_tokens,
+    );
     let non_torch_bytes = overhead::non_torch_bytes(tp);
     let graphs = overhead::cuda_graph_bytes(settings.enforce_eager);
     let (cuda_graph_bytes, cuda_graph_outside_budget_bytes) =
-        if settings.vllm_version.charges_cuda_graphs() { (graphs, 0) } else { (0, graphs) };
+        if settings.vllm_version.charges_cuda_graphs() {
+            (graphs, 0)
+        } else {
+            (0, graphs)
+        };
     let available_kv_bytes = requested_bytes as i64
         - weights_bytes as i64
         - activation_bytes as i64
@@ -378,21 +439,32 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
     if let Some(limit) = config.max_model_len_limit
         && max_model_len > limit
     {
-        problems.push(Problem::ContextTooLong { requested: max_model_len, limit });
+        problems.push(Problem::ContextTooLong {
+            requested: max_model_len,
+            limit,
+        });
     }
     if available_kv_bytes <= 0 {
-        problems.push(Problem::NoKvMemory { available_bytes: available_kv_bytes });
+        problems.push(Problem::NoKvMemory {
+            available_bytes: available_kv_bytes,
+        });
     } else if blocks_per_request > num_blocks {
         problems.push(Problem::RequestDoesNotFit {
             needed_bytes: blocks_per_request * plan.bytes_per_block(),
             available_bytes: available_kv_bytes,
         });
     } else if plan.has_state() && !settings.enforce_eager && max_num_seqs > num_blocks {
-        problems.push(Problem::TooManySequencesForState { max_num_seqs, state_blocks: num_blocks });
+        problems.push(Problem::TooManySequencesForState {
+            max_num_seqs,
+            state_blocks: num_blocks,
+        });
     }
 
     // The longest context that fits: blocks needed grow with the length, so bisect.
-    let ceiling = config.max_model_len_limit.unwrap_or(max_model_len).max(max_model_len);
+    let ceiling = config
+        .max_model_len_limit
+        .unwrap_or(max_model_len)
+        .max(max_model_len);
     let fits_len = |len: u64| plan.blocks_per_request(len, max_num_batched_tokens) <= num_blocks;
     let max_model_len_that_fits = if num_blocks == 0 || !fits_len(1) {
         None
@@ -401,7 +473,11 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         let (mut low, mut high) = (1u64, limit);
         while low < high {
             let mid = low + (high - low).div_ceil(2);
-            if fits_len(mid) { low = mid } else { high = mid - 1 }
+            if fits_len(mid) {
+                low = mid
+            } else {
+                high = mid - 1
+            }
         }
         Some(low)
     };

@@ -52,9 +52,17 @@ pub enum ActivationSource {
     Default,
 }
 
-pub fn activation_bytes(architecture: Option<&str>, is_moe: bool, max_num_batched_tokens: u64) -> (u64, ActivationSource) {
+pub fn activation_bytes(
+    architecture: Option<&str>,
+    is_moe: bool,
+    max_num_batched_tokens: u64,
+) -> (u64, ActivationSource) {
     let calibrated = architecture
-        .and_then(|name| ACTIVATION_GIB_AT_8192.iter().find(|(arch, _)| *arch == name))
+        .and_then(|name| {
+            ACTIVATION_GIB_AT_8192
+                .iter()
+                .find(|(arch, _)| *arch == name)
+        })
         .map(|(_, gib)| *gib);
     let (gib, source) = match calibrated {
         Some(gib) => (gib, ActivationSource::Calibrated),
@@ -67,10 +75,18 @@ pub fn activation_bytes(architecture: Option<&str>, is_moe: bool, max_num_batche
 }
 
 pub fn non_torch_bytes(tensor_parallel_size: u64) -> u64 {
-    let gib = if tensor_parallel_size > 1 { NON_TORCH_GIB_TENSOR_PARALLEL } else { NON_TORCH_GIB_SINGLE };
+    let gib = if tensor_parallel_size > 1 {
+        NON_TORCH_GIB_TENSOR_PARALLEL
+    } else {
+        NON_TORCH_GIB_SINGLE
+    };
     (gib * GIB) as u64
 }
 
 pub fn cuda_graph_bytes(enforce_eager: bool) -> u64 {
-    if enforce_eager { 0 } else { (CUDA_GRAPH_GIB * GIB) as u64 }
+    if enforce_eager {
+        0
+    } else {
+        (CUDA_GRAPH_GIB * GIB) as u64
+    }
 }

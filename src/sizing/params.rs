@@ -111,14 +111,30 @@ fn attention_params(config: &ModelConfig) -> (u128, u128) {
 fn state_space_params(config: &ModelConfig) -> (u128, u128) {
     let h = config.hidden_size as u128;
     match config.state_space {
-        Some(StateSpace::Mamba1 { inner, d_state, d_conv, dt_rank }) => {
-            let (i, s, c, r) = (inner as u128, d_state as u128, d_conv as u128, dt_rank as u128);
+        Some(StateSpace::Mamba1 {
+            inner,
+            d_state,
+            d_conv,
+            dt_rank,
+        }) => {
+            let (i, s, c, r) = (
+                inner as u128,
+                d_state as u128,
+                d_conv as u128,
+                dt_rank as u128,
+            );
             let linear = h * 2 * i + i * (r + 2 * s) + r * i + i * h;
             // conv weights + bias, dt bias, A_log, D, Jamba's inner layernorms
             let small = i * c + i + i + i * s + i + r + 2 * s;
             (linear, small)
         }
-        Some(StateSpace::Mamba2 { heads, head_dim, groups, d_state, d_conv }) => {
+        Some(StateSpace::Mamba2 {
+            heads,
+            head_dim,
+            groups,
+            d_state,
+            d_conv,
+        }) => {
             let i = (heads * head_dim) as u128;
             let gs = (groups * d_state) as u128;
             let nh = heads as u128;
@@ -126,7 +142,13 @@ fn state_space_params(config: &ModelConfig) -> (u128, u128) {
             let small = (i + 2 * gs) * (d_conv as u128 + 1) + 3 * nh + i;
             (linear, small)
         }
-        Some(StateSpace::GatedDeltaNet { key_heads, key_dim, value_heads, value_dim, conv }) => {
+        Some(StateSpace::GatedDeltaNet {
+            key_heads,
+            key_dim,
+            value_heads,
+            value_dim,
+            conv,
+        }) => {
             let k = (key_heads * key_dim) as u128;
             let vv = (value_heads * value_dim) as u128;
             let nv = value_heads as u128;

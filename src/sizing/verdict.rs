@@ -21,21 +21,39 @@ pub fn advise(model: &Model, gpu: &Gpu, settings: &Settings, current: &Estimate)
     if current.fits() {
         return Advice::default();
     }
-    let fits_with = |gpu: &Gpu, settings: &Settings| {
-        estimate(model, gpu, settings).is_ok_and(|e| e.fits())
-    };
+    let fits_with =
+        |gpu: &Gpu, settings: &Settings| estimate(model, gpu, settings).is_ok_and(|e| e.fits());
     let min_tensor_parallel_size = TENSOR_PARALLEL_CHOICES
         .iter()
         .copied()
         .filter(|tp| *tp > settings.tensor_parallel_size)
-        .find(|tp| fits_with(gpu, &Settings { tensor_parallel_size: *tp, ..*settings }));
-    let fits_with_fp8_kv_cache = (settings.kv_cache_dtype == KvCacheDtype::Auto)
-        .then(|| fits_with(gpu, &Settings { kv_cache_dtype: KvCacheDtype::Fp8, ..*settings }));
+        .find(|tp| {
+            fits_with(
+                gpu,
+                &Settings {
+                    tensor_parallel_size: *tp,
+                    ..*settings
+                },
+            )
+        });
+    let fits_with_fp8_kv_cache = (settings.kv_cache_dtype == KvCacheDtype::Auto).then(|| {
+        fits_with(
+            gpu,
+            &Settings {
+                kv_cache_dtype: KvCacheDtype::Fp8,
+                ..*settings
+            },
+        )
+    });
     let smallest_gpu = gpus::CATALOGUE
         .iter()
         .find(|candidate| fits_with(candidate, settings))
         .map(|candidate| candidate.name.to_string());
-    Advice { min_tensor_parallel_size, fits_with_fp8_kv_cache, smallest_gpu }
+    Advice {
+        min_tensor_parallel_size,
+        fits_with_fp8_kv_cache,
+        smallest_gpu,
+    }
 }
 
 /// The argument line to paste into `vllm serve` for settings that fit.
@@ -46,7 +64,10 @@ pub fn vllm_args(estimate: &Estimate) -> String {
         s.max_model_len, s.gpu_memory_utilization
     );
     if s.tensor_parallel_size > 1 {
-        args.push_str(&format!(" --tensor-parallel-size {}", s.tensor_parallel_size));
+        args.push_str(&format!(
+            " --tensor-parallel-size {}",
+            s.tensor_parallel_size
+        ));
     }
     if s.kv_cache_dtype == KvCacheDtype::Fp8 {
         args.push_str(" --kv-cache-dtype fp8");

@@ -37,7 +37,10 @@ pub struct CheckpointWeights {
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
     #[error("cannot read `{path}`: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("`{path}` is not a valid safetensors file: {problem}")]
     Invalid { path: PathBuf, problem: String },
 }
@@ -68,10 +71,17 @@ pub fn read_checkpoint(
 
     // Headers are exact and let us skip unloaded layers; use them when every shard is present.
     let all_shards_present = index.as_ref().is_none_or(|(_, files)| {
-        files.iter().all(|name| shards.iter().any(|s| s.file_name().is_some_and(|f| f == name.as_str())))
+        files.iter().all(|name| {
+            shards
+                .iter()
+                .any(|s| s.file_name().is_some_and(|f| f == name.as_str()))
+        })
     });
     if !shards.is_empty() && all_shards_present {
-        let mut total = CheckpointWeights { elements: Some(0), ..Default::default() };
+        let mut total = CheckpointWeights {
+            elements: Some(0),
+            ..Default::default()
+        };
         for shard in &shards {
             add_header(shard, num_layers, &mut total)?;
         }
@@ -80,7 +90,11 @@ pub fn read_checkpoint(
     }
     if let Some((total_size, files)) = index {
         return Ok(Some((
-            CheckpointWeights { tensor_bytes: total_size, files: files.len(), ..Default::default() },
+            CheckpointWeights {
+                tensor_bytes: total_size,
+                files: files.len(),
+                ..Default::default()
+            },
             WeightSource::SafetensorsIndex,
         )));
     }
@@ -88,19 +102,34 @@ pub fn read_checkpoint(
 }
 
 fn read_index(path: &Path) -> Result<(u64, Vec<String>), WeightsError> {
-    let invalid = |problem: String| WeightsError::Invalid { path: path.to_path_buf(), problem };
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| WeightsError::Io { path: path.to_path_buf(), source })?;
-    let value: Value = serde_json::from_str(&text).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
+    let invalid = |problem: String| WeightsError::Invalid {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let value: Value =
+        serde_json::from_str(&text).map_err(|e| invalid(format!("invalid JSON: {e}")))?;
     let total = value
         .pointer("/metadata/total_size")
-        .and_then(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)))
+        .and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+        })
         .filter(|n| *n > 0)
-        .ok_or_else(|| invalid("`metadata.total_size` is missing or not a positive integer".into()))?;
+        .ok_or_else(|| {
+            invalid("`metadata.total_size` is missing or not a positive integer".into())
+        })?;
     let mut files: Vec<String> = value
         .get("weight_map")
         .and_then(Value::as_object)
-        .map(|map| map.values().filter_map(|v| v.as_str().map(str::to_string)).collect())
+        .map(|map| {
+            map.values()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     files.sort();
     files.dedup();
@@ -118,9 +147,19 @@ fn dtype_bytes(dtype: &str) -> Option<u64> {
     })
 }
 
-fn add_header(path: &Path, num_layers: u64, total: &mut CheckpointWeights) -> Result<(), WeightsError> {
-    let invalid = |problem: String| WeightsError::Invalid { path: path.to_path_buf(), problem };
-    let io = |source| WeightsError::Io { path: path.to_path_buf(), source };
+fn add_header(
+    path: &Path,
+    num_layers: u64,
+    total: &mut CheckpointWeights,
+) -> Result<(), WeightsError> {
+    let invalid = |problem: String| WeightsError::Invalid {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let io = |source| WeightsError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut file = File::open(path).map_err(io)?;
     let file_len = file.metadata().map_err(io)?.len();
     let mut length = [0u8; 8];
@@ -149,7 +188,9 @@ fn add_header(path: &Path, num_layers: u64, total: &mut CheckpointWeights) -> Re
             .map(|a| a.iter().filter_map(Value::as_u64).collect())
             .unwrap_or_default();
         let [start, end] = offsets[..] else {
-            return Err(invalid(format!("tensor `{name}` has no valid `data_offsets`")));
+            return Err(invalid(format!(
+                "tensor `{name}` has no valid `data_offsets`"
+            )));
         };
         if start > end || end > data_len {
             return Err(invalid(format!(
@@ -193,7 +234,10 @@ fn layer_index(tensor_name: &str) -> Option<u64> {
 
 /// Writes a safetensors file with the given tensors and sparse (unwritten) data, for tests and
 /// fixtures: the header is real, the data region is a hole.
-pub fn write_sparse_safetensors(path: &Path, tensors: &[(&str, &str, &[u64])]) -> std::io::Result<u64> {
+pub fn write_sparse_safetensors(
+    path: &Path,
+    tensors: &[(&str, &str, &[u64])],
+) -> std::io::Result<u64> {
     let mut table = serde_json::Map::new();
     let mut offset = 0u64;
     for (name, dtype, shape) in tensors {
@@ -218,7 +262,10 @@ pub fn write_sparse_safetensors(path: &Path, tensors: &[(&str, &str, &[u64])]) -
 
 impl From<WeightsError> for InvalidConfig {
     fn from(error: WeightsError) -> Self {
-        InvalidConfig { field: "(weights)".into(), problem: error.to_string() }
+        InvalidConfig {
+            field: "(weights)".into(),
+            problem: error.to_string(),
+        }
     }
 }
 
@@ -231,17 +278,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_sparse_safetensors(
             &dir.path().join("model-00001-of-00002.safetensors"),
-            &[("model.embed_tokens.weight", "BF16", &[1000, 64]), ("model.layers.0.w", "BF16", &[64, 64])],
+            &[
+                ("model.embed_tokens.weight", "BF16", &[1000, 64]),
+                ("model.layers.0.w", "BF16", &[64, 64]),
+            ],
         )
         .unwrap();
         write_sparse_safetensors(
             &dir.path().join("model-00002-of-00002.safetensors"),
-            &[("model.layers.1.w", "F32", &[64, 64]), ("model.layers.2.mtp", "BF16", &[64, 64])],
+            &[
+                ("model.layers.1.w", "F32", &[64, 64]),
+                ("model.layers.2.mtp", "BF16", &[64, 64]),
+            ],
         )
         .unwrap();
         let (weights, source) = read_checkpoint(dir.path(), 2).unwrap().unwrap();
         assert_eq!(source, WeightSource::SafetensorsHeaders);
-        assert_eq!(weights.tensor_bytes, 1000 * 64 * 2 + 64 * 64 * 2 + 64 * 64 * 4);
+        assert_eq!(
+            weights.tensor_bytes,
+            1000 * 64 * 2 + 64 * 64 * 2 + 64 * 64 * 4
+        );
         assert_eq!(weights.full_precision_bytes, 64 * 64 * 4);
         assert_eq!(weights.skipped_bytes, 64 * 64 * 2);
         assert_eq!(weights.files, 2);

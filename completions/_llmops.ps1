@@ -1,0 +1,119 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'llmops'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'llmops' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmops;size' {
+            [CompletionResult]::new('--max-model-len', '--max-model-len', [CompletionResultType]::ParameterName, 'Context length(s) to size for; comma-separated for a sweep [default: the config''s]')
+            [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]')
+            [CompletionResult]::new('--gpu-memory', '--gpu-memory', [CompletionResultType]::ParameterName, 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB')
+            [CompletionResult]::new('--tensor-parallel-size', '--tensor-parallel-size', [CompletionResultType]::ParameterName, 'GPUs one model is split across')
+            [CompletionResult]::new('--tp', '--tp', [CompletionResultType]::ParameterName, 'GPUs one model is split across')
+            [CompletionResult]::new('--gpu-memory-utilization', '--gpu-memory-utilization', [CompletionResultType]::ParameterName, 'Fraction of each GPU''s total memory vLLM may use [default: vLLM''s, 0.92 from 0.22, 0.9 before]')
+            [CompletionResult]::new('--kv-cache-dtype', '--kv-cache-dtype', [CompletionResultType]::ParameterName, 'KV cache element type')
+            [CompletionResult]::new('--dtype', '--dtype', [CompletionResultType]::ParameterName, 'Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)')
+            [CompletionResult]::new('--max-num-seqs', '--max-num-seqs', [CompletionResultType]::ParameterName, 'Maximum sequences per step [default: vLLM''s, 1024 on large Hopper/Blackwell GPUs, else 256]')
+            [CompletionResult]::new('--max-num-batched-tokens', '--max-num-batched-tokens', [CompletionResultType]::ParameterName, 'Maximum tokens per step [default: vLLM''s, 8192 on large Hopper/Blackwell GPUs, else 2048]')
+            [CompletionResult]::new('--vllm-version', '--vllm-version', [CompletionResultType]::ParameterName, 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--enforce-eager', '--enforce-eager', [CompletionResultType]::ParameterName, 'No CUDA graphs (vLLM''s --enforce-eager)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'llmops;generate' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Shell completion scripts for bash, zsh, fish, powershell and elvish')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Man pages (llmops.1 and one per command)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmops;generate;completions' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'llmops;generate;man' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'llmops;generate;help' {
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Shell completion scripts for bash, zsh, fish, powershell and elvish')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Man pages (llmops.1 and one per command)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmops;generate;help;completions' {
+            break
+        }
+        'llmops;generate;help;man' {
+            break
+        }
+        'llmops;generate;help;help' {
+            break
+        }
+        'llmops;help' {
+            [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
+            [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
+            [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmops;help;size' {
+            break
+        }
+        'llmops;help;generate' {
+            [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Shell completion scripts for bash, zsh, fish, powershell and elvish')
+            [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Man pages (llmops.1 and one per command)')
+            break
+        }
+        'llmops;help;generate;completions' {
+            break
+        }
+        'llmops;help;generate;man' {
+            break
+        }
+        'llmops;help;help' {
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

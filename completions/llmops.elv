@@ -1,0 +1,99 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[llmops] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'llmops'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'llmops'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+            cand generate 'Write shell completions and man pages (for packagers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;size'= {
+            cand --max-model-len 'Context length(s) to size for; comma-separated for a sweep [default: the config''s]'
+            cand --gpu 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]'
+            cand --gpu-memory 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB'
+            cand --tensor-parallel-size 'GPUs one model is split across'
+            cand --tp 'GPUs one model is split across'
+            cand --gpu-memory-utilization 'Fraction of each GPU''s total memory vLLM may use [default: vLLM''s, 0.92 from 0.22, 0.9 before]'
+            cand --kv-cache-dtype 'KV cache element type'
+            cand --dtype 'Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)'
+            cand --max-num-seqs 'Maximum sequences per step [default: vLLM''s, 1024 on large Hopper/Blackwell GPUs, else 256]'
+            cand --max-num-batched-tokens 'Maximum tokens per step [default: vLLM''s, 8192 on large Hopper/Blackwell GPUs, else 2048]'
+            cand --vllm-version 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)'
+            cand --output 'Output format'
+            cand --enforce-eager 'No CUDA graphs (vLLM''s --enforce-eager)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'llmops;generate'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+            cand completions 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
+            cand man 'Man pages (llmops.1 and one per command)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;generate;completions'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'llmops;generate;man'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'llmops;generate;help'= {
+            cand completions 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
+            cand man 'Man pages (llmops.1 and one per command)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;generate;help;completions'= {
+        }
+        &'llmops;generate;help;man'= {
+        }
+        &'llmops;generate;help;help'= {
+        }
+        &'llmops;help'= {
+            cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+            cand generate 'Write shell completions and man pages (for packagers)'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;help;size'= {
+        }
+        &'llmops;help;generate'= {
+            cand completions 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
+            cand man 'Man pages (llmops.1 and one per command)'
+        }
+        &'llmops;help;generate;completions'= {
+        }
+        &'llmops;help;generate;man'= {
+        }
+        &'llmops;help;help'= {
+        }
+    ]
+    $completions[$command]
+}

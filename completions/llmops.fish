@@ -1,0 +1,67 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_llmops_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_llmops_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_llmops_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_llmops_using_subcommand
+    set -l cmd (__fish_llmops_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c llmops -n "__fish_llmops_needs_command" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_needs_command" -s V -l version -d 'Print version'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 'Context length(s) to size for; comma-separated for a sweep [default: the config\'s]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l tensor-parallel-size -l tp -d 'GPUs one model is split across' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory-utilization -d 'Fraction of each GPU\'s total memory vLLM may use [default: vLLM\'s, 0.92 from 0.22, 0.9 before]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l kv-cache-dtype -d 'KV cache element type' -r -f -a "auto\t'The model\'s serving dtype'
+fp8\t'One byte per element (fp8_e4m3 / fp8_e5m2)'"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l dtype -d 'Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)' -r -f -a "auto\t''
+bfloat16\t''
+float16\t''
+float32\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-seqs -d 'Maximum sequences per step [default: vLLM\'s, 1024 on large Hopper/Blackwell GPUs, else 256]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-batched-tokens -d 'Maximum tokens per step [default: vLLM\'s, 8192 on large Hopper/Blackwell GPUs, else 2048]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l enforce-eager -d 'No CUDA graphs (vLLM\'s --enforce-eager)'
+complete -c llmops -n "__fish_llmops_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand size" -s V -l version -d 'Print version'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s V -l version -d 'Print version'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -s V -l version -d 'Print version'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -s V -l version -d 'Print version'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from size generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from size generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from size generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Man pages (llmops.1 and one per command)'

@@ -1,0 +1,423 @@
+//! `llmops size` as a user runs it: exit codes, output on stdout and stderr, bad input.
+
+use predicates::prelude::*;
+use tempfile::TempDir;
+
+use crate::common::{fixture, llmops, size_json};
+
+fn config_with(edit: impl FnOnce(&mut serde_json::Value)) -> (TempDir, std::path::PathBuf) {
+    let mut config: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("llama-3.1-8b").join("config.json")).unwrap(),
+    )
+    .unwrap();
+    edit(&mut config);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&config).unwrap()).unwrap();
+    (dir, path)
+}
+
+#[test]
+fn a_model_that_fits_exits_0_and_prints_vllm_lines() {
+    llmops()
+        .args(["size"])
+        .arg(fixture("llama-3.1-8b"))
+        .args([
+            "--gpu",
+            "h100",
+            "--max-model-len",
+            "16384",
+            "--gpu-memory-utilization",
+            "0.95",
+            "--vllm-version",
+            "0.19",
+        ])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "Available KV cache memory: 58.11 GiB",
+        ))
+        .stdout(predicate::str::contains("GPU KV cache size: 476,"))
+        .stdout(predicate::str::contains(
+            "Maximum concurrency for 16,384 tokens per request: 29.0",
+        ))
+        .stdout(predicate::str::contains(
+            "vLLM arguments: --max-model-len 16384 --gpu-memory-utilization 0.95",
+        ));
+}
+
+#[test]
+fn json_has_the_documented_fields() {
+    let (report, code) = size_json(&[
+        fixture("llama-3.1-8b").to_str().unwrap(),
+        "--max-model-len",
+        "8192",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(report["schema_version"], 1);
+    for field in [
+        "weights_bytes",
+        "activation_bytes",
+        "non_torch_bytes",
+        "cuda_graph_bytes",
+        "available_kv_bytes",
+        "kv_bytes_per_token",
+        "kv_tokens",
+    ] {
+        assert!(
+            report["per_gpu"][field].is_i64() || report["per_gpu"][field].is_u64(),
+            "per_gpu.{field}: {report}"
+        );
+    }
+    assert!(report["max_concurrency"].is_f64());
+    assert_eq!(report["fits"], true);
+    assert!(report["max_model_len_that_fits"].as_u64().unwrap() >= 131_072);
+    assert_eq!(report["model"]["architecture"], "LlamaForCausalLM");
+    assert_eq!(report["model"]["params"], 8_030_261_248u64);
+    assert_eq!(report["model"]["vllm_supported"], true);
+    assert!(
+        report["vllm_args"]
+            .as_str()
+            .unwrap()
+            .starts_with("--max-model-len 8192")
+    );
+}
+
+#[test]
+fn a_model_that_does_not_fit_exits_1_with_what_would_fit() {
+    // Llama-3.1-8B's 14.96 GiB of weights on a 15 GiB T4.
+    let (report, code) = size_json(&[
+        fixture("llama-3.1-8b").to_str().unwrap(),
+        "--gpu",
+        "T4",
+        "--max-model-len",
+        "8192",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(report["fits"], false);
+    assert!(
+        report["per_gpu"]["available_kv_bytes"].as_i64().unwrap() < 0,
+        "negative when weights do not fit"
+    );
+    assert_eq!(report["problems"][0]["kind"], "no_kv_memory");
+    assert!(report["vllm_args"].is_null());
+    assert_eq!(report["advice"]["min_tensor_parallel_size"], 2);
+    assert_eq!(report["advice"]["fits_with_fp8_kv_cache"], false);
+    assert_eq!(report["advice"]["smallest_gpu"], "A10G");
+
+    llmops()
+        .args(["size"])
+        .arg(fixture("llama-3.1-8b"))
+        .args(["--gpu", "T4", "--max-model-len", "8192"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("Does not fit"))
+        .stdout(predicate::str::contains("--tensor-parallel-size 2"));
+}
+
+#[test]
+fn a_context_that_does_not_fit_names_the_longest_that_does() {
+    // Full 131,072-token context on an L4: weights fit, one request's KV does not.
+    let (report, code) = size_json(&[fixture("llama-3.1-8b").to_str().unwrap(), "--gpu", "L4"]);
+    assert_eq!(code, 1);
+    assert_eq!(report["problems"][0]["kind"], "request_does_not_fit");
+    let longest = report["max_model_len_that_fits"].as_u64().unwrap();
+    assert!(longest > 1000 && longest < 131_072, "{longest}");
+    assert!(
+        report["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("estimated maximum model length is {longest}"))
+    );
+    // And that length really fits.
+    let (report, code) = size_json(&[
+        fixture("llama-3.1-8b").to_str().unwrap(),
+        "--gpu",
+        "L4",
+        "--max-model-len",
+        &longest.to_string(),
+    ]);
+    assert_eq!((code, report["fits"].as_bool()), (0, Some(true)));
+    let (_, code) = size_json(&[
+        fixture("llama-3.1-8b").to_str().unwrap(),
+        "--gpu",
+        "L4",
+        "--max-model-len",
+        &(longest + 16).to_string(),
+    ]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_context_above_the_config_limit_is_refused_unless_vllm_would_allow_it() {
+    let model = fixture("llama-3.2-1b");
+    let (report, code) = size_json(&[model.to_str().unwrap(), "--max-model-len", "200000"]);
+    assert_eq!(code, 1);
+    assert_eq!(report["problems"][0]["kind"], "context_too_long");
+    let output = llmops()
+        .args([
+            "size",
+            model.to_str().unwrap(),
+            "--max-model-len",
+            "200000",
+            "--output",
+            "json",
+        ])
+        .env("VLLM_ALLOW_LONG_MAX_MODEL_LEN", "1")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+}
+
+#[test]
+fn a_sweep_prints_one_matrix_and_one_json_array() {
+    let model = fixture("qwen3-8b");
+    llmops()
+        .args([
+            "size",
+            model.to_str().unwrap(),
+            "--gpu",
+            "h100,l4",
+            "--max-model-len",
+            "8192,32768",
+        ])
+        .assert()
+        .stdout(predicate::str::contains("GPU \\ max-model-len"))
+        .stdout(predicate::str::contains("H100-80GB"))
+        .stdout(predicate::str::contains("32,768"));
+    let (reports, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "h100,l4",
+        "--max-model-len",
+        "8192,32768",
+    ]);
+    let reports = reports.as_array().unwrap();
+    assert_eq!(reports.len(), 4);
+    let all_fit = reports.iter().all(|r| r["fits"] == true);
+    assert_eq!(code, if all_fit { 0 } else { 1 });
+}
+
+#[test]
+fn gpu_memory_can_be_given_directly() {
+    let (report, _) = size_json(&[
+        fixture("qwen3-8b").to_str().unwrap(),
+        "--gpu-memory",
+        "81559MiB",
+        "--max-model-len",
+        "4096",
+    ]);
+    assert_eq!(report["gpu"]["memory_bytes"], 81559u64 * 1024 * 1024);
+    assert_eq!(report["gpu"]["name"], "custom");
+}
+
+#[test]
+fn weights_come_from_safetensors_headers_in_a_model_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        fixture("llama-3.2-1b").join("config.json"),
+        dir.path().join("config.json"),
+    )
+    .unwrap();
+    // A real header over a sparse data region: 2 GiB of "tensors" that take no disk and are never read.
+    let bytes = llmops::sizing::weights::write_sparse_safetensors(
+        &dir.path().join("model.safetensors"),
+        &[
+            ("model.embed_tokens.weight", "BF16", &[128_256, 2048]),
+            ("model.layers.0.mlp.up_proj.weight", "BF16", &[8192, 2048]),
+        ],
+    )
+    .unwrap();
+    let (report, _) = size_json(&[dir.path().to_str().unwrap(), "--max-model-len", "4096"]);
+    assert_eq!(report["model"]["weights_source"], "safetensors_headers");
+    assert_eq!(report["per_gpu"]["weights_bytes"], bytes);
+}
+
+#[test]
+fn an_unknown_architecture_is_a_warning_on_stderr_not_a_crash() {
+    let (dir, _) = config_with(|c| c["architectures"] = serde_json::json!(["MadeUpForCausalLM"]));
+    let output = llmops()
+        .args(["size", dir.path().to_str().unwrap(), "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: `MadeUpForCausalLM` is not in vLLM's model registry"),
+        "{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("stdout stays pure JSON");
+    assert_eq!(report["model"]["vllm_supported"], false);
+}
+
+/// (edit to config.json, text the error must contain)
+#[test]
+fn bad_config_fields_name_the_field_and_the_file_and_exit_2() {
+    type Edit = fn(&mut serde_json::Value);
+    let cases: &[(Edit, &str)] = &[
+        (
+            |c| {
+                c.as_object_mut().unwrap().remove("hidden_size");
+            },
+            "field `hidden_size` is missing",
+        ),
+        (
+            |c| c["num_hidden_layers"] = serde_json::json!(0),
+            "field `num_hidden_layers` must be a positive integer, found 0",
+        ),
+        (
+            |c| c["num_attention_heads"] = serde_json::json!(-32),
+            "field `num_attention_heads` must be a positive integer, found -32",
+        ),
+        (
+            |c| c["vocab_size"] = serde_json::json!("lots"),
+            "field `vocab_size` must be a positive integer, found \"lots\"",
+        ),
+        (
+            |c| c["hidden_size"] = serde_json::json!(1u64 << 40),
+            "field `hidden_size` 1099511627776 is larger than any real model uses",
+        ),
+        (
+            |c| c["num_hidden_layers"] = serde_json::json!(100_000),
+            "field `num_hidden_layers` 100000 layers is more than any real model has",
+        ),
+        (
+            |c| c["num_key_value_heads"] = serde_json::json!(64),
+            "field `num_key_value_heads` 64 is more than num_attention_heads (32)",
+        ),
+        (
+            |c| c["torch_dtype"] = serde_json::json!("int3"),
+            "field `torch_dtype` `int3` is not a dtype",
+        ),
+        (
+            |c| c["layer_types"] = serde_json::json!(["full_attention"]),
+            "field `layer_types` has 1 entries but num_hidden_layers is 32",
+        ),
+        (
+            |c| c["text_config"] = serde_json::json!({"hidden_size": 64}),
+            "field `text_config.num_hidden_layers` is missing",
+        ),
+    ];
+    for (edit, expected) in cases {
+        let (_dir, path) = config_with(*edit);
+        llmops()
+            .args(["size"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(*expected))
+            .stderr(predicate::str::contains(path.to_str().unwrap()))
+            .stderr(predicate::str::contains("hint:"));
+    }
+}
+
+#[test]
+fn unreadable_input_exits_2_with_a_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("config.json");
+    std::fs::write(&path, "{ not json").unwrap();
+    llmops()
+        .args(["size"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not valid JSON"));
+    std::fs::write(&path, "[1, 2]").unwrap();
+    llmops()
+        .args(["size"])
+        .arg(&path)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("must be a JSON object"));
+    llmops()
+        .args(["size"])
+        .arg(dir.path().join("nope"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not exist"));
+    let empty = tempfile::tempdir().unwrap();
+    llmops()
+        .args(["size"])
+        .arg(empty.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no config.json"));
+}
+
+#[test]
+fn bad_flags_exit_2() {
+    let model = fixture("llama-3.1-8b");
+    let model = model.to_str().unwrap();
+    for (args, expected) in [
+        (vec!["--gpu", "tpu-v5"], "unknown GPU `tpu-v5`"),
+        (
+            vec!["--tensor-parallel-size", "3"],
+            "does not divide the model's 32 attention heads",
+        ),
+        (
+            vec!["--gpu-memory-utilization", "1.5"],
+            "must be a fraction",
+        ),
+        (vec!["--gpu-memory-utilization", "0"], "must be a fraction"),
+        (vec!["--max-model-len", "0"], "invalid value"),
+        (vec!["--max-model-len", "-5"], "unexpected argument"),
+        (vec!["--gpu-memory", "0GiB"], "must be a positive size"),
+        (vec!["--vllm-version", "banana"], "is not a vLLM version"),
+        (
+            vec!["--gpu", "h100", "--gpu-memory", "80GiB"],
+            "cannot be used with",
+        ),
+    ] {
+        llmops()
+            .args(["size", model])
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(expected));
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_not_an_error() {
+    use std::io::Read;
+    use std::process::Stdio;
+    // Enough output to fill the pipe, then the reader goes away (`llmops size … | head -c 100`).
+    let lengths: Vec<String> = (1..=200).map(|i| (i * 512).to_string()).collect();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmops"))
+        .args([
+            "size",
+            fixture("qwen3-8b").to_str().unwrap(),
+            "--output",
+            "json",
+            "--max-model-len",
+            &lengths.join(","),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 100];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("error"));
+}
+
+#[test]
+fn help_lists_only_working_commands_and_the_environment() {
+    llmops()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("size"))
+        .stdout(predicate::str::contains("generate").not())
+        .stdout(predicate::str::contains("LLMOPS_GPU"))
+        .stdout(predicate::str::contains("Exit codes"));
+}
