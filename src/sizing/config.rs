@@ -206,7 +206,8 @@ const CONTEXT_KEYS: &[&str] = &[
 
 impl ModelConfig {
     pub fn from_json_text(text: &str) -> Result<ModelConfig, InvalidConfig> {
-        let value: Value = serde_json::from_str(text).map_err(|error| InvalidConfig {
+        let text = replace_non_finite_numbers(text);
+        let value: Value = serde_json::from_str(&text).map_err(|error| InvalidConfig {
             field: "(document)".into(),
             problem: format!("is not valid JSON: {error}"),
         })?;
@@ -402,6 +403,40 @@ fn read_dtype(fields: &Fields<'_>) -> Result<Option<Dtype>, InvalidConfig> {
     Ok(None)
 }
 
+/// Python's `json.dump` writes `Infinity`, `-Infinity` and `NaN`, which are not JSON; transformers
+/// configs carry them (Nemotron-H's `time_step_limit: [0.0, Infinity]`). None of them is a size, so
+/// they become `null` outside strings.
+fn replace_non_finite_numbers(text: &str) -> std::borrow::Cow<'_, str> {
+    if !(text.contains("Infinity") || text.contains("NaN")) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(token) = ["-Infinity", "Infinity", "NaN"]
+            .iter()
+            .find(|t| rest.starts_with(**t))
+        {
+            out.push_str("null");
+            rest = &rest[token.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// vLLM's `get_total_num_kv_heads`: the first of several spellings, MQA flags, else MHA.
 fn kv_heads(text: &Fields<'_>, num_attention_heads: u64) -> Result<u64, InvalidConfig> {
     if text.flag("multi_query")? == Some(true)
@@ -494,12 +529,17 @@ fn read_state_space(text: &Fields<'_>, hidden: u64) -> Result<Option<StateSpace>
             conv: text.count("linear_conv_kernel_dim")?.unwrap_or(4),
         }));
     }
-    if text.has("mamba_num_heads") {
+    // Mamba-2: Nemotron-H spells it `mamba_num_heads`, Granite 4 `mamba_n_heads`, Zamba2 `n_mamba_heads`.
+    if let Some(heads) = text.first_count(&["mamba_num_heads", "mamba_n_heads", "n_mamba_heads"])? {
         return Ok(Some(StateSpace::Mamba2 {
-            heads: text.required_count("mamba_num_heads")?,
-            head_dim: text.required_count("mamba_head_dim")?,
+            heads,
+            head_dim: text.required_first_count(&[
+                "mamba_head_dim",
+                "mamba_d_head",
+                "mamba_headdim",
+            ])?,
             groups: text
-                .first_count(&["n_groups", "mamba_n_groups"])?
+                .first_count(&["n_groups", "mamba_n_groups", "mamba_ngroups"])?
                 .unwrap_or(1),
             d_state: text.required_first_count(&["ssm_state_size", "mamba_d_state"])?,
             d_conv: text
@@ -541,6 +581,8 @@ fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidC
         (n * expert_width, false)
     } else if let Some(width) = text.count_or_zero("shared_expert_intermediate_size")? {
         (width, width > 0)
+    } else if let Some(width) = text.count_or_zero("shared_intermediate_size")? {
+        (width, false) // Granite 4: an always-on shared MLP, no gate
     } else {
         (0, false)
     };

@@ -122,6 +122,36 @@ const EXPECTED: &[Expected] = &[
         tolerance: 0.001,
         kv_bytes_per_token: 1_597_440,
     },
+    // Hub safetensors metadata 81,324,862,720 BF16 parameters include a multi-token-prediction layer
+    // (~1.65 B) that config.json does not declare and vLLM loads only for speculative decoding;
+    // the model card's "80B" is the main model.
+    Expected {
+        fixture: "qwen3-next-80b-a3b-instruct",
+        params: 80_000_000_000,
+        tolerance: 0.005,
+        kv_bytes_per_token: 24_576,
+    },
+    // Hub safetensors metadata: 8,100,852,736 BF16 parameters.
+    Expected {
+        fixture: "nemotron-h-8b-base-8k",
+        params: 8_100_852_736,
+        tolerance: 0.0,
+        kv_bytes_per_token: 16_384,
+    },
+    // Hub safetensors metadata: 32,207,337,984 BF16 parameters.
+    Expected {
+        fixture: "granite-4.0-h-small",
+        params: 32_207_337_984,
+        tolerance: 0.0,
+        kv_bytes_per_token: 16_384,
+    },
+    // Model card: "7B total"; no exact count was published that we found.
+    Expected {
+        fixture: "granite-4.0-h-tiny",
+        params: 7_000_000_000,
+        tolerance: 0.01,
+        kv_bytes_per_token: 8_192,
+    },
 ];
 
 #[test]

@@ -5,6 +5,7 @@
 //! models land within 0.3 %; hybrid sliding-window layouts within 2.5 %, because their activation
 //! peak is calibrated per architecture and the weights are estimated from config.json.
 
+use llmops::sizing::kv::{KvInputs, KvPlan};
 use llmops::sizing::{DtypeChoice, KvCacheDtype, Model, Settings, VllmVersion, estimate, gpus};
 
 use crate::common::{GIB, assert_close, fixture};
@@ -191,4 +192,105 @@ fn newer_vllm_charges_cuda_graphs_and_counts_hybrid_tokens_from_concurrency() {
     )
     .unwrap();
     assert_eq!(defaulted.settings.gpu_memory_utilization, 0.92);
+}
+
+/// The KV layout alone, fed the `Available KV cache memory` vLLM logged: block size, groups, tokens
+/// and concurrency must come out as logged, with no overhead model in between.
+#[test]
+fn kv_layouts_reproduce_logged_tokens_from_logged_memory() {
+    struct Layout {
+        source: &'static str,
+        fixture: &'static str,
+        tensor_parallel_size: u64,
+        available_gib: f64,
+        max_model_len: u64,
+        block_size: u64,
+        kv_tokens: u64,
+        max_concurrency: f64,
+    }
+    let cases = [
+        Layout {
+            // vLLM 0.10.2, 2 × H200: "Setting attention block size to 544 tokens", "Padding mamba page
+            // size by 1.49%", "Available KV cache memory: 44.59 GiB", "GPU KV cache size: 973,760
+            // tokens", "Maximum concurrency for 262,144 tokens per request: 14.77x" (a user's pasted log).
+            source: "Qwen3-Next-80B-A3B-Instruct, vLLM 0.10.2, TP 2",
+            fixture: "qwen3-next-80b-a3b-instruct",
+            tensor_parallel_size: 2,
+            available_gib: 44.59,
+            max_model_len: 262_144,
+            block_size: 544,
+            kv_tokens: 973_760,
+            max_concurrency: 14.77,
+        },
+        Layout {
+            source: "llm-d-planner gemma-3-27b-it log, vLLM 0.19.0",
+            fixture: "medgemma-27b-it",
+            tensor_parallel_size: 1,
+            available_gib: 19.53,
+            max_model_len: 8192,
+            block_size: 16,
+            kv_tokens: 36_560,
+            max_concurrency: 4.46,
+        },
+        Layout {
+            source: "llm-d-planner gpt-oss-20b log, vLLM 0.19.0, TP 2",
+            fixture: "gpt-oss-20b",
+            tensor_parallel_size: 2,
+            available_gib: 59.32,
+            max_model_len: 8192,
+            block_size: 16,
+            kv_tokens: 2_591_776,
+            max_concurrency: 316.07,
+        },
+    ];
+    for case in cases {
+        let model = Model::load(&fixture(case.fixture)).unwrap();
+        let plan = KvPlan::new(
+            &model.config,
+            &KvInputs {
+                tensor_parallel_size: case.tensor_parallel_size,
+                kv_dtype_bytes: 2,
+                state_dtype_bytes: 2,
+                mla_block_size: 64,
+            },
+        )
+        .unwrap();
+        assert_eq!(plan.block_size, case.block_size, "{}", case.source);
+        let num_blocks = plan.num_blocks((case.available_gib * GIB) as i64);
+        let tokens = plan.kv_tokens(num_blocks, case.max_model_len, 8192, false);
+        // The logged GiB is rounded to 0.01, which moves the block count by up to 0.01 %.
+        assert_close(
+            &format!("tokens, {}", case.source),
+            tokens as f64,
+            case.kv_tokens as f64,
+            0.0002,
+        );
+        let concurrency =
+            num_blocks as f64 / plan.blocks_per_request(case.max_model_len, 8192) as f64;
+        assert!(
+            (concurrency - case.max_concurrency).abs() < 0.01,
+            "{}: concurrency {concurrency}",
+            case.source
+        );
+    }
+}
+
+#[test]
+fn hybrid_state_padding_matches_the_log() {
+    // "Padding mamba page size by 1.49%" for Qwen3-Next at TP 2: a 544-token attention page of
+    // 1,024 bytes per token against 548,864 bytes of Gated DeltaNet state per layer.
+    let model = Model::load(&fixture("qwen3-next-80b-a3b-instruct")).unwrap();
+    let plan = KvPlan::new(
+        &model.config,
+        &KvInputs {
+            tensor_parallel_size: 2,
+            kv_dtype_bytes: 2,
+            state_dtype_bytes: 2,
+            mla_block_size: 64,
+        },
+    )
+    .unwrap();
+    assert_eq!(plan.state_bytes_per_sequence, 36 * 548_864);
+    let padding: f64 = (544.0 * 1024.0) / 548_864.0 - 1.0;
+    assert!((padding * 100.0 - 1.49).abs() < 0.005);
 }
