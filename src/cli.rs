@@ -22,6 +22,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version
+    Register(RegisterArgs),
+    /// Upload a registered version's binaries into its parent run, once it is tested
+    Publish(PublishArgs),
     /// Predict the GPU memory vLLM will allocate for a model, and whether it fits
     Size(SizeArgs),
     /// Write shell completions and man pages (for packagers)
@@ -105,6 +109,90 @@ fn parse_fraction(text: &str) -> Result<f64, String> {
             "`{text}` must be a fraction greater than 0 and at most 1, such as 0.9"
         )),
     }
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 registered, 1 failed (runs marked FAILED), 2 usage error or invalid input."
+)]
+pub struct RegisterArgs {
+    /// The model folder: config.json, safetensors shards, tokenizer files (symlinks are followed)
+    pub model_dir: PathBuf,
+
+    /// Registered model name
+    #[arg(long)]
+    pub name: String,
+
+    /// MLflow experiment for the runs [default: MLFLOW_EXPERIMENT_NAME, else the model name]
+    #[arg(long)]
+    pub experiment: Option<String>,
+
+    /// Also upload the binaries into the parent run now (otherwise run `llmops publish` later)
+    #[arg(long)]
+    pub publish: bool,
+
+    /// The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/
+    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
+    pub dev_root: Option<PathBuf>,
+
+    /// Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template
+    #[arg(long, conflicts_with = "template")]
+    pub python_model: Option<PathBuf>,
+
+    /// A built-in model template
+    #[arg(long, value_enum)]
+    pub template: Option<Template>,
+
+    /// Extra pip requirement for the model's environment (repeatable)
+    #[arg(long, value_name = "SPEC")]
+    pub pip_requirement: Vec<String>,
+
+    /// Tag for the runs and the version, KEY=VALUE (repeatable)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub tag: Vec<String>,
+
+    /// Description of the registered model and version
+    #[arg(long)]
+    pub description: Option<String>,
+
+    /// MLflow tracking server
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Template {
+    /// A text-generation pipeline over $LOCAL_ROOT_FOLDER/llm-models/<run_id>
+    Transformers,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 published (or already published), 1 failed, 2 usage error or invalid input."
+)]
+pub struct PublishArgs {
+    /// models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest, or <name> with --version
+    pub model: String,
+
+    /// The version, when MODEL is a bare name
+    #[arg(long)]
+    pub version: Option<String>,
+
+    /// The dev dataset root the binaries were staged in
+    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
+    pub dev_root: Option<PathBuf>,
+
+    /// MLflow tracking server
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 #[derive(Debug, Args)]

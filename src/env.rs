@@ -8,6 +8,29 @@ pub const LLMOPS_VLLM_VERSION: &str = "LLMOPS_VLLM_VERSION";
 /// vLLM's own switch to accept a `--max-model-len` above the config's limit; `size` honours it too.
 pub const VLLM_ALLOW_LONG_MAX_MODEL_LEN: &str = "VLLM_ALLOW_LONG_MAX_MODEL_LEN";
 
+pub const MLFLOW_TRACKING_URI: &str = "MLFLOW_TRACKING_URI";
+pub const MLFLOW_TRACKING_TOKEN: &str = "MLFLOW_TRACKING_TOKEN";
+pub const MLFLOW_TRACKING_USERNAME: &str = "MLFLOW_TRACKING_USERNAME";
+pub const MLFLOW_TRACKING_PASSWORD: &str = "MLFLOW_TRACKING_PASSWORD";
+pub const MLFLOW_EXPERIMENT_NAME: &str = "MLFLOW_EXPERIMENT_NAME";
+pub const MLFLOW_HTTP_REQUEST_MAX_RETRIES: &str = "MLFLOW_HTTP_REQUEST_MAX_RETRIES";
+pub const MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: &str = "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR";
+pub const MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: &str = "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER";
+pub const MLFLOW_HTTP_REQUEST_TIMEOUT: &str = "MLFLOW_HTTP_REQUEST_TIMEOUT";
+pub const MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER: &str = "MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER";
+/// Domino's legacy API key, sent as `X-Domino-Api-Key`.
+pub const DOMINO_USER_API_KEY: &str = "DOMINO_USER_API_KEY";
+pub const DOMINO_STARTING_USERNAME: &str = "DOMINO_STARTING_USERNAME";
+pub const DOMINO_IMPORTED_DATA_DIR: &str = "DOMINO_IMPORTED_DATA_DIR";
+pub const DOMINO_DATASETS_DIR: &str = "DOMINO_DATASETS_DIR";
+pub const DOMINO_IS_GIT_BASED: &str = "DOMINO_IS_GIT_BASED";
+/// The dev dataset root (`…/domino-models-dev`), when not given by `--dev-root`.
+pub const LLMOPS_DEV_ROOT: &str = "LLMOPS_DEV_ROOT";
+/// The dev dataset's name under Domino's dataset mounts (default `domino-models-dev`).
+pub const LLMOPS_DEV_DATASET: &str = "LLMOPS_DEV_DATASET";
+/// `1`: no progress bars or progress lines.
+pub const LLMOPS_NO_PROGRESS: &str = "LLMOPS_NO_PROGRESS";
+
 /// (name, meaning) of every variable above, for the README and `--help` footers.
 pub const ALL: &[(&str, &str)] = &[
     (
@@ -21,6 +44,78 @@ pub const ALL: &[(&str, &str)] = &[
     (
         VLLM_ALLOW_LONG_MAX_MODEL_LEN,
         "`1` or `true`: accept a `--max-model-len` above the config's limit, as vLLM does",
+    ),
+    (
+        MLFLOW_TRACKING_URI,
+        "the MLflow tracking server (`http(s)://host:port`)",
+    ),
+    (
+        MLFLOW_TRACKING_TOKEN,
+        "sent as `Authorization: Bearer …` (never printed)",
+    ),
+    (
+        MLFLOW_TRACKING_USERNAME,
+        "with the password, sent as `Authorization: Basic …` (wins over the token, as in MLflow)",
+    ),
+    (
+        MLFLOW_TRACKING_PASSWORD,
+        "see MLFLOW_TRACKING_USERNAME (never printed)",
+    ),
+    (
+        DOMINO_USER_API_KEY,
+        "sent as `X-Domino-Api-Key` (never printed)",
+    ),
+    (
+        MLFLOW_EXPERIMENT_NAME,
+        "default `--experiment` for `register`",
+    ),
+    (
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES,
+        "retries of a transient MLflow failure (default 5, at most 10)",
+    ),
+    (
+        MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,
+        "backoff factor: sleep factor × 2^(n−1) s before retry n (default 2)",
+    ),
+    (
+        MLFLOW_HTTP_REQUEST_BACKOFF_JITTER,
+        "random seconds added to each backoff (default 1)",
+    ),
+    (
+        MLFLOW_HTTP_REQUEST_TIMEOUT,
+        "seconds before an MLflow request times out (default 120)",
+    ),
+    (
+        MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER,
+        "`false`: ignore the server's Retry-After (default true)",
+    ),
+    (
+        LLMOPS_DEV_ROOT,
+        "the dev dataset root, when `--dev-root` is not given",
+    ),
+    (
+        LLMOPS_DEV_DATASET,
+        "the dev dataset's name under Domino's mounts (default domino-models-dev)",
+    ),
+    (
+        DOMINO_IMPORTED_DATA_DIR,
+        "Domino: where shared datasets are mounted (dev root fallback)",
+    ),
+    (
+        DOMINO_DATASETS_DIR,
+        "Domino: where datasets are mounted (dev root fallback)",
+    ),
+    (
+        DOMINO_IS_GIT_BASED,
+        "Domino: git-based project, datasets under /mnt/imported/data (dev root fallback)",
+    ),
+    (
+        DOMINO_STARTING_USERNAME,
+        "recorded as the MLflow run's user",
+    ),
+    (
+        LLMOPS_NO_PROGRESS,
+        "`1`: no progress bars or periodic progress lines",
     ),
 ];
 

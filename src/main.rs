@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use llmops::cli::{Cli, Command};
+use llmops::cli::{Cli, Command, OutputFormat};
 use llmops::exit::{self, ExitStatus};
 use llmops::{commands, output};
 
@@ -25,6 +25,18 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
             output::print_size(&report, args.output)?;
             Ok(report.exit_status())
         }
+        Command::Register(args) => {
+            let json = args.output == OutputFormat::Json;
+            let report = runtime()?.block_on(commands::register::run(args, json))?;
+            output::print_record(&report, args.output)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Publish(args) => {
+            let json = args.output == OutputFormat::Json;
+            let report = runtime()?.block_on(commands::publish::run(args, json))?;
+            output::print_record(&report, args.output)?;
+            Ok(ExitStatus::Success)
+        }
         Command::Generate(args) => {
             for path in commands::generate::run(&args.what)? {
                 eprintln!("wrote {path}");
@@ -32,4 +44,10 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
             Ok(ExitStatus::Success)
         }
     }
+}
+
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }

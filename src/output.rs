@@ -31,6 +31,11 @@ pub fn warn(message: &str) {
     eprintln!("warning: {message}");
 }
 
+/// Something the user may want to know while a command runs (a retry, a skipped step): stderr.
+pub fn note(message: &str) {
+    eprintln!("note: {message}");
+}
+
 fn table() -> Table {
     let mut table = Table::new();
     table.load_style(if std::io::stdout().is_terminal() {
@@ -247,4 +252,44 @@ fn write_sweep_table(out: &mut impl Write, reports: &[SizeReport]) -> std::io::R
         matrix.add_row(row);
     }
     writeln!(out, "{matrix}")
+}
+
+/// Untrusted names (S3 keys, MLflow strings, file names) with control characters escaped, so they
+/// cannot move the cursor or recolour a terminal.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// A flat report (register, publish) as a two-column table, or as one JSON document.
+pub fn print_record<T: serde::Serialize>(report: &T, format: OutputFormat) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    if format == OutputFormat::Json {
+        serde_json::to_writer_pretty(&mut stdout, report)?;
+        writeln!(stdout)?;
+        return Ok(stdout.flush()?);
+    }
+    let value = serde_json::to_value(report)?;
+    let mut rows = table();
+    if let serde_json::Value::Object(fields) = value {
+        for (key, value) in fields {
+            if key == "schema_version" {
+                continue;
+            }
+            let shown = match value {
+                serde_json::Value::String(s) => printable(&s),
+                other => other.to_string(),
+            };
+            rows.add_row(vec![Cell::new(key.replace('_', " ")), Cell::new(shown)]);
+        }
+    }
+    writeln!(stdout, "{rows}")?;
+    Ok(stdout.flush()?)
 }

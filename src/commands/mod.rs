@@ -1,4 +1,6 @@
 //! One module per subcommand: each takes its clap args and returns a report for `output.rs`.
 
 pub mod generate;
+pub mod publish;
+pub mod register;
 pub mod size;

@@ -1,0 +1,507 @@
+//! `llmops register`: a parent run that holds the binaries (under `model/`, uploaded only with
+//! `--publish`), the binaries staged in the dev dataset at `<dev-root>/llm-models/<parent-run-id>/`,
+//! a nested child run with a small pyfunc model whose context names the parent, and a model version
+//! registered from the child. Everything is checked before the first run is created; a failure
+//! midway marks the runs FAILED and removes the staged copy, so nothing half-registered looks healthy.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde::Serialize;
+
+use crate::cli::RegisterArgs;
+use crate::exit::UsageError;
+use crate::layout::{LLM_MODELS_DIR, dev, staging};
+use crate::manifest::MANIFEST_ARTIFACT;
+use crate::mlflow::client::{MlflowClient, Run};
+use crate::mlflow::model_ref::validate_registered_model_name;
+use crate::mlflow::pyfunc::{self, PyfuncModel};
+use crate::mlflow::{self, lineage};
+use crate::progress::{self, Reporter};
+use crate::sizing::config::ModelConfig;
+use crate::{env, transfer};
+
+/// Version tags `register` sets and `publish`, `promote` and `status` read.
+pub mod tags {
+    pub const PARENT_RUN_ID: &str = "llmops.parent_run_id";
+    pub const MANIFEST_DIGEST: &str = "llmops.manifest_digest";
+    pub const FILE_COUNT: &str = "llmops.file_count";
+    pub const TOTAL_BYTES: &str = "llmops.total_bytes";
+    pub const ARCHITECTURE: &str = "llmops.architecture";
+    pub const PARAMS: &str = "llmops.params";
+    pub const PUBLISHED: &str = "llmops.published";
+    pub const DEV_STAGED_PATH: &str = "llmops.dev_staged_path";
+}
+
+/// Where the binaries go in the parent run.
+pub const MODEL_ARTIFACT_DIR: &str = "model";
+
+#[derive(Debug, Serialize)]
+pub struct RegisterReport {
+    pub schema_version: u32,
+    pub name: String,
+    pub version: String,
+    pub parent_run_id: String,
+    pub child_run_id: String,
+    pub experiment_id: String,
+    pub staged_path: String,
+    pub manifest_digest: String,
+    pub files: usize,
+    pub bytes: u64,
+    pub published: bool,
+    pub model_uri: String,
+    pub tracking_uri: String,
+}
+
+/// What is known before anything is created.
+struct Plan {
+    model_dir: PathBuf,
+    files: Vec<staging::SourceFile>,
+    config: Option<ModelConfig>,
+    code: (String, String),
+    user_tags: Vec<(String, String)>,
+    dev_root: dev::DevRoot,
+}
+
+pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterReport> {
+    let plan = plan(args)?;
+    let client = mlflow::client_from(args.tracking_uri.as_deref())?;
+    let server_version = client.server_version().await.map_err(|e| {
+        UsageError::new(format!("the MLflow tracking server does not answer: {e}")).with_hint(
+            format!(
+                "check `MLFLOW_TRACKING_URI` ({}) and that the server is up",
+                client.tracking_uri()
+            ),
+        )
+    })?;
+    let reporter = progress::reporter(progress::mode(json));
+
+    let experiment_name = args
+        .experiment
+        .clone()
+        .or_else(|| std::env::var(env::MLFLOW_EXPERIMENT_NAME).ok())
+        .unwrap_or_else(|| args.name.clone());
+    let experiment = client
+        .get_or_create_experiment(&experiment_name)
+        .await
+        .context("getting the experiment")?;
+
+    let user = std::env::var(env::DOMINO_STARTING_USERNAME)
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "llmops".into());
+    let mut parent_tags = standard_tags(&format!("{}-binaries", args.name), &user);
+    parent_tags.push(("llmops.role", "parent".into()));
+    parent_tags.push(("llmops.source_dir", plan.model_dir.display().to_string()));
+    for (key, value) in &plan.user_tags {
+        parent_tags.push((key.as_str(), value.clone()));
+    }
+    let parent = client
+        .create_run(
+            &experiment.experiment_id,
+            &format!("{}-binaries", args.name),
+            &parent_tags,
+        )
+        .await?;
+    let mut created = Created {
+        parent: Some(parent.info.run_id.clone()),
+        child: None,
+        staged: None,
+    };
+
+    let result = register_into(
+        args,
+        &plan,
+        &client,
+        &server_version,
+        &experiment.experiment_id,
+        &parent,
+        &user,
+        reporter,
+        &mut created,
+    )
+    .await;
+    match result {
+        Ok(report) => Ok(report),
+        Err(error) => {
+            created.roll_back(&client).await;
+            Err(error.context(format!(
+                "registration of `{}` failed; {}; fix the cause and run `llmops register` again",
+                args.name,
+                created.describe()
+            )))
+        }
+    }
+}
+
+/// What a failure must clean up.
+struct Created {
+    parent: Option<String>,
+    child: Option<String>,
+    staged: Option<PathBuf>,
+}
+
+impl Created {
+    async fn roll_back(&self, client: &MlflowClient) {
+        for run in [&self.child, &self.parent].into_iter().flatten() {
+            if let Err(e) = client.finish_run(run, "FAILED").await {
+                crate::output::warn(&format!("could not mark run {run} FAILED: {e}"));
+            }
+        }
+        if let Some(staged) = &self.staged {
+            let _ = std::fs::remove_dir_all(staged);
+        }
+    }
+
+    fn describe(&self) -> String {
+        let runs: Vec<&str> = [&self.parent, &self.child]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let mut text = if runs.is_empty() {
+            "no run was created".to_string()
+        } else {
+            format!("runs {} are marked FAILED", runs.join(" and "))
+        };
+        if let Some(staged) = &self.staged {
+            text.push_str(&format!(
+                " and the staged copy {} was removed",
+                staged.display()
+            ));
+        }
+        text
+    }
+}
+
+fn plan(args: &RegisterArgs) -> anyhow::Result<Plan> {
+    validate_registered_model_name(&args.name).map_err(UsageError::new)?;
+    let model_dir = args.model_dir.clone();
+    if !model_dir.is_dir() {
+        return Err(
+            UsageError::new(format!("`{}` is not a directory", model_dir.display()))
+                .with_hint("pass the folder that holds config.json and the weights")
+                .into(),
+        );
+    }
+    let config_path = model_dir.join("config.json");
+    if !config_path.is_file() {
+        return Err(UsageError::new(format!("`{}` has no config.json", model_dir.display()))
+            .with_hint("register the model's own folder (a Hugging Face snapshot or a fine-tune with config.json beside the weights)")
+            .into());
+    }
+    let config = match std::fs::read_to_string(&config_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| ModelConfig::from_json_text(&t).map_err(|e| e.to_string()))
+    {
+        Ok(config) => Some(config),
+        Err(problem) => {
+            crate::output::warn(&format!(
+                "`{}`: {problem}; the version gets no architecture or parameter tags",
+                config_path.display()
+            ));
+            None
+        }
+    };
+    let user_tags = args
+        .tag
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), value.to_string()))
+            }
+            _ => Err(UsageError::new(format!("`--tag {pair}` is not KEY=VALUE"))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let code = match &args.python_model {
+        Some(path) => pyfunc::read_user_code(path).map_err(|e| UsageError::new(e.to_string()))?,
+        None => (
+            "llmops_transformers_model.py".to_string(),
+            pyfunc::TRANSFORMERS_TEMPLATE.to_string(),
+        ),
+    };
+    let dev_root =
+        dev::resolve(args.dev_root.as_deref()).map_err(|e| UsageError::new(e.to_string()))?;
+    dev::check_writable(&dev_root).map_err(|e| {
+        UsageError::new(e.to_string())
+            .with_hint("pass a writable `--dev-root`, or mount the dev dataset read-write")
+    })?;
+    let files = staging::scan(&model_dir).map_err(|e| UsageError::new(e.to_string()))?;
+    Ok(Plan {
+        model_dir,
+        files,
+        config,
+        code,
+        user_tags,
+        dev_root,
+    })
+}
+
+fn standard_tags<'a>(run_name: &str, user: &str) -> Vec<(&'a str, String)> {
+    vec![
+        ("mlflow.runName", run_name.to_string()),
+        ("mlflow.user", user.to_string()),
+        ("mlflow.source.name", "llmops".into()),
+        ("mlflow.source.type", "LOCAL".into()),
+        ("llmops.version", env!("CARGO_PKG_VERSION").into()),
+    ]
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn register_into(
+    args: &RegisterArgs,
+    plan: &Plan,
+    client: &MlflowClient,
+    server_version: &str,
+    experiment_id: &str,
+    parent: &Run,
+    user: &str,
+    reporter: Arc<dyn Reporter>,
+    created: &mut Created,
+) -> anyhow::Result<RegisterReport> {
+    let parent_id = parent.info.run_id.clone();
+    let parent_path = lineage::artifact_path(parent)?;
+
+    // Stage into the dev dataset (hashing as it copies).
+    let staged = plan.dev_root.path.join(LLM_MODELS_DIR).join(&parent_id);
+    let files = plan.files.clone();
+    let staged_for_copy = staged.clone();
+    let staging_reporter = reporter.clone();
+    let manifest = tokio::task::spawn_blocking(move || {
+        staging::stage_atomically(&files, &staged_for_copy, staging_reporter.as_ref())
+    })
+    .await?
+    .with_context(|| format!("staging into {}", staged.display()))?;
+    created.staged = Some(staged.clone());
+
+    client
+        .log_param(
+            &parent_id,
+            "source_dir",
+            &plan.model_dir.display().to_string(),
+        )
+        .await?;
+    client
+        .log_param(&parent_id, "file_count", &manifest.files.len().to_string())
+        .await?;
+    client
+        .log_param(
+            &parent_id,
+            "total_bytes",
+            &manifest.total_bytes().to_string(),
+        )
+        .await?;
+    upload_bytes(
+        client,
+        &parent_path,
+        MANIFEST_ARTIFACT,
+        &manifest.to_canonical_json(),
+    )
+    .await?;
+    client
+        .set_run_tag(&parent_id, tags::MANIFEST_DIGEST, &manifest.digest())
+        .await?;
+
+    let published = args.publish;
+    if published {
+        transfer::upload_tree(
+            client,
+            &staged,
+            &manifest,
+            &format!("{parent_path}/{MODEL_ARTIFACT_DIR}"),
+            reporter.as_ref(),
+        )
+        .await?;
+        transfer::verify_uploaded(
+            client,
+            &manifest,
+            &format!("{parent_path}/{MODEL_ARTIFACT_DIR}"),
+        )
+        .await?;
+        client
+            .set_run_tag(&parent_id, tags::PUBLISHED, "true")
+            .await?;
+    }
+
+    // The child run and its small model.
+    let mut child_tags = standard_tags(&format!("{}-model", args.name), user);
+    child_tags.push(("mlflow.parentRunId", parent_id.clone()));
+    child_tags.push(("llmops.role", "child".into()));
+    let child = client
+        .create_run(experiment_id, &format!("{}-model", args.name), &child_tags)
+        .await?;
+    let child_id = child.info.run_id.clone();
+    created.child = Some(child_id.clone());
+    client
+        .log_param(&child_id, "parent_run_id", &parent_id)
+        .await?;
+    let child_path = lineage::artifact_path(&child)?;
+    let model = PyfuncModel {
+        code_file_name: plan.code.0.clone(),
+        code: plan.code.1.clone(),
+        context: serde_json::json!({ "run_id": parent_id }),
+        pip_requirements: pip_requirements(args),
+        python_version: local_python_version(),
+        mlflow_version: server_version.to_string(),
+        child_run_id: child_id.clone(),
+    };
+    let model_dir = tempfile::tempdir()?;
+    model.write_to(model_dir.path(), &utc_now(), &child_id)?;
+    let model_files = staging::scan(model_dir.path())?;
+    for file in &model_files {
+        client
+            .upload_artifact(
+                &format!("{child_path}/{MODEL_ARTIFACT_DIR}"),
+                &file.relative,
+                &file.path,
+                |_: &[u8]| {},
+            )
+            .await?;
+    }
+    client.finish_run(&child_id, "FINISHED").await?;
+
+    // The registered version, from the child.
+    client
+        .get_or_create_registered_model(&args.name, args.description.as_deref())
+        .await?;
+    let mut version_tags = vec![
+        (tags::PARENT_RUN_ID.to_string(), parent_id.clone()),
+        (tags::MANIFEST_DIGEST.to_string(), manifest.digest()),
+        (
+            tags::FILE_COUNT.to_string(),
+            manifest.files.len().to_string(),
+        ),
+        (
+            tags::TOTAL_BYTES.to_string(),
+            manifest.total_bytes().to_string(),
+        ),
+        (tags::PUBLISHED.to_string(), published.to_string()),
+        (
+            tags::DEV_STAGED_PATH.to_string(),
+            staged.display().to_string(),
+        ),
+    ];
+    if let Some(config) = &plan.config {
+        if let Some(architecture) = &config.architecture {
+            version_tags.push((tags::ARCHITECTURE.to_string(), architecture.clone()));
+        }
+        version_tags.push((
+            tags::PARAMS.to_string(),
+            crate::sizing::params::count_params(config)
+                .total()
+                .to_string(),
+        ));
+    }
+    version_tags.extend(plan.user_tags.iter().cloned());
+    let source = format!(
+        "{}/{MODEL_ARTIFACT_DIR}",
+        child.info.artifact_uri.trim_end_matches('/')
+    );
+    let version = client
+        .create_model_version(
+            &args.name,
+            &source,
+            &child_id,
+            &version_tags,
+            args.description.as_deref(),
+        )
+        .await?;
+    client.finish_run(&parent_id, "FINISHED").await?;
+
+    Ok(RegisterReport {
+        schema_version: 1,
+        model_uri: format!("models:/{}/{}", args.name, version.version),
+        name: args.name.clone(),
+        version: version.version,
+        parent_run_id: parent_id,
+        child_run_id: child_id,
+        experiment_id: experiment_id.to_string(),
+        staged_path: staged.display().to_string(),
+        manifest_digest: manifest.digest(),
+        files: manifest.files.len(),
+        bytes: manifest.total_bytes(),
+        published,
+        tracking_uri: client.tracking_uri().to_string(),
+    })
+}
+
+fn pip_requirements(args: &RegisterArgs) -> Vec<String> {
+    let mut requirements = Vec::new();
+    if args.python_model.is_none() {
+        requirements.extend([
+            "transformers".to_string(),
+            "torch".to_string(),
+            "accelerate".to_string(),
+        ]);
+    }
+    requirements.extend(args.pip_requirement.iter().cloned());
+    requirements
+}
+
+async fn upload_bytes(
+    client: &MlflowClient,
+    artifact_path: &str,
+    name: &str,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), bytes)?;
+    client
+        .upload_artifact(artifact_path, name, file.path(), |_: &[u8]| {})
+        .await?;
+    Ok(())
+}
+
+/// `python3 --version` of this machine, for `python_env.yaml`; 3.11 when there is none.
+fn local_python_version() -> String {
+    std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().strip_prefix("Python ").map(str::to_string))
+        .filter(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .unwrap_or_else(|| "3.11".into())
+}
+
+fn utc_now() -> String {
+    // MLflow writes `YYYY-MM-DD HH:MM:SS.ffffff`; computed without a date crate.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (year, month, day) = civil_from_days(days as i64);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:06}",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        now.subsec_micros()
+    )
+}
+
+/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's algorithm.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_414), (2025, 11, 22));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

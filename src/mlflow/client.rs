@@ -1,0 +1,917 @@
+//! An MLflow REST client over reqwest: the calls `register`, `publish` and `promote` need, against
+//! MLflow 2.x and 3.x servers. The contract (paths, quirks, 2.x/3.x differences) is written down in
+//! `../shared/research/mlflow-s3-stack.md` §4. Responses are deserialised leniently: unknown fields
+//! are ignored, since 3.x adds them.
+
+use std::path::Path;
+use std::time::Duration;
+
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::retry::{RetryPolicy, parse_retry_after};
+use crate::env;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MlflowError {
+    #[error("cannot reach the MLflow tracking server at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("MLflow answered {status} to {method} {path}{}: {message}", code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default())]
+    Api {
+        method: String,
+        path: String,
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    #[error("MLflow sent a response llmops cannot read for {path}: {problem}")]
+    Decode { path: String, problem: String },
+    #[error("reading `{path}` for upload: {source}")]
+    LocalFile {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl MlflowError {
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            MlflowError::Api { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// `RESOURCE_DOES_NOT_EXIST`, or a plain 404.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, MlflowError::Api { status: 404, .. })
+            || matches!(self, MlflowError::Api { code: Some(c), .. } if c == "RESOURCE_DOES_NOT_EXIST")
+    }
+
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, MlflowError::Api { code: Some(c), .. } if c == "RESOURCE_ALREADY_EXISTS")
+    }
+
+    pub fn is_auth(&self) -> bool {
+        matches!(self.status(), Some(401 | 403))
+    }
+}
+
+pub type Result<T> = std::result::Result<T, MlflowError>;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Experiment {
+    pub experiment_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub artifact_location: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    #[serde(default)]
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub experiment_id: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub artifact_uri: String,
+    #[serde(default)]
+    pub run_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RunData {
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub params: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Run {
+    pub info: RunInfo,
+    #[serde(default)]
+    pub data: RunData,
+}
+
+impl Run {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.data
+            .tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
+    }
+
+    pub fn param(&self, key: &str) -> Option<&str> {
+        self.data
+            .params
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ModelVersion {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub run_id: String,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+}
+
+impl ModelVersion {
+    pub fn tag(&self, key: &str) -> Option<&str> {
+        self.tags
+            .iter()
+            .find(|t| t.key == key)
+            .map(|t| t.value.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct FileInfo {
+    pub path: String,
+    #[serde(default)]
+    pub is_dir: bool,
+    #[serde(default)]
+    pub file_size: Option<u64>,
+}
+
+/// How requests authenticate. MLflow's own precedence: username+password (Basic), else token
+/// (Bearer); Domino's API key is added as its own header.
+#[derive(Clone, Default)]
+pub struct Auth {
+    basic: Option<(String, String)>,
+    bearer: Option<String>,
+    domino_api_key: Option<String>,
+}
+
+impl std::fmt::Debug for Auth {
+    // Secrets never reach a log or an error message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("basic", &self.basic.as_ref().map(|(user, _)| user))
+            .field("bearer", &self.bearer.as_ref().map(|_| "***"))
+            .field(
+                "domino_api_key",
+                &self.domino_api_key.as_ref().map(|_| "***"),
+            )
+            .finish()
+    }
+}
+
+impl Auth {
+    pub fn from_env() -> Auth {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        Auth {
+            basic: var(env::MLFLOW_TRACKING_USERNAME).zip(var(env::MLFLOW_TRACKING_PASSWORD)),
+            bearer: var(env::MLFLOW_TRACKING_TOKEN),
+            domino_api_key: var(env::DOMINO_USER_API_KEY),
+        }
+    }
+
+    /// Which kind is in use, for messages (never the secret).
+    pub fn describe(&self) -> &'static str {
+        match (&self.basic, &self.bearer, &self.domino_api_key) {
+            (Some(_), _, _) => "MLFLOW_TRACKING_USERNAME/PASSWORD (Basic)",
+            (None, Some(_), _) => "MLFLOW_TRACKING_TOKEN (Bearer)",
+            (None, None, Some(_)) => "DOMINO_USER_API_KEY",
+            _ => "no credentials",
+        }
+    }
+
+    fn headers(&self) -> HeaderMap {
+        use base64::Engine;
+        let mut headers = HeaderMap::new();
+        let secret = |value: String| {
+            let mut header =
+                HeaderValue::from_str(&value).unwrap_or_else(|_| HeaderValue::from_static(""));
+            header.set_sensitive(true);
+            header
+        };
+        if let Some((user, password)) = &self.basic {
+            let token =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            headers.insert(AUTHORIZATION, secret(format!("Basic {token}")));
+        } else if let Some(token) = &self.bearer {
+            headers.insert(AUTHORIZATION, secret(format!("Bearer {token}")));
+        }
+        if let Some(key) = &self.domino_api_key {
+            headers.insert("X-Domino-Api-Key", secret(key.clone()));
+        }
+        headers
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct MlflowClient {
+    http: reqwest::Client,
+    base: String,
+    auth: Auth,
+    retry: RetryPolicy,
+}
+
+impl MlflowClient {
+    pub fn new(
+        tracking_uri: &str,
+        auth: Auth,
+        retry: RetryPolicy,
+    ) -> std::result::Result<Self, String> {
+        let base = tracking_uri.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!(
+                "tracking URI `{tracking_uri}` is not an http(s) URL; llmops talks to an MLflow tracking server"
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(retry.timeout)
+            .user_agent(concat!("llmops/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build an HTTP client: {e}"))?;
+        Ok(MlflowClient {
+            http,
+            base,
+            auth,
+            retry,
+        })
+    }
+
+    pub fn tracking_uri(&self) -> &str {
+        &self.base
+    }
+
+    pub fn auth(&self) -> &Auth {
+        &self.auth
+    }
+
+    /// One JSON call with MLflow's retry policy. `body` is sent as JSON for POST/PATCH (the server
+    /// refuses other content types); `query` goes in the query string.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        let response = self
+            .send_with_retries(&method, path, || {
+                let mut request = self
+                    .http
+                    .request(method.clone(), format!("{}{path}", self.base))
+                    .headers(self.auth.headers())
+                    .query(query);
+                if let Some(body) = body {
+                    request = request
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(body.to_string());
+                }
+                request
+            })
+            .await?;
+        let text = response.text().await.map_err(|e| MlflowError::Decode {
+            path: path.into(),
+            problem: e.to_string(),
+        })?;
+        if text.trim().is_empty() {
+            return Ok(json!({}));
+        }
+        serde_json::from_str(&text).map_err(|e| MlflowError::Decode {
+            path: path.into(),
+            problem: format!("{e}: {}", snippet(&text)),
+        })
+    }
+
+    /// Sends `build()` with MLflow's retry policy.
+    async fn send_with_retries(
+        &self,
+        method: &Method,
+        path: &str,
+        build: impl FnMut() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
+        self.send(method, path, self.retry.max_retries, build).await
+    }
+
+    /// Sends `build()` until it succeeds, fails for good, or `max_retries` retries are spent.
+    async fn send(
+        &self,
+        method: &Method,
+        path: &str,
+        max_retries: u32,
+        mut build: impl FnMut() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
+        let mut attempt = 0u32;
+        loop {
+            let request = build();
+            let outcome = request.timeout(self.retry.timeout).send().await;
+            let (retryable, retry_after, error) = match outcome {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let error = api_error(
+                        method,
+                        path,
+                        status,
+                        response.text().await.unwrap_or_default(),
+                    );
+                    (
+                        RetryPolicy::is_transient(status.as_u16()),
+                        retry_after,
+                        error,
+                    )
+                }
+                Err(error) => (
+                    true,
+                    None,
+                    MlflowError::Unreachable {
+                        url: self.base.clone(),
+                        reason: describe_transport_error(&error),
+                    },
+                ),
+            };
+            if !retryable || attempt >= max_retries {
+                return Err(error);
+            }
+            attempt += 1;
+            let delay = self.retry.delay(attempt, retry_after);
+            crate::output::note(&format!(
+                "MLflow {method} {path} failed ({error}); retry {attempt} of {} in {:.1} s",
+                self.retry.max_retries,
+                delay.as_secs_f64()
+            ));
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// `GET /version`: `3.17.2` as plain text. Also the reachability check.
+    pub async fn server_version(&self) -> Result<String> {
+        let response = self
+            .send_with_retries(&Method::GET, "/version", || {
+                self.http
+                    .get(format!("{}/version", self.base))
+                    .headers(self.auth.headers())
+            })
+            .await?;
+        let text = response.text().await.unwrap_or_default();
+        Ok(text.trim().to_string())
+    }
+
+    pub async fn get_or_create_experiment(&self, name: &str) -> Result<Experiment> {
+        match self.get_experiment_by_name(name).await {
+            Ok(experiment) => return Ok(experiment),
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        match self
+            .call(
+                Method::POST,
+                "/api/2.0/mlflow/experiments/create",
+                &[],
+                Some(&json!({ "name": name })),
+            )
+            .await
+        {
+            Ok(_) => {}
+            // Another process created it between our get and create: take theirs.
+            Err(e) if e.is_already_exists() => {}
+            Err(e) => return Err(e),
+        }
+        self.get_experiment_by_name(name).await
+    }
+
+    async fn get_experiment_by_name(&self, name: &str) -> Result<Experiment> {
+        let value = self
+            .call(
+                Method::GET,
+                "/api/2.0/mlflow/experiments/get-by-name",
+                &[("experiment_name", name)],
+                None,
+            )
+            .await?;
+        field(
+            value,
+            "experiment",
+            "/api/2.0/mlflow/experiments/get-by-name",
+        )
+    }
+
+    pub async fn create_run(
+        &self,
+        experiment_id: &str,
+        run_name: &str,
+        tags: &[(&str, String)],
+    ) -> Result<Run> {
+        let tags: Vec<Value> = tags
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        let body = json!({
+            "experiment_id": experiment_id,
+            "run_name": run_name,
+            "start_time": now_ms(),
+            "tags": tags,
+        });
+        let value = self
+            .call(
+                Method::POST,
+                "/api/2.0/mlflow/runs/create",
+                &[],
+                Some(&body),
+            )
+            .await?;
+        field(value, "run", "/api/2.0/mlflow/runs/create")
+    }
+
+    pub async fn get_run(&self, run_id: &str) -> Result<Run> {
+        let value = self
+            .call(
+                Method::GET,
+                "/api/2.0/mlflow/runs/get",
+                &[("run_id", run_id)],
+                None,
+            )
+            .await?;
+        field(value, "run", "/api/2.0/mlflow/runs/get")
+    }
+
+    pub async fn set_run_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        let body = json!({"run_id": run_id, "key": key, "value": value});
+        self.call(
+            Method::POST,
+            "/api/2.0/mlflow/runs/set-tag",
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn log_param(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        let body = json!({"run_id": run_id, "key": key, "value": value});
+        self.call(
+            Method::POST,
+            "/api/2.0/mlflow/runs/log-parameter",
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `status`: `FINISHED`, `FAILED` or `KILLED`.
+    pub async fn finish_run(&self, run_id: &str, status: &str) -> Result<()> {
+        let body = json!({"run_id": run_id, "status": status, "end_time": now_ms()});
+        self.call(
+            Method::POST,
+            "/api/2.0/mlflow/runs/update",
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Uploads one file through the artifact proxy, streamed from disk, to `<artifact_rel>/<path>`.
+    /// `on_chunk` sees every chunk as it leaves; a retried upload starts over and shows the file again.
+    pub async fn upload_artifact(
+        &self,
+        artifact_rel: &str,
+        path: &str,
+        local: &Path,
+        on_chunk: impl Fn(&[u8]) + Clone + Send + Sync + 'static,
+    ) -> Result<()> {
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{}",
+            self.base,
+            encode_path(&format!("{artifact_rel}/{path}"))
+        );
+        let api_path = format!("/api/2.0/mlflow-artifacts/artifacts/{artifact_rel}/{path}");
+        let local_err = |source| MlflowError::LocalFile {
+            path: local.display().to_string(),
+            source,
+        };
+        let mut attempt = 0u32;
+        loop {
+            let file = tokio::fs::File::open(local).await.map_err(local_err)?;
+            let length = file.metadata().await.map_err(local_err)?.len();
+            let on_chunk = on_chunk.clone();
+            let stream = futures_util::StreamExt::inspect(
+                tokio_util::io::ReaderStream::with_capacity(file, 1 << 20),
+                move |chunk| {
+                    if let Ok(bytes) = chunk {
+                        on_chunk(bytes);
+                    }
+                },
+            );
+            let request = self
+                .http
+                .put(&url)
+                .headers(self.auth.headers())
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(reqwest::header::CONTENT_LENGTH, length)
+                .body(reqwest::Body::wrap_stream(stream));
+            // A streamed body cannot be replayed: each attempt reopens the file and restarts it.
+            let mut once = Some(request);
+            let take = move || once.take().expect("sent once");
+            match self.send(&Method::PUT, &api_path, 0, take).await {
+                Ok(_) => return Ok(()),
+                Err(error) if attempt < self.retry.max_retries && is_retryable(&error) => {
+                    attempt += 1;
+                    let delay = self.retry.delay(attempt, None);
+                    crate::output::note(&format!(
+                        "upload of `{path}` failed ({error}); retry {attempt} in {:.1} s",
+                        delay.as_secs_f64()
+                    ));
+                    tokio::time::sleep(delay).await;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Lists one directory of artifacts; a missing directory is empty (the server answers `{}`).
+    pub async fn list_artifacts(&self, artifact_rel: &str) -> Result<Vec<FileInfo>> {
+        let value = self
+            .call(
+                Method::GET,
+                "/api/2.0/mlflow-artifacts/artifacts",
+                &[("path", artifact_rel)],
+                None,
+            )
+            .await?;
+        match value.get("files") {
+            None => Ok(Vec::new()),
+            Some(files) => serde_json::from_value(files.clone()).map_err(|e| MlflowError::Decode {
+                path: "/api/2.0/mlflow-artifacts/artifacts".into(),
+                problem: e.to_string(),
+            }),
+        }
+    }
+
+    /// Every file under `artifact_rel`, recursively, as (path relative to it, size).
+    pub async fn list_artifacts_recursive(&self, artifact_rel: &str) -> Result<Vec<(String, u64)>> {
+        let mut files = Vec::new();
+        let mut pending = vec![String::new()];
+        while let Some(dir) = pending.pop() {
+            let listing_path = if dir.is_empty() {
+                artifact_rel.to_string()
+            } else {
+                format!("{artifact_rel}/{dir}")
+            };
+            for entry in self.list_artifacts(&listing_path).await? {
+                // Entries are relative to the listed directory; older servers give the full path.
+                let name = entry
+                    .path
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(&entry.path)
+                    .to_string();
+                let relative = if dir.is_empty() {
+                    name
+                } else {
+                    format!("{dir}/{name}")
+                };
+                if entry.is_dir {
+                    pending.push(relative);
+                } else {
+                    files.push((relative, entry.file_size.unwrap_or(0)));
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+
+    /// Downloads a small artifact into memory. List first: a missing file answers 500, which is
+    /// retried as transient.
+    pub async fn download_artifact(&self, artifact_rel_file: &str) -> Result<Vec<u8>> {
+        let api_path = format!("/api/2.0/mlflow-artifacts/artifacts/{artifact_rel_file}");
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{}",
+            self.base,
+            encode_path(artifact_rel_file)
+        );
+        let response = self
+            .send_with_retries(&Method::GET, &api_path, || {
+                self.http.get(&url).headers(self.auth.headers())
+            })
+            .await?;
+        let bytes = response.bytes().await.map_err(|e| MlflowError::Decode {
+            path: api_path,
+            problem: e.to_string(),
+        })?;
+        Ok(bytes.to_vec())
+    }
+
+    pub async fn get_or_create_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<()> {
+        let mut body = json!({"name": name});
+        if let Some(description) = description {
+            body["description"] = json!(description);
+        }
+        match self
+            .call(
+                Method::POST,
+                "/api/2.0/mlflow/registered-models/create",
+                &[],
+                Some(&body),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_already_exists() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn create_model_version(
+        &self,
+        name: &str,
+        source: &str,
+        run_id: &str,
+        tags: &[(String, String)],
+        description: Option<&str>,
+    ) -> Result<ModelVersion> {
+        let tags: Vec<Value> = tags
+            .iter()
+            .map(|(k, v)| json!({"key": k, "value": v}))
+            .collect();
+        let mut body = json!({"name": name, "source": source, "run_id": run_id, "tags": tags});
+        if let Some(description) = description {
+            body["description"] = json!(description);
+        }
+        let value = self
+            .call(
+                Method::POST,
+                "/api/2.0/mlflow/model-versions/create",
+                &[],
+                Some(&body),
+            )
+            .await?;
+        field(
+            value,
+            "model_version",
+            "/api/2.0/mlflow/model-versions/create",
+        )
+    }
+
+    pub async fn get_model_version(&self, name: &str, version: &str) -> Result<ModelVersion> {
+        let value = self
+            .call(
+                Method::GET,
+                "/api/2.0/mlflow/model-versions/get",
+                &[("name", name), ("version", version)],
+                None,
+            )
+            .await?;
+        field(value, "model_version", "/api/2.0/mlflow/model-versions/get")
+    }
+
+    /// An unknown alias answers 400 `INVALID_PARAMETER_VALUE`, not 404; callers get it as is.
+    pub async fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion> {
+        let value = self
+            .call(
+                Method::GET,
+                "/api/2.0/mlflow/registered-models/alias",
+                &[("name", name), ("alias", alias)],
+                None,
+            )
+            .await?;
+        field(
+            value,
+            "model_version",
+            "/api/2.0/mlflow/registered-models/alias",
+        )
+    }
+
+    /// Every version of a registered model, newest first.
+    pub async fn search_model_versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
+        let filter = format!("name='{}'", name.replace('\'', "\\'"));
+        let mut versions = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut query = vec![("filter", filter.as_str()), ("max_results", "200")];
+            if let Some(token) = &token {
+                query.push(("page_token", token));
+            }
+            let value = self
+                .call(
+                    Method::GET,
+                    "/api/2.0/mlflow/model-versions/search",
+                    &query,
+                    None,
+                )
+                .await?;
+            if let Some(page) = value.get("model_versions") {
+                let page: Vec<ModelVersion> =
+                    serde_json::from_value(page.clone()).map_err(|e| MlflowError::Decode {
+                        path: "/api/2.0/mlflow/model-versions/search".into(),
+                        problem: e.to_string(),
+                    })?;
+                versions.extend(page);
+            }
+            token = value
+                .get("next_page_token")
+                .and_then(Value::as_str)
+                .filter(|t| !t.is_empty())
+                .map(str::to_string);
+            if token.is_none() {
+                break;
+            }
+        }
+        versions.sort_by_key(|v| std::cmp::Reverse(v.version.parse::<u64>().unwrap_or(0)));
+        Ok(versions)
+    }
+
+    pub async fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let body = json!({"name": name, "version": version, "key": key, "value": value});
+        self.call(
+            Method::POST,
+            "/api/2.0/mlflow/model-versions/set-tag",
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+}
+
+fn is_retryable(error: &MlflowError) -> bool {
+    match error {
+        MlflowError::Unreachable { .. } => true,
+        MlflowError::Api { status, .. } => RetryPolicy::is_transient(*status),
+        _ => false,
+    }
+}
+
+fn api_error(method: &Method, path: &str, status: StatusCode, body: String) -> MlflowError {
+    let parsed: Option<Value> = serde_json::from_str(&body).ok();
+    let code = parsed
+        .as_ref()
+        .and_then(|v| v.get("error_code"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let message = parsed
+        .as_ref()
+        .and_then(|v| v.get("message"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| {
+            let text = snippet(&body);
+            if text.is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                text
+            }
+        });
+    MlflowError::Api {
+        method: method.to_string(),
+        path: path.to_string(),
+        status: status.as_u16(),
+        code,
+        message,
+    }
+}
+
+fn describe_transport_error(error: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut text = if error.is_timeout() {
+        "timed out".to_string()
+    } else if error.is_connect() {
+        "connection refused or unreachable".to_string()
+    } else {
+        error.to_string()
+    };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text = format!("{text}: {cause}");
+        source = cause.source();
+    }
+    text
+}
+
+/// The first line of a body, short and free of control characters, for error messages.
+fn snippet(text: &str) -> String {
+    let line: String = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect();
+    line.chars().filter(|c| !c.is_control()).collect()
+}
+
+fn field<T: serde::de::DeserializeOwned>(mut value: Value, name: &str, path: &str) -> Result<T> {
+    let inner = value
+        .get_mut(name)
+        .map(Value::take)
+        .ok_or_else(|| MlflowError::Decode {
+            path: path.into(),
+            problem: format!("no `{name}` in the response"),
+        })?;
+    serde_json::from_value(inner).map_err(|e| MlflowError::Decode {
+        path: path.into(),
+        problem: e.to_string(),
+    })
+}
+
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Percent-encodes each segment of an artifact path, keeping the `/` separators.
+pub fn encode_path(path: &str) -> String {
+    path.split('/')
+        .map(|segment| {
+            segment
+                .bytes()
+                .map(|b| match b {
+                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                        (b as char).to_string()
+                    }
+                    _ => format!("%{b:02X}"),
+                })
+                .collect::<String>()
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_encoded_per_segment() {
+        assert_eq!(
+            encode_path("1/abc/artifacts/model/a b.json"),
+            "1/abc/artifacts/model/a%20b.json"
+        );
+        assert_eq!(encode_path("x/ü?#"), "x/%C3%BC%3F%23");
+    }
+
+    #[test]
+    fn auth_never_shows_secrets() {
+        let auth = Auth {
+            basic: Some(("ann".into(), "hunter2".into())),
+            bearer: Some("tok".into()),
+            domino_api_key: Some("key".into()),
+        };
+        let shown = format!("{auth:?}");
+        assert!(shown.contains("ann"));
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("tok\"") && !shown.contains("\"key\""),
+            "{shown}"
+        );
+        let headers = auth.headers();
+        assert!(
+            headers[AUTHORIZATION]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic "),
+            "Basic wins, as in MLflow"
+        );
+        assert!(headers[AUTHORIZATION].is_sensitive());
+        assert_eq!(headers["X-Domino-Api-Key"], "key");
+    }
+}

@@ -1,0 +1,141 @@
+//! From a registered model version to the parent run that holds its binaries: the version's run is
+//! the child; its `model/artifacts/model_context.json` names the parent. Falls back to the child's
+//! `mlflow.parentRunId` tag and `parent_run_id` param (what other tools and the reference notebooks
+//! leave), and says which was used.
+
+use super::client::{MlflowClient, MlflowError, ModelVersion, Run};
+use super::proxied_artifact_path;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParentSource {
+    ModelContext,
+    ParentRunIdTag,
+    ParentRunIdParam,
+}
+
+impl std::fmt::Display for ParentSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ParentSource::ModelContext => "the child model's model_context.json",
+            ParentSource::ParentRunIdTag => "the child run's mlflow.parentRunId tag",
+            ParentSource::ParentRunIdParam => "the child run's parent_run_id param",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Lineage {
+    pub child: Run,
+    pub parent: Run,
+    pub parent_source: ParentSource,
+    /// `<exp>/<parent>/artifacts`, the parent's path under the artifact proxy.
+    pub parent_artifact_path: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LineageError {
+    #[error("model version {name}/{version} has no run; it was not registered from a run")]
+    NoRun { name: String, version: String },
+    #[error(
+        "cannot find the parent run of child run {child}: no model_context.json, mlflow.parentRunId tag or parent_run_id param"
+    )]
+    NoParent { child: String },
+    #[error(
+        "run {run} stores artifacts at `{uri}`, not through the MLflow artifact proxy (mlflow-artifacts:/); start the server with --serve-artifacts"
+    )]
+    NotProxied { run: String, uri: String },
+    #[error("`{id}` from {source_name} is not an MLflow run id (32 hex characters)")]
+    BadParentId {
+        id: String,
+        source_name: ParentSource,
+    },
+    #[error(transparent)]
+    Mlflow(#[from] MlflowError),
+}
+
+pub async fn resolve(
+    client: &MlflowClient,
+    version: &ModelVersion,
+) -> Result<Lineage, LineageError> {
+    if version.run_id.is_empty() {
+        return Err(LineageError::NoRun {
+            name: version.name.clone(),
+            version: version.version.clone(),
+        });
+    }
+    let child = client.get_run(&version.run_id).await?;
+    let (parent_id, parent_source) = match context_run_id(client, &child).await? {
+        Some(id) => (id, ParentSource::ModelContext),
+        None => match (
+            child.tag("mlflow.parentRunId"),
+            child.param("parent_run_id"),
+        ) {
+            (Some(id), _) => (id.to_string(), ParentSource::ParentRunIdTag),
+            (None, Some(id)) => (id.to_string(), ParentSource::ParentRunIdParam),
+            _ => {
+                return Err(LineageError::NoParent {
+                    child: child.info.run_id.clone(),
+                });
+            }
+        },
+    };
+    if !is_run_id(&parent_id) {
+        return Err(LineageError::BadParentId {
+            id: crate::output::printable(&parent_id),
+            source_name: parent_source,
+        });
+    }
+    let parent = client.get_run(&parent_id).await?;
+    let parent_artifact_path = artifact_path(&parent)?;
+    Ok(Lineage {
+        child,
+        parent,
+        parent_source,
+        parent_artifact_path,
+    })
+}
+
+pub fn artifact_path(run: &Run) -> Result<String, LineageError> {
+    proxied_artifact_path(&run.info.artifact_uri).ok_or_else(|| LineageError::NotProxied {
+        run: run.info.run_id.clone(),
+        uri: run.info.artifact_uri.clone(),
+    })
+}
+
+/// `run_id` from the child's `model/artifacts/model_context.json`, if it is there.
+async fn context_run_id(
+    client: &MlflowClient,
+    child: &Run,
+) -> Result<Option<String>, LineageError> {
+    let Some(base) = proxied_artifact_path(&child.info.artifact_uri) else {
+        return Ok(None);
+    };
+    let dir = format!("{base}/model/artifacts");
+    // List first: fetching a missing artifact answers 500, which would be retried for minutes.
+    let listed = client.list_artifacts(&dir).await?;
+    if !listed
+        .iter()
+        .any(|f| f.path.rsplit('/').next() == Some("model_context.json"))
+    {
+        return Ok(None);
+    }
+    let bytes = client
+        .download_artifact(&format!("{dir}/model_context.json"))
+        .await?;
+    let context: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+    Ok(context
+        .get("run_id")
+        .or_else(|| context.get("parent_run_id"))
+        .and_then(|v| v.as_str())
+        .map(str::to_string))
+}
+
+/// MLflow run ids are 32 lower-case hex characters; anything else in a context file is refused, as
+/// it becomes a folder name.
+pub fn is_run_id(text: &str) -> bool {
+    text.len() == 32
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}

@@ -1,0 +1,59 @@
+//! MLflow: the REST client, its retry policy, model references, artifact URIs, and the small pyfunc
+//! model `register` logs in the child run.
+
+pub mod client;
+pub mod lineage;
+pub mod model_ref;
+pub mod pyfunc;
+pub mod retry;
+
+pub use client::{Auth, MlflowClient, MlflowError};
+
+/// `mlflow-artifacts:/1/<run>/artifacts` → `1/<run>/artifacts`, the path under the artifact proxy
+/// (and under `--artifacts-destination` in S3). `None` for other schemes: llmops needs the proxy.
+pub fn proxied_artifact_path(artifact_uri: &str) -> Option<String> {
+    let rest = artifact_uri.strip_prefix("mlflow-artifacts:")?;
+    // MLflow allows `mlflow-artifacts://host:port/path`; the authority is not part of the path.
+    let rest = match rest.strip_prefix("//") {
+        Some(with_authority) => with_authority
+            .split_once('/')
+            .map(|(_, path)| path)
+            .unwrap_or(""),
+        None => rest.trim_start_matches('/'),
+    };
+    let rest = rest.trim_end_matches('/');
+    (!rest.is_empty()).then(|| rest.to_string())
+}
+
+/// A client for `--tracking-uri` or `MLFLOW_TRACKING_URI`, with MLflow's auth and retry variables.
+pub fn client_from(tracking_uri: Option<&str>) -> Result<MlflowClient, crate::exit::UsageError> {
+    use crate::exit::UsageError;
+    let uri = match tracking_uri {
+        Some(uri) => uri.to_string(),
+        None => std::env::var(crate::env::MLFLOW_TRACKING_URI).map_err(|_| {
+            UsageError::new("no MLflow tracking server given")
+                .with_hint("pass `--tracking-uri http://host:port` or set `MLFLOW_TRACKING_URI`")
+        })?,
+    };
+    let retry = retry::RetryPolicy::from_env().map_err(UsageError::new)?;
+    MlflowClient::new(&uri, Auth::from_env(), retry).map_err(UsageError::new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_proxied_uris() {
+        assert_eq!(
+            proxied_artifact_path("mlflow-artifacts:/1/abc/artifacts").as_deref(),
+            Some("1/abc/artifacts")
+        );
+        assert_eq!(
+            proxied_artifact_path("mlflow-artifacts://host:5000/1/abc/artifacts/").as_deref(),
+            Some("1/abc/artifacts")
+        );
+        assert_eq!(proxied_artifact_path("s3://bucket/x"), None);
+        assert_eq!(proxied_artifact_path("mlflow-artifacts:/"), None);
+    }
+}

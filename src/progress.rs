@@ -1,0 +1,251 @@
+//! Progress, as an interface the core calls. On a terminal: a bar for the total and one for each
+//! large file (bytes, rate, ETA). Off a terminal (CI, Domino jobs): a plain line every few seconds,
+//! so a long job never looks hung. `LLMOPS_NO_PROGRESS=1` or `--output json` silences both.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::env;
+
+/// Files at least this large get a bar of their own.
+const OWN_BAR_BYTES: u64 = 64 * 1024 * 1024;
+/// How often the plain reporter prints.
+const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
+
+pub trait Reporter: Send + Sync {
+    /// Work of `total_bytes` in `files` files begins.
+    fn start(&self, label: &str, total_bytes: u64, files: usize);
+    /// A file begins; returns a handle that receives its bytes.
+    fn file(&self, name: &str, size: u64) -> Box<dyn FileProgress>;
+    fn finish(&self);
+}
+
+pub trait FileProgress: Send + Sync {
+    fn advance(&self, bytes: u64);
+    fn done(&self);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Bars,
+    Plain,
+    Silent,
+}
+
+/// Decided once at start-up.
+pub fn mode(json_output: bool) -> Mode {
+    if json_output || env::is_truthy(env::LLMOPS_NO_PROGRESS) {
+        Mode::Silent
+    } else if std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
+    {
+        Mode::Bars
+    } else {
+        Mode::Plain
+    }
+}
+
+pub fn reporter(mode: Mode) -> Arc<dyn Reporter> {
+    match mode {
+        Mode::Bars => Arc::new(Bars::default()),
+        Mode::Plain => Arc::new(Plain::default()),
+        Mode::Silent => Arc::new(Silent),
+    }
+}
+
+pub struct Silent;
+
+impl Reporter for Silent {
+    fn start(&self, _: &str, _: u64, _: usize) {}
+    fn file(&self, _: &str, _: u64) -> Box<dyn FileProgress> {
+        Box::new(SilentFile)
+    }
+    fn finish(&self) {}
+}
+
+struct SilentFile;
+
+impl FileProgress for SilentFile {
+    fn advance(&self, _: u64) {}
+    fn done(&self) {}
+}
+
+#[derive(Default)]
+struct Bars {
+    multi: MultiProgress,
+    total: std::sync::Mutex<Option<ProgressBar>>,
+}
+
+impl Reporter for Bars {
+    fn start(&self, label: &str, total_bytes: u64, files: usize) {
+        self.multi.set_draw_target(ProgressDrawTarget::stderr());
+        let bar = self.multi.add(ProgressBar::new(total_bytes));
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        bar.set_message(format!("{label} ({files} files)"));
+        bar.enable_steady_tick(Duration::from_millis(200));
+        *self.total.lock().unwrap() = Some(bar);
+    }
+
+    fn file(&self, name: &str, size: u64) -> Box<dyn FileProgress> {
+        let total = self.total.lock().unwrap().clone();
+        let own = (size >= OWN_BAR_BYTES).then(|| {
+            let bar = self.multi.add(ProgressBar::new(size));
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "  {msg:30!} [{bar:20}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+                )
+                .expect("valid template")
+                .progress_chars("=> "),
+            );
+            bar.set_message(crate::output::printable(name));
+            bar
+        });
+        Box::new(BarFile { total, own })
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = self.total.lock().unwrap().take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+struct BarFile {
+    total: Option<ProgressBar>,
+    own: Option<ProgressBar>,
+}
+
+impl FileProgress for BarFile {
+    fn advance(&self, bytes: u64) {
+        if let Some(bar) = &self.total {
+            bar.inc(bytes);
+        }
+        if let Some(bar) = &self.own {
+            bar.inc(bytes);
+        }
+    }
+
+    fn done(&self) {
+        if let Some(bar) = &self.own {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// One line every few seconds: `staging: 1.2 GiB of 4.0 GiB (30 %), 3 of 12 files, 410 MiB/s, ETA 7 s`.
+#[derive(Default)]
+struct Plain {
+    state: Arc<PlainState>,
+}
+
+#[derive(Default)]
+struct PlainState {
+    bytes: AtomicU64,
+    files_done: AtomicU64,
+    stopped: AtomicBool,
+}
+
+impl Reporter for Plain {
+    fn start(&self, label: &str, total_bytes: u64, files: usize) {
+        let state = self.state.clone();
+        let label = label.to_string();
+        eprintln!("{label}: {} in {files} files", human_bytes(total_bytes));
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            let mut next = started + PLAIN_INTERVAL;
+            while !state.stopped.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_millis(100));
+                if Instant::now() < next {
+                    continue;
+                }
+                next += PLAIN_INTERVAL;
+                let done = state.bytes.load(Ordering::Relaxed);
+                let elapsed = started.elapsed().as_secs_f64().max(0.001);
+                let rate = done as f64 / elapsed;
+                let eta = if rate > 0.0 {
+                    (total_bytes.saturating_sub(done)) as f64 / rate
+                } else {
+                    0.0
+                };
+                eprintln!(
+                    "{label}: {} of {} ({:.0} %), {} of {files} files, {}/s, ETA {:.0} s",
+                    human_bytes(done),
+                    human_bytes(total_bytes),
+                    100.0 * done as f64 / total_bytes.max(1) as f64,
+                    state.files_done.load(Ordering::Relaxed),
+                    human_bytes(rate as u64),
+                    eta
+                );
+            }
+        });
+    }
+
+    fn file(&self, _: &str, _: u64) -> Box<dyn FileProgress> {
+        Box::new(PlainFile {
+            state: self.state.clone(),
+        })
+    }
+
+    fn finish(&self) {
+        self.state.stopped.store(true, Ordering::Relaxed);
+    }
+}
+
+struct PlainFile {
+    state: Arc<PlainState>,
+}
+
+impl FileProgress for PlainFile {
+    fn advance(&self, bytes: u64) {
+        self.state.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn done(&self) {
+        self.state.files_done.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    indicatif::HumanBytes(bytes).to_string()
+}
+
+/// Counts what the core reports, for tests.
+#[derive(Default)]
+pub struct Counting {
+    pub bytes: Arc<AtomicU64>,
+    pub files: Arc<AtomicU64>,
+}
+
+impl Reporter for Counting {
+    fn start(&self, _: &str, _: u64, _: usize) {}
+    fn file(&self, _: &str, _: u64) -> Box<dyn FileProgress> {
+        Box::new(CountingFile {
+            bytes: self.bytes.clone(),
+            files: self.files.clone(),
+        })
+    }
+    fn finish(&self) {}
+}
+
+struct CountingFile {
+    bytes: Arc<AtomicU64>,
+    files: Arc<AtomicU64>,
+}
+
+impl FileProgress for CountingFile {
+    fn advance(&self, bytes: u64) {
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+    fn done(&self) {
+        self.files.fetch_add(1, Ordering::Relaxed);
+    }
+}
