@@ -12,8 +12,7 @@ use crate::sizing::{DtypeChoice, KvCacheDtype};
     name = "llmops",
     version,
     about = "Move large language models from experiment to production safely, and tell CI whether they fit on the GPU",
-    after_help = env::help(),
-    propagate_version = true
+    after_help = env::help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -213,4 +212,13 @@ pub enum Generate {
         /// Directory to write them to
         dir: PathBuf,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_cli_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

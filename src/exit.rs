@@ -28,19 +28,31 @@ impl From<ExitStatus> for ExitCode {
     }
 }
 
-/// An error the user can fix by changing their input: exits with [`ExitStatus::Usage`].
+/// An error with a message written for the user, a hint, and the exit status it ends with.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
-pub struct UsageError {
+pub struct UserError {
     pub message: String,
     pub hint: Option<String>,
+    pub status: ExitStatus,
 }
 
-impl UsageError {
-    pub fn new(message: impl Into<String>) -> Self {
-        UsageError {
+impl UserError {
+    /// Bad usage or invalid input: fix the command line or the file ([`ExitStatus::Usage`]).
+    pub fn usage(message: impl Into<String>) -> Self {
+        UserError {
             message: message.into(),
             hint: None,
+            status: ExitStatus::Usage,
+        }
+    }
+
+    /// The operation could not be done, e.g. a server is down ([`ExitStatus::Failure`]).
+    pub fn failed(message: impl Into<String>) -> Self {
+        UserError {
+            message: message.into(),
+            hint: None,
+            status: ExitStatus::Failure,
         }
     }
 
@@ -52,14 +64,10 @@ impl UsageError {
 
 /// The exit status for an error that ended a command.
 pub fn status_for(error: &anyhow::Error) -> ExitStatus {
-    if error
+    error
         .chain()
-        .any(|cause| cause.downcast_ref::<UsageError>().is_some())
-    {
-        ExitStatus::Usage
-    } else {
-        ExitStatus::Failure
-    }
+        .find_map(|cause| cause.downcast_ref::<UserError>())
+        .map_or(ExitStatus::Failure, |e| e.status)
 }
 
 /// A closed stdout (`llmops size … | head`) is not a failure.
@@ -90,7 +98,7 @@ mod tests {
 
     #[test]
     fn usage_errors_anywhere_in_the_chain_exit_2() {
-        let error = anyhow::Error::new(UsageError::new("bad")).context("while sizing");
+        let error = anyhow::Error::new(UserError::usage("bad")).context("while sizing");
         assert_eq!(status_for(&error), ExitStatus::Usage);
         assert_eq!(status_for(&anyhow::anyhow!("boom")), ExitStatus::Failure);
     }

@@ -7,7 +7,7 @@ use comfy_table::{Cell, CellAlignment, Table, presets};
 
 use crate::cli::OutputFormat;
 use crate::commands::size::{SizeOutput, SizeReport};
-use crate::exit::UsageError;
+use crate::exit::UserError;
 use crate::sizing::KvCacheDtype;
 use crate::units::{GIB, gib, thousands};
 
@@ -20,7 +20,7 @@ pub fn print_error(error: &anyhow::Error) {
     }
     if let Some(hint) = error
         .chain()
-        .find_map(|c| c.downcast_ref::<UsageError>())
+        .find_map(|c| c.downcast_ref::<UserError>())
         .and_then(|u| u.hint.as_ref())
     {
         let _ = writeln!(stderr, "hint: {hint}");

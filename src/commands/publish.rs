@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::cli::PublishArgs;
 use crate::commands::register::{MODEL_ARTIFACT_DIR, tags};
-use crate::exit::UsageError;
+use crate::exit::UserError;
 use crate::layout::{LLM_MODELS_DIR, dev, staging};
 use crate::manifest::{MANIFEST_ARTIFACT, Manifest};
 use crate::mlflow::client::MlflowClient;
@@ -33,11 +33,11 @@ pub struct PublishReport {
 pub async fn run(args: &PublishArgs, json: bool) -> anyhow::Result<PublishReport> {
     let started = std::time::Instant::now();
     let reference =
-        ModelRef::parse(&args.model, args.version.as_deref()).map_err(UsageError::new)?;
+        ModelRef::parse(&args.model, args.version.as_deref()).map_err(UserError::usage)?;
     let client = mlflow::client_from(args.tracking_uri.as_deref())?;
     let version = reference.resolve(&client).await.map_err(|e| match e {
         ResolveError::NotFound(r) => anyhow::Error::new(
-            UsageError::new(format!("`{r}` does not exist in the model registry")).with_hint(
+            UserError::usage(format!("`{r}` does not exist in the model registry")).with_hint(
                 "check the name and version with `llmops status <name>` or the MLflow UI",
             ),
         ),
@@ -74,10 +74,10 @@ pub async fn run(args: &PublishArgs, json: bool) -> anyhow::Result<PublishReport
 
     // The dev copy is the source; it must still be what was registered.
     let dev_root =
-        dev::resolve(args.dev_root.as_deref()).map_err(|e| UsageError::new(e.to_string()))?;
+        dev::resolve(args.dev_root.as_deref()).map_err(|e| UserError::usage(e.to_string()))?;
     let staged = dev_root.path.join(LLM_MODELS_DIR).join(&parent_id);
     if !staged.is_dir() {
-        return Err(UsageError::new(format!(
+        return Err(UserError::usage(format!(
             "the staged binaries of {reference} are not at `{}`",
             staged.display()
         ))
@@ -86,7 +86,7 @@ pub async fn run(args: &PublishArgs, json: bool) -> anyhow::Result<PublishReport
     }
     let local = verify_local(&staged, &manifest)?;
     if !local.is_empty() {
-        return Err(UsageError::new(format!(
+        return Err(UserError::usage(format!(
             "the staged copy at `{}` no longer matches what was registered: {}",
             staged.display(),
             local.join(", ")
@@ -117,7 +117,7 @@ pub async fn read_manifest(
         .list_artifacts(&format!("{parent_artifact_path}/llmops"))
         .await?;
     if !listed.iter().any(|f| f.path.ends_with("manifest.json")) {
-        return Err(UsageError::new(format!(
+        return Err(UserError::usage(format!(
             "the parent run has no `{MANIFEST_ARTIFACT}`: this version was not registered by llmops"
         ))
         .into());

@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::cli::RegisterArgs;
-use crate::exit::UsageError;
+use crate::exit::UserError;
 use crate::layout::{LLM_MODELS_DIR, dev, staging};
 use crate::manifest::MANIFEST_ARTIFACT;
 use crate::mlflow::client::{MlflowClient, Run};
@@ -68,7 +68,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
     let plan = plan(args)?;
     let client = mlflow::client_from(args.tracking_uri.as_deref())?;
     let server_version = client.server_version().await.map_err(|e| {
-        UsageError::new(format!("the MLflow tracking server does not answer: {e}")).with_hint(
+        UserError::failed(format!("the MLflow tracking server does not answer: {e}")).with_hint(
             format!(
                 "check `MLFLOW_TRACKING_URI` ({}) and that the server is up",
                 client.tracking_uri()
@@ -175,18 +175,18 @@ impl Created {
 }
 
 fn plan(args: &RegisterArgs) -> anyhow::Result<Plan> {
-    validate_registered_model_name(&args.name).map_err(UsageError::new)?;
+    validate_registered_model_name(&args.name).map_err(UserError::usage)?;
     let model_dir = args.model_dir.clone();
     if !model_dir.is_dir() {
         return Err(
-            UsageError::new(format!("`{}` is not a directory", model_dir.display()))
+            UserError::usage(format!("`{}` is not a directory", model_dir.display()))
                 .with_hint("pass the folder that holds config.json and the weights")
                 .into(),
         );
     }
     let config_path = model_dir.join("config.json");
     if !config_path.is_file() {
-        return Err(UsageError::new(format!("`{}` has no config.json", model_dir.display()))
+        return Err(UserError::usage(format!("`{}` has no config.json", model_dir.display()))
             .with_hint("register the model's own folder (a Hugging Face snapshot or a fine-tune with config.json beside the weights)")
             .into());
     }
@@ -210,23 +210,23 @@ fn plan(args: &RegisterArgs) -> anyhow::Result<Plan> {
             Some((key, value)) if !key.trim().is_empty() => {
                 Ok((key.trim().to_string(), value.to_string()))
             }
-            _ => Err(UsageError::new(format!("`--tag {pair}` is not KEY=VALUE"))),
+            _ => Err(UserError::usage(format!("`--tag {pair}` is not KEY=VALUE"))),
         })
         .collect::<Result<Vec<_>, _>>()?;
     let code = match &args.python_model {
-        Some(path) => pyfunc::read_user_code(path).map_err(|e| UsageError::new(e.to_string()))?,
+        Some(path) => pyfunc::read_user_code(path).map_err(|e| UserError::usage(e.to_string()))?,
         None => (
             "llmops_transformers_model.py".to_string(),
             pyfunc::TRANSFORMERS_TEMPLATE.to_string(),
         ),
     };
     let dev_root =
-        dev::resolve(args.dev_root.as_deref()).map_err(|e| UsageError::new(e.to_string()))?;
+        dev::resolve(args.dev_root.as_deref()).map_err(|e| UserError::usage(e.to_string()))?;
     dev::check_writable(&dev_root).map_err(|e| {
-        UsageError::new(e.to_string())
+        UserError::usage(e.to_string())
             .with_hint("pass a writable `--dev-root`, or mount the dev dataset read-write")
     })?;
-    let files = staging::scan(&model_dir).map_err(|e| UsageError::new(e.to_string()))?;
+    let files = staging::scan(&model_dir).map_err(|e| UserError::usage(e.to_string()))?;
     Ok(Plan {
         model_dir,
         files,

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::cli::SizeArgs;
-use crate::exit::{ExitStatus, UsageError};
+use crate::exit::{ExitStatus, UserError};
 use crate::sizing::gpus::{self, Gpu};
 use crate::sizing::verdict::{self, Advice};
 use crate::sizing::weights::WeightSource;
@@ -127,7 +127,7 @@ impl SizeOutput {
 pub fn run(args: &SizeArgs) -> anyhow::Result<SizeOutput> {
     let model = Model::load(&args.model).map_err(model_error)?;
     let gpus = resolve_gpus(args)?;
-    let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UsageError::new)?;
+    let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UserError::usage)?;
     let lengths: Vec<Option<u64>> = if args.max_model_len.is_empty() {
         vec![None]
     } else {
@@ -169,7 +169,7 @@ fn model_error(error: ModelError) -> anyhow::Error {
         }
         _ => "check the file is complete (a partial download?) and readable",
     };
-    UsageError::new(error.to_string()).with_hint(hint).into()
+    UserError::usage(error.to_string()).with_hint(hint).into()
 }
 
 fn resolve_gpus(args: &SizeArgs) -> anyhow::Result<Vec<Gpu>> {
@@ -185,7 +185,7 @@ fn resolve_gpus(args: &SizeArgs) -> anyhow::Result<Vec<Gpu>> {
         .iter()
         .map(|name| {
             gpus::find(name).copied().ok_or_else(|| {
-                UsageError::new(format!("unknown GPU `{name}`"))
+                UserError::usage(format!("unknown GPU `{name}`"))
                     .with_hint(format!(
                         "use one of {}, or give its memory with `--gpu-memory 79.19GiB`",
                         gpus::names().join(", ")
@@ -205,7 +205,7 @@ fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeR
             SettingsError::NoContextLength => "add `--max-model-len N`".into(),
             SettingsError::Unsupported(_) => "this model's layout is not one vLLM can serve".into(),
         };
-        UsageError::new(error.to_string()).with_hint(hint)
+        UserError::usage(error.to_string()).with_hint(hint)
     })?;
     let mut warnings = Vec::new();
     if env::is_truthy(env::VLLM_ALLOW_LONG_MAX_MODEL_LEN) {

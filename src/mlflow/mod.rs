@@ -26,17 +26,17 @@ pub fn proxied_artifact_path(artifact_uri: &str) -> Option<String> {
 }
 
 /// A client for `--tracking-uri` or `MLFLOW_TRACKING_URI`, with MLflow's auth and retry variables.
-pub fn client_from(tracking_uri: Option<&str>) -> Result<MlflowClient, crate::exit::UsageError> {
-    use crate::exit::UsageError;
+pub fn client_from(tracking_uri: Option<&str>) -> Result<MlflowClient, crate::exit::UserError> {
+    use crate::exit::UserError;
     let uri = match tracking_uri {
         Some(uri) => uri.to_string(),
         None => std::env::var(crate::env::MLFLOW_TRACKING_URI).map_err(|_| {
-            UsageError::new("no MLflow tracking server given")
+            UserError::usage("no MLflow tracking server given")
                 .with_hint("pass `--tracking-uri http://host:port` or set `MLFLOW_TRACKING_URI`")
         })?,
     };
-    let retry = retry::RetryPolicy::from_env().map_err(UsageError::new)?;
-    MlflowClient::new(&uri, Auth::from_env(), retry).map_err(UsageError::new)
+    let retry = retry::RetryPolicy::from_env().map_err(UserError::usage)?;
+    MlflowClient::new(&uri, Auth::from_env(), retry).map_err(UserError::usage)
 }
 
 #[cfg(test)]
