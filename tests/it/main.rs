@@ -1,8 +1,11 @@
 //! Integration tests: the real binary and the library, against the fixtures.
 
 mod common;
+mod fault_proxy;
 mod fixtures;
 mod generated;
 mod parser_never_panics;
+mod register;
 mod size_cli;
+mod stack;
 mod vllm_logs;

@@ -1,0 +1,138 @@
+//! A small loopback HTTP proxy in front of a real server, for failure tests: it can answer the first
+//! requests with 503, or refuse requests whose path contains a string, and forwards the rest. Each
+//! forwarded request is sent with `Connection: close`, so every request is seen on its own.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+#[derive(Clone)]
+pub enum Fault {
+    /// Answer the first `count` requests with 503 and `Retry-After: 0`.
+    Unavailable { count: usize },
+    /// Answer requests whose path contains `path` with `status` and an MLflow-style error.
+    Reject { path: &'static str, status: u16 },
+}
+
+pub struct FaultProxy {
+    pub url: String,
+    /// Requests answered with a fault.
+    pub faults: Arc<AtomicUsize>,
+    /// Requests forwarded to the real server.
+    pub forwarded: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl FaultProxy {
+    pub fn start(upstream: &str, fault: Fault) -> FaultProxy {
+        let upstream = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let faults = Arc::new(AtomicUsize::new(0));
+        let forwarded = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (f, w, s) = (faults.clone(), forwarded.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let seen = Arc::new(AtomicUsize::new(0));
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((client, _)) => {
+                        let (upstream, fault, f, w, seen) = (
+                            upstream.clone(),
+                            fault.clone(),
+                            f.clone(),
+                            w.clone(),
+                            seen.clone(),
+                        );
+                        std::thread::spawn(move || {
+                            let _ = handle(client, &upstream, &fault, &f, &w, &seen);
+                        });
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        FaultProxy {
+            url,
+            faults,
+            forwarded,
+            stop,
+        }
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn handle(
+    mut client: TcpStream,
+    upstream: &str,
+    fault: &Fault,
+    faults: &AtomicUsize,
+    forwarded: &AtomicUsize,
+    seen: &AtomicUsize,
+) -> std::io::Result<()> {
+    client.set_nonblocking(false)?;
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    // Read the request head.
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if client.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.push(byte[0]);
+    }
+    let head_text = String::from_utf8_lossy(&head).to_string();
+    let request_line = head_text.lines().next().unwrap_or_default().to_string();
+    let number = seen.fetch_add(1, Ordering::SeqCst);
+    let faulty = match fault {
+        Fault::Unavailable { count } => (number < *count).then(|| {
+            (
+                503,
+                "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":\"injected\"}",
+            )
+        }),
+        Fault::Reject { path, status } => request_line.contains(path).then(|| {
+            (
+                *status,
+                "{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"injected rejection\"}",
+            )
+        }),
+    };
+    if let Some((status, body)) = faulty {
+        faults.fetch_add(1, Ordering::SeqCst);
+        let response = format!(
+            "HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\nRetry-After: 0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        client.write_all(response.as_bytes())?;
+        return Ok(());
+    }
+    forwarded.fetch_add(1, Ordering::SeqCst);
+    let mut server = TcpStream::connect(upstream)?;
+    // Forward the head with `Connection: close`, then pipe both ways until the server closes.
+    let mut rewritten: String = head_text
+        .split("\r\n")
+        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty())
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    rewritten.push_str("Connection: close\r\n\r\n");
+    server.write_all(rewritten.as_bytes())?;
+    let (mut client_read, mut server_write) = (client.try_clone()?, server.try_clone()?);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_read, &mut server_write);
+    });
+    std::io::copy(&mut server, &mut client)?;
+    let _ = client.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}

@@ -1,0 +1,503 @@
+//! `register` and `publish` end to end against real MLflow 3.17.2 and 2.22.5 servers with S3 (moto)
+//! behind them, the registered model loaded by the real `mlflow.pyfunc.load_model`, and the failure
+//! modes: server down, transient 503s, unwritable dev root, missing config.json, bad name, and a
+//! failure after the runs exist.
+
+use std::path::{Path, PathBuf};
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::common::llmops;
+use crate::fault_proxy::{Fault, FaultProxy};
+use crate::stack::Stack;
+
+/// fixtures/tiny-model copied, with one file turned into a symlink into a `blobs/` folder, the way a
+/// Hugging Face cache snapshot is laid out.
+fn model_folder() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    let snapshot = root.path().join("snapshot");
+    let blobs = root.path().join("blobs");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    std::fs::create_dir_all(&blobs).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "tokenizer.json" {
+            std::fs::copy(entry.path(), blobs.join("0f3a9c")).unwrap();
+            std::os::unix::fs::symlink(blobs.join("0f3a9c"), snapshot.join(&name)).unwrap();
+        } else {
+            std::fs::copy(entry.path(), snapshot.join(&name)).unwrap();
+        }
+    }
+    root
+}
+
+fn snapshot(root: &tempfile::TempDir) -> PathBuf {
+    root.path().join("snapshot")
+}
+
+fn test_model_code() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/staged_files_model.py")
+}
+
+fn sha256(path: &Path) -> String {
+    llmops::layout::staging::sha256_file(path).unwrap()
+}
+
+fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
+    tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
+}
+
+#[test]
+fn mlflow_3_end_to_end() {
+    end_to_end("3", "3.17.2");
+}
+
+#[test]
+fn mlflow_2_end_to_end() {
+    end_to_end("2", "2.22.5");
+}
+
+fn end_to_end(mlflow: &str, expected_version: &str) {
+    let stack = Stack::start(mlflow);
+    assert_eq!(stack.var("LLMOPS_STACK_MLFLOW_VERSION"), expected_version);
+    let model = model_folder();
+    let dev = tempfile::tempdir().unwrap();
+    let name = format!("e2e-mlflow{mlflow}");
+
+    // Register without publishing: staged in dev, nothing uploaded yet.
+    let output = stack
+        .llmops()
+        .args([
+            "register",
+            snapshot(&model).to_str().unwrap(),
+            "--name",
+            &name,
+            "--output",
+            "json",
+        ])
+        .args([
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+            "--python-model",
+            test_model_code().to_str().unwrap(),
+        ])
+        .args(["--tag", "team=nlp", "--description", "tiny test model"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "register failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value =
+        serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
+    let parent = report["parent_run_id"].as_str().unwrap().to_string();
+    let child = report["child_run_id"].as_str().unwrap().to_string();
+    assert_eq!(report["version"], "1");
+    assert_eq!(report["published"], false);
+    let staged = dev.path().join("llm-models").join(&parent);
+    assert_eq!(report["staged_path"], staged.to_str().unwrap());
+
+    // The staged copy: the tree, the symlink followed into a real file, the same bytes.
+    let expected_files = [
+        "README.md",
+        "config.json",
+        "generation_config.json",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "model.safetensors.index.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ];
+    for file in expected_files {
+        assert_eq!(
+            sha256(&staged.join(file)),
+            sha256(&snapshot(&model).join(file)),
+            "{file}"
+        );
+    }
+    assert!(
+        !std::fs::symlink_metadata(staged.join("tokenizer.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+
+    // The real MLflow loader: the model sees the parent run id and the staged files.
+    let predicted = stack.python(
+        &format!("import mlflow\nm = mlflow.pyfunc.load_model('models:/{name}/1')\nprint(m.predict(['hello'])[0])"),
+        &[("LOCAL_ROOT_FOLDER", dev.path().to_str().unwrap()), ("MLFLOW_ALLOW_PICKLE_DESERIALIZATION", "false")],
+    );
+    let predicted: Value = serde_json::from_str(predicted.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(predicted["run_id"], parent.as_str());
+    assert_eq!(predicted["files"], serde_json::json!(expected_files));
+
+    // Runs and their tags.
+    let parent_run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={parent}"));
+    let child_run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={child}"));
+    assert_eq!(parent_run["run"]["info"]["status"], "FINISHED");
+    assert_eq!(child_run["run"]["info"]["status"], "FINISHED");
+    assert_eq!(
+        tag(&child_run["run"]["data"]["tags"], "mlflow.parentRunId"),
+        Some(parent.as_str())
+    );
+    assert_eq!(
+        tag(&parent_run["run"]["data"]["tags"], "llmops.role"),
+        Some("parent")
+    );
+    assert_eq!(tag(&parent_run["run"]["data"]["tags"], "team"), Some("nlp"));
+    assert_eq!(
+        tag(&parent_run["run"]["data"]["tags"], "llmops.manifest_digest"),
+        report["manifest_digest"].as_str()
+    );
+
+    // The manifest logged to the parent run matches the staged bytes.
+    let artifact_root = parent_run["run"]["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .to_string();
+    let manifest_text = stack.python(
+        &format!(
+            "import os, urllib.request\nprint(urllib.request.urlopen(os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow-artifacts/artifacts/{artifact_root}/llmops/manifest.json').read().decode())"
+        ),
+        &[],
+    );
+    let manifest: Value = serde_json::from_str(manifest_text.trim()).unwrap();
+    let entries = manifest["files"].as_array().unwrap();
+    assert_eq!(entries.len(), expected_files.len());
+    for entry in entries {
+        let path = entry["path"].as_str().unwrap();
+        assert_eq!(entry["sha256"], sha256(&staged.join(path)), "{path}");
+        assert_eq!(
+            entry["size"],
+            std::fs::metadata(staged.join(path)).unwrap().len()
+        );
+    }
+
+    // The version: registered from the child, its tags summarise the manifest.
+    let version = stack.rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/get?name={name}&version=1"
+    ));
+    let version = &version["model_version"];
+    assert_eq!(version["run_id"], child.as_str());
+    assert!(
+        version["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("{child}/artifacts/model")),
+        "{}",
+        version["source"]
+    );
+    let tags = &version["tags"];
+    assert_eq!(tag(tags, "llmops.parent_run_id"), Some(parent.as_str()));
+    assert_eq!(tag(tags, "llmops.published"), Some("false"));
+    assert_eq!(tag(tags, "llmops.file_count"), Some("8"));
+    assert_eq!(
+        tag(tags, "llmops.total_bytes"),
+        Some(report["bytes"].to_string().as_str())
+    );
+    assert_eq!(
+        tag(tags, "llmops.manifest_digest"),
+        report["manifest_digest"].as_str()
+    );
+    assert_eq!(tag(tags, "llmops.architecture"), Some("LlamaForCausalLM"));
+    assert_eq!(tag(tags, "llmops.params"), Some("1235814400"));
+    assert_eq!(tag(tags, "team"), Some("nlp"));
+
+    // Nothing under the parent's model/ in S3 until publish.
+    let s3_listing = |prefix: &str| -> Value {
+        let code = format!(
+            "import boto3, hashlib, json, os\n\
+             s3 = boto3.client('s3')\n\
+             out = {{}}\n\
+             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Prefix={prefix:?}):\n\
+             \x20   for o in page.get('Contents', []):\n\
+             \x20       body = s3.get_object(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Key=o['Key'])['Body'].read()\n\
+             \x20       out[o['Key'][len({prefix:?}):]] = hashlib.sha256(body).hexdigest()\n\
+             print(json.dumps(out))\n"
+        );
+        serde_json::from_str(stack.s3_python(&code).trim()).unwrap()
+    };
+    let model_prefix = format!("mlflow/{artifact_root}/model/");
+    assert_eq!(s3_listing(&model_prefix), serde_json::json!({}));
+
+    // Publish into the same parent run; the S3 objects then match the manifest byte for byte.
+    let output = stack
+        .llmops()
+        .args([
+            "publish",
+            &format!("models:/{name}/1"),
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "publish failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let published: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(published["already_published"], false);
+    assert_eq!(published["parent_run_id"], parent.as_str());
+    let objects = s3_listing(&model_prefix);
+    let expected: serde_json::Map<String, Value> = entries
+        .iter()
+        .map(|e| (e["path"].as_str().unwrap().to_string(), e["sha256"].clone()))
+        .collect();
+    assert_eq!(objects, Value::Object(expected));
+    let version = stack.rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/get?name={name}&version=1"
+    ));
+    assert_eq!(
+        tag(&version["model_version"]["tags"], "llmops.published"),
+        Some("true")
+    );
+
+    // Publishing twice is a no-op that says so.
+    stack
+        .llmops()
+        .args([
+            "publish",
+            &name,
+            "--version",
+            "1",
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("already published"));
+
+    // An unknown version or alias is a clear usage error.
+    stack
+        .llmops()
+        .args([
+            "publish",
+            &format!("models:/{name}@nobody"),
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!(
+            "`models:/{name}@nobody` does not exist"
+        )));
+
+    failure_after_runs_exist(&stack, &model, mlflow);
+    transient_503s_are_retried(&stack, &model, mlflow);
+    checks_come_before_any_run(&stack, &model, mlflow);
+}
+
+/// The version cannot be created: both runs end FAILED, the staged copy is removed, no version exists.
+fn failure_after_runs_exist(stack: &Stack, model: &tempfile::TempDir, mlflow: &str) {
+    let proxy = FaultProxy::start(
+        stack.tracking_uri(),
+        Fault::Reject {
+            path: "model-versions/create",
+            status: 400,
+        },
+    );
+    let dev = tempfile::tempdir().unwrap();
+    let name = format!("midway-failure-{mlflow}");
+    let output = stack
+        .llmops()
+        .env("MLFLOW_TRACKING_URI", &proxy.url)
+        .args([
+            "register",
+            snapshot(model).to_str().unwrap(),
+            "--name",
+            &name,
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .args(["--python-model", test_model_code().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("are marked FAILED") && stderr.contains("run `llmops register` again"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("injected rejection"),
+        "the server's own message is shown: {stderr}"
+    );
+    assert_eq!(
+        proxy.faults.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "a 400 is not retried"
+    );
+    let run_ids: std::collections::BTreeSet<String> = stderr
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|word| word.len() == 32)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(run_ids.len(), 2, "{stderr}");
+    for run in &run_ids {
+        let got = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={run}"));
+        assert_eq!(got["run"]["info"]["status"], "FAILED", "run {run}");
+    }
+    assert_eq!(
+        std::fs::read_dir(dev.path().join("llm-models"))
+            .unwrap()
+            .count(),
+        0,
+        "no staged copy is left"
+    );
+    let versions = stack.rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
+    ));
+    assert!(
+        versions
+            .get("model_versions")
+            .is_none_or(|v| v.as_array().unwrap().is_empty()),
+        "{versions}"
+    );
+}
+
+/// A server that answers 503 and then recovers: the request is retried, the user is told.
+fn transient_503s_are_retried(stack: &Stack, model: &tempfile::TempDir, mlflow: &str) {
+    let proxy = FaultProxy::start(stack.tracking_uri(), Fault::Unavailable { count: 3 });
+    let dev = tempfile::tempdir().unwrap();
+    stack
+        .llmops()
+        .env("MLFLOW_TRACKING_URI", &proxy.url)
+        .args([
+            "register",
+            snapshot(model).to_str().unwrap(),
+            "--name",
+            &format!("flaky-{mlflow}"),
+            "--publish",
+        ])
+        .args([
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+            "--python-model",
+            test_model_code().to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("retry 1 of 5"))
+        .stderr(predicate::str::contains("retry 3 of 5"));
+    assert_eq!(proxy.faults.load(std::sync::atomic::Ordering::SeqCst), 3);
+    assert!(proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst) > 10);
+}
+
+/// Bad input is refused before any run or experiment exists.
+fn checks_come_before_any_run(stack: &Stack, model: &tempfile::TempDir, mlflow: &str) {
+    let experiment = format!("never-created-{mlflow}");
+    let dev = tempfile::tempdir().unwrap();
+    let register = |name: &str, dir: &Path, dev_root: &Path| {
+        let mut command = stack.llmops();
+        command
+            .args([
+                "register",
+                dir.to_str().unwrap(),
+                "--name",
+                name,
+                "--experiment",
+                &experiment,
+            ])
+            .args([
+                "--dev-root",
+                dev_root.to_str().unwrap(),
+                "--python-model",
+                test_model_code().to_str().unwrap(),
+            ]);
+        command
+    };
+    // /proc refuses new folders even to root.
+    register("ok-name", &snapshot(model), Path::new("/proc"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the dev root `/proc` (from --dev-root) is not writable",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: pass a writable `--dev-root`",
+        ));
+    let empty = tempfile::tempdir().unwrap();
+    register("ok-name", empty.path(), dev.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no config.json"));
+    register("team/model", &snapshot(model), dev.path())
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the registered model name `team/model` contains `/`",
+        ));
+    let experiment_lookup = stack.rest_get(&format!(
+        "/api/2.0/mlflow/experiments/get-by-name?experiment_name={experiment}"
+    ));
+    assert_eq!(
+        experiment_lookup["http_status"], 404,
+        "no experiment was created: {experiment_lookup}"
+    );
+}
+
+#[test]
+fn a_tracking_server_that_is_down_is_named() {
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let model = model_folder();
+    let dev = tempfile::tempdir().unwrap();
+    llmops()
+        .env("MLFLOW_TRACKING_URI", format!("http://127.0.0.1:{port}"))
+        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+        .env("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0.01")
+        .args([
+            "register",
+            snapshot(&model).to_str().unwrap(),
+            "--name",
+            "down",
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "the MLflow tracking server does not answer",
+        ))
+        .stderr(predicate::str::contains(format!("127.0.0.1:{port}")))
+        .stderr(predicate::str::contains(
+            "hint: check `MLFLOW_TRACKING_URI`",
+        ));
+    assert_eq!(
+        std::fs::read_dir(dev.path().join("llm-models"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn no_tracking_server_configured_is_a_usage_error() {
+    let model = model_folder();
+    let dev = tempfile::tempdir().unwrap();
+    llmops()
+        .args([
+            "register",
+            snapshot(&model).to_str().unwrap(),
+            "--name",
+            "x",
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no MLflow tracking server given"))
+        .stderr(predicate::str::contains("MLFLOW_TRACKING_URI"));
+}
