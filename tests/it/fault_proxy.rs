@@ -95,19 +95,15 @@ fn handle(
     let head_text = String::from_utf8_lossy(&head).to_string();
     let request_line = head_text.lines().next().unwrap_or_default().to_string();
     let number = seen.fetch_add(1, Ordering::SeqCst);
+    const UNAVAILABLE: &str =
+        "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":\"injected\"}";
+    const REJECTED: &str =
+        "{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"injected rejection\"}";
     let faulty = match fault {
-        Fault::Unavailable { count } => (number < *count).then(|| {
-            (
-                503,
-                "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":\"injected\"}",
-            )
-        }),
-        Fault::Reject { path, status } => request_line.contains(path).then(|| {
-            (
-                *status,
-                "{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"injected rejection\"}",
-            )
-        }),
+        Fault::Unavailable { count } => (number < *count).then_some((503, UNAVAILABLE)),
+        Fault::Reject { path, status } => {
+            request_line.contains(path).then_some((*status, REJECTED))
+        }
     };
     if let Some((status, body)) = faulty {
         faults.fetch_add(1, Ordering::SeqCst);
