@@ -25,9 +25,36 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version')
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Upload a registered version''s binaries into its parent run, once it is tested')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmops;register' {
+            [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'Registered model name')
+            [CompletionResult]::new('--experiment', '--experiment', [CompletionResultType]::ParameterName, 'MLflow experiment for the runs [default: MLFLOW_EXPERIMENT_NAME, else the model name]')
+            [CompletionResult]::new('--dev-root', '--dev-root', [CompletionResultType]::ParameterName, 'The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/')
+            [CompletionResult]::new('--python-model', '--python-model', [CompletionResultType]::ParameterName, 'Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template')
+            [CompletionResult]::new('--template', '--template', [CompletionResultType]::ParameterName, 'A built-in model template')
+            [CompletionResult]::new('--pip-requirement', '--pip-requirement', [CompletionResultType]::ParameterName, 'Extra pip requirement for the model''s environment (repeatable)')
+            [CompletionResult]::new('--tag', '--tag', [CompletionResultType]::ParameterName, 'Tag for the runs and the version, KEY=VALUE (repeatable)')
+            [CompletionResult]::new('--description', '--description', [CompletionResultType]::ParameterName, 'Description of the registered model and version')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--publish', '--publish', [CompletionResultType]::ParameterName, 'Also upload the binaries into the parent run now (otherwise run `llmops publish` later)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;publish' {
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The version, when MODEL is a bare name')
+            [CompletionResult]::new('--dev-root', '--dev-root', [CompletionResultType]::ParameterName, 'The dev dataset root the binaries were staged in')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
         'llmops;size' {
@@ -46,15 +73,11 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--enforce-eager', '--enforce-eager', [CompletionResultType]::ParameterName, 'No CUDA graphs (vLLM''s --enforce-eager)')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'llmops;generate' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Shell completion scripts for bash, zsh, fish, powershell and elvish')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Man pages (llmops.1 and one per command)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -63,15 +86,11 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
         'llmops;generate;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'llmops;generate;man' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
-            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
-            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
         'llmops;generate;help' {
@@ -90,9 +109,17 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             break
         }
         'llmops;help' {
+            [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version')
+            [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Upload a registered version''s binaries into its parent run, once it is tested')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
+            break
+        }
+        'llmops;help;register' {
+            break
+        }
+        'llmops;help;publish' {
             break
         }
         'llmops;help;size' {

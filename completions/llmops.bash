@@ -22,6 +22,12 @@ _llmops() {
             llmops,help)
                 cmd="llmops__subcmd__help"
                 ;;
+            llmops,publish)
+                cmd="llmops__subcmd__publish"
+                ;;
+            llmops,register)
+                cmd="llmops__subcmd__register"
+                ;;
             llmops,size)
                 cmd="llmops__subcmd__size"
                 ;;
@@ -49,6 +55,12 @@ _llmops() {
             llmops__subcmd__help,help)
                 cmd="llmops__subcmd__help__subcmd__help"
                 ;;
+            llmops__subcmd__help,publish)
+                cmd="llmops__subcmd__help__subcmd__publish"
+                ;;
+            llmops__subcmd__help,register)
+                cmd="llmops__subcmd__help__subcmd__register"
+                ;;
             llmops__subcmd__help,size)
                 cmd="llmops__subcmd__help__subcmd__size"
                 ;;
@@ -65,7 +77,7 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-h -V --help --version size generate help"
+            opts="-h -V --help --version register publish size generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -79,7 +91,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__generate)
-            opts="-h -V --help --version completions man help"
+            opts="-h --help completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,7 +105,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__generate__subcmd__completions)
-            opts="-h -V --help --version"
+            opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,7 +175,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__generate__subcmd__man)
-            opts="-h -V --help --version"
+            opts="-h --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -177,7 +189,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help)
-            opts="size generate help"
+            opts="register publish size generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,6 +258,34 @@ _llmops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        llmops__subcmd__help__subcmd__publish)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__register)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         llmops__subcmd__help__subcmd__size)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -260,8 +300,92 @@ _llmops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        llmops__subcmd__publish)
+            opts="-h --version --dev-root --tracking-uri --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dev-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__register)
+            opts="-h --name --experiment --publish --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --experiment)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dev-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --python-model)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --template)
+                    COMPREPLY=($(compgen -W "transformers" -- "${cur}"))
+                    return 0
+                    ;;
+                --pip-requirement)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tag)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --description)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         llmops__subcmd__size)
-            opts="-h -V --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --output --help --version"
+            opts="-h --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

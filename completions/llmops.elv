@@ -22,9 +22,34 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --help 'Print help'
             cand -V 'Print version'
             cand --version 'Print version'
+            cand register 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+            cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;register'= {
+            cand --name 'Registered model name'
+            cand --experiment 'MLflow experiment for the runs [default: MLFLOW_EXPERIMENT_NAME, else the model name]'
+            cand --dev-root 'The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/'
+            cand --python-model 'Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template'
+            cand --template 'A built-in model template'
+            cand --pip-requirement 'Extra pip requirement for the model''s environment (repeatable)'
+            cand --tag 'Tag for the runs and the version, KEY=VALUE (repeatable)'
+            cand --description 'Description of the registered model and version'
+            cand --tracking-uri 'MLflow tracking server'
+            cand --output 'Output format'
+            cand --publish 'Also upload the binaries into the parent run now (otherwise run `llmops publish` later)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;publish'= {
+            cand --version 'The version, when MODEL is a bare name'
+            cand --dev-root 'The dev dataset root the binaries were staged in'
+            cand --tracking-uri 'MLflow tracking server'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
         }
         &'llmops;size'= {
             cand --max-model-len 'Context length(s) to size for; comma-separated for a sweep [default: the config''s]'
@@ -42,14 +67,10 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --enforce-eager 'No CUDA graphs (vLLM''s --enforce-eager)'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'llmops;generate'= {
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
             cand completions 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
             cand man 'Man pages (llmops.1 and one per command)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -57,14 +78,10 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;generate;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'llmops;generate;man'= {
             cand -h 'Print help'
             cand --help 'Print help'
-            cand -V 'Print version'
-            cand --version 'Print version'
         }
         &'llmops;generate;help'= {
             cand completions 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
@@ -78,9 +95,15 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;generate;help;help'= {
         }
         &'llmops;help'= {
+            cand register 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+            cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;help;register'= {
+        }
+        &'llmops;help;publish'= {
         }
         &'llmops;help;size'= {
         }

@@ -26,9 +26,30 @@ end
 
 complete -c llmops -n "__fish_llmops_needs_command" -s h -l help -d 'Print help'
 complete -c llmops -n "__fish_llmops_needs_command" -s V -l version -d 'Print version'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l name -d 'Registered model name' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l experiment -d 'MLflow experiment for the runs [default: MLFLOW_EXPERIMENT_NAME, else the model name]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l dev-root -d 'The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l python-model -d 'Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l template -d 'A built-in model template' -r -f -a "transformers\t'A text-generation pipeline over $LOCAL_ROOT_FOLDER/llm-models/<run_id>'"
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l pip-requirement -d 'Extra pip requirement for the model\'s environment (repeatable)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l tag -d 'Tag for the runs and the version, KEY=VALUE (repeatable)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l description -d 'Description of the registered model and version' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l tracking-uri -d 'MLflow tracking server' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l publish -d 'Also upload the binaries into the parent run now (otherwise run `llmops publish` later)'
+complete -c llmops -n "__fish_llmops_using_subcommand register" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l version -d 'The version, when MODEL is a bare name' -r
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l dev-root -d 'The dev dataset root the binaries were staged in' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l tracking-uri -d 'MLflow tracking server' -r
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 'Context length(s) to size for; comma-separated for a sweep [default: the config\'s]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
@@ -47,21 +68,19 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l output -d 'Output
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l enforce-eager -d 'No CUDA graphs (vLLM\'s --enforce-eager)'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c llmops -n "__fish_llmops_using_subcommand size" -s V -l version -d 'Print version'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
-complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s V -l version -d 'Print version'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
-complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -s V -l version -d 'Print version'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
-complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -s V -l version -d 'Print version'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from size generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from size generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from size generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Man pages (llmops.1 and one per command)'

@@ -45,6 +45,7 @@ pub fn man_pages() -> Vec<(String, Vec<u8>)> {
         let page = sub
             .clone()
             .name(name.clone())
+            .disable_version_flag(true)
             .version(command.get_version().unwrap_or_default().to_string());
         render(format!("{name}.1"), page);
     }
