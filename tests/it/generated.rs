@@ -40,3 +40,18 @@ fn man_pages_match_the_cli() {
         );
     }
 }
+
+#[test]
+fn every_environment_variable_is_documented() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let help = crate::common::llmops().arg("--help").output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    for (name, _) in llmops::env::ALL {
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "README.md does not list {name}"
+        );
+        assert!(help.contains(name), "llmops --help does not list {name}");
+    }
+}
