@@ -27,6 +27,9 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Upload a registered version''s binaries into its parent run, once it is tested')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -51,6 +54,39 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
         'llmops;publish' {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The version, when MODEL is a bare name')
             [CompletionResult]::new('--dev-root', '--dev-root', [CompletionResultType]::ParameterName, 'The dev dataset root the binaries were staged in')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;promote' {
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The version, when MODEL is a bare name')
+            [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'The prod dataset root; the model lands in <PROD_ROOT>/llm-models/<parent-run-id>/')
+            [CompletionResult]::new('--artifacts-destination', '--artifacts-destination', [CompletionResultType]::ParameterName, 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs')
+            [CompletionResult]::new('--alias', '--alias', [CompletionResultType]::ParameterName, 'Move this alias to the promoted version')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight [default: 16]')
+            [CompletionResult]::new('--part-size', '--part-size', [CompletionResultType]::ParameterName, 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]')
+            [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'Seconds without a byte before a read is retried [default: 30]')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show the caller, the source, the files and the destination; download nothing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;status' {
+            [CompletionResult]::new('--dev-root', '--dev-root', [CompletionResultType]::ParameterName, 'The dev dataset root, to show whether each version is staged there')
+            [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'The prod dataset root, to show whether each version is promoted there')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;verify' {
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The version, when MODEL is a bare name')
+            [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'The prod dataset root')
             [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
@@ -111,6 +147,9 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
         'llmops;help' {
             [CompletionResult]::new('register', 'register', [CompletionResultType]::ParameterValue, 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version')
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Upload a registered version''s binaries into its parent run, once it is tested')
+            [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
+            [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -120,6 +159,15 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             break
         }
         'llmops;help;publish' {
+            break
+        }
+        'llmops;help;promote' {
+            break
+        }
+        'llmops;help;status' {
+            break
+        }
+        'llmops;help;verify' {
             break
         }
         'llmops;help;size' {

@@ -22,6 +22,9 @@ _llmops() {
             llmops,help)
                 cmd="llmops__subcmd__help"
                 ;;
+            llmops,promote)
+                cmd="llmops__subcmd__promote"
+                ;;
             llmops,publish)
                 cmd="llmops__subcmd__publish"
                 ;;
@@ -30,6 +33,12 @@ _llmops() {
                 ;;
             llmops,size)
                 cmd="llmops__subcmd__size"
+                ;;
+            llmops,status)
+                cmd="llmops__subcmd__status"
+                ;;
+            llmops,verify)
+                cmd="llmops__subcmd__verify"
                 ;;
             llmops__subcmd__generate,completions)
                 cmd="llmops__subcmd__generate__subcmd__completions"
@@ -55,6 +64,9 @@ _llmops() {
             llmops__subcmd__help,help)
                 cmd="llmops__subcmd__help__subcmd__help"
                 ;;
+            llmops__subcmd__help,promote)
+                cmd="llmops__subcmd__help__subcmd__promote"
+                ;;
             llmops__subcmd__help,publish)
                 cmd="llmops__subcmd__help__subcmd__publish"
                 ;;
@@ -63,6 +75,12 @@ _llmops() {
                 ;;
             llmops__subcmd__help,size)
                 cmd="llmops__subcmd__help__subcmd__size"
+                ;;
+            llmops__subcmd__help,status)
+                cmd="llmops__subcmd__help__subcmd__status"
+                ;;
+            llmops__subcmd__help,verify)
+                cmd="llmops__subcmd__help__subcmd__verify"
                 ;;
             llmops__subcmd__help__subcmd__generate,completions)
                 cmd="llmops__subcmd__help__subcmd__generate__subcmd__completions"
@@ -77,7 +95,7 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-h -V --help --version register publish size generate help"
+            opts="-h -V --help --version register publish promote status verify size generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -189,7 +207,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help)
-            opts="register publish size generate help"
+            opts="register publish promote status verify size generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -258,6 +276,20 @@ _llmops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        llmops__subcmd__help__subcmd__promote)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         llmops__subcmd__help__subcmd__publish)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -293,6 +325,84 @@ _llmops() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__verify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__promote)
+            opts="-h --version --prod-root --artifacts-destination --alias --dry-run --concurrency --part-size --stall-timeout --tracking-uri --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prod-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --artifacts-destination)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --concurrency)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --part-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -432,6 +542,66 @@ _llmops() {
                     return 0
                     ;;
                 --vllm-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__status)
+            opts="-h --dev-root --prod-root --tracking-uri --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --dev-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prod-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__verify)
+            opts="-h --version --prod-root --tracking-uri --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prod-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

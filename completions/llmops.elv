@@ -24,6 +24,9 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --version 'Print version'
             cand register 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
             cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
+            cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
+            cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
+            cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -46,6 +49,36 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;publish'= {
             cand --version 'The version, when MODEL is a bare name'
             cand --dev-root 'The dev dataset root the binaries were staged in'
+            cand --tracking-uri 'MLflow tracking server'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;promote'= {
+            cand --version 'The version, when MODEL is a bare name'
+            cand --prod-root 'The prod dataset root; the model lands in <PROD_ROOT>/llm-models/<parent-run-id>/'
+            cand --artifacts-destination 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs'
+            cand --alias 'Move this alias to the promoted version'
+            cand --concurrency 'Requests in flight [default: 16]'
+            cand --part-size 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]'
+            cand --stall-timeout 'Seconds without a byte before a read is retried [default: 30]'
+            cand --tracking-uri 'MLflow tracking server'
+            cand --output 'Output format'
+            cand --dry-run 'Show the caller, the source, the files and the destination; download nothing'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;status'= {
+            cand --dev-root 'The dev dataset root, to show whether each version is staged there'
+            cand --prod-root 'The prod dataset root, to show whether each version is promoted there'
+            cand --tracking-uri 'MLflow tracking server'
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;verify'= {
+            cand --version 'The version, when MODEL is a bare name'
+            cand --prod-root 'The prod dataset root'
             cand --tracking-uri 'MLflow tracking server'
             cand --output 'Output format'
             cand -h 'Print help (see more with ''--help'')'
@@ -97,6 +130,9 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;help'= {
             cand register 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
             cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
+            cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
+            cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
+            cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -104,6 +140,12 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;help;register'= {
         }
         &'llmops;help;publish'= {
+        }
+        &'llmops;help;promote'= {
+        }
+        &'llmops;help;status'= {
+        }
+        &'llmops;help;verify'= {
         }
         &'llmops;help;size'= {
         }

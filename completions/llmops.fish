@@ -28,6 +28,9 @@ complete -c llmops -n "__fish_llmops_needs_command" -s h -l help -d 'Print help'
 complete -c llmops -n "__fish_llmops_needs_command" -s V -l version -d 'Print version'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -50,6 +53,30 @@ complete -c llmops -n "__fish_llmops_using_subcommand publish" -l tracking-uri -
 complete -c llmops -n "__fish_llmops_using_subcommand publish" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l version -d 'The version, when MODEL is a bare name' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l prod-root -d 'The prod dataset root; the model lands in <PROD_ROOT>/llm-models/<parent-run-id>/' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l alias -d 'Move this alias to the promoted version' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 16]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l part-size -d 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l stall-timeout -d 'Seconds without a byte before a read is retried [default: 30]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tracking-uri -d 'MLflow tracking server' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l dry-run -d 'Show the caller, the source, the files and the destination; download nothing'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l dev-root -d 'The dev dataset root, to show whether each version is staged there' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l prod-root -d 'The prod dataset root, to show whether each version is promoted there' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l tracking-uri -d 'MLflow tracking server' -r
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l version -d 'The version, when MODEL is a bare name' -r
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l prod-root -d 'The prod dataset root' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l tracking-uri -d 'MLflow tracking server' -r
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 'Context length(s) to size for; comma-separated for a sweep [default: the config\'s]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
@@ -77,10 +104,13 @@ complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish size generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Man pages (llmops.1 and one per command)'

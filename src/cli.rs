@@ -25,6 +25,12 @@ pub enum Command {
     Register(RegisterArgs),
     /// Upload a registered version's binaries into its parent run, once it is tested
     Publish(PublishArgs),
+    /// Put a registered version's binaries into the prod dataset, from S3, verified and atomic
+    Promote(PromoteArgs),
+    /// Show every version of a registered model: staged in dev, published, promoted, verified
+    Status(StatusArgs),
+    /// Re-hash the prod copy of a version against its manifest
+    Verify(VerifyArgs),
     /// Predict the GPU memory vLLM will allocate for a model, and whether it fits
     Size(SizeArgs),
     /// Write shell completions and man pages (for packagers)
@@ -184,6 +190,102 @@ pub struct PublishArgs {
     /// The dev dataset root the binaries were staged in
     #[arg(long, env = env::LLMOPS_DEV_ROOT)]
     pub dev_root: Option<PathBuf>,
+
+    /// MLflow tracking server
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 promoted (or already promoted, or a dry run), 1 failed, 2 usage error or invalid input."
+)]
+pub struct PromoteArgs {
+    /// models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest, or <name> with --version
+    pub model: String,
+
+    /// The version, when MODEL is a bare name
+    #[arg(long)]
+    pub version: Option<String>,
+
+    /// The prod dataset root; the model lands in <PROD_ROOT>/llm-models/<parent-run-id>/
+    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
+    pub prod_root: Option<PathBuf>,
+
+    /// The MLflow server's artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs
+    #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
+    pub artifacts_destination: Option<String>,
+
+    /// Move this alias to the promoted version
+    #[arg(long)]
+    pub alias: Option<String>,
+
+    /// Show the caller, the source, the files and the destination; download nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Requests in flight [default: 16]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: Option<u16>,
+
+    /// Objects larger than this are fetched in ranged parts of this size [default: 64MiB]
+    #[arg(long)]
+    pub part_size: Option<String>,
+
+    /// Seconds without a byte before a read is retried [default: 30]
+    #[arg(long)]
+    pub stall_timeout: Option<f64>,
+
+    /// MLflow tracking server
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Registered model name
+    pub name: String,
+
+    /// The dev dataset root, to show whether each version is staged there
+    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
+    pub dev_root: Option<PathBuf>,
+
+    /// The prod dataset root, to show whether each version is promoted there
+    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
+    pub prod_root: Option<PathBuf>,
+
+    /// MLflow tracking server
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 every file matches, 1 a file differs or is missing, 2 usage error."
+)]
+pub struct VerifyArgs {
+    /// models:/<name>/<version>, models:/<name>@<alias>, or <name> with --version
+    pub model: String,
+
+    /// The version, when MODEL is a bare name
+    #[arg(long)]
+    pub version: Option<String>,
+
+    /// The prod dataset root
+    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
+    pub prod_root: Option<PathBuf>,
 
     /// MLflow tracking server
     #[arg(long, env = env::MLFLOW_TRACKING_URI)]

@@ -28,6 +28,13 @@ pub const DOMINO_IS_GIT_BASED: &str = "DOMINO_IS_GIT_BASED";
 pub const LLMOPS_DEV_ROOT: &str = "LLMOPS_DEV_ROOT";
 /// The dev dataset's name under Domino's dataset mounts (default `domino-models-dev`).
 pub const LLMOPS_DEV_DATASET: &str = "LLMOPS_DEV_DATASET";
+/// The prod dataset root, when `--prod-root` is not given.
+pub const LLMOPS_PROD_ROOT: &str = "LLMOPS_PROD_ROOT";
+pub const LLMOPS_PROD_DATASET: &str = "LLMOPS_PROD_DATASET";
+/// Where the MLflow server stores artifacts (`s3://bucket/prefix`), for `promote`.
+pub const LLMOPS_ARTIFACTS_DESTINATION: &str = "LLMOPS_ARTIFACTS_DESTINATION";
+/// The reference notebooks' name for the artifact bucket.
+pub const MLFLOW_S3_BUCKET: &str = "MLFLOW_S3_BUCKET";
 /// `1`: no progress bars or progress lines.
 pub const LLMOPS_NO_PROGRESS: &str = "LLMOPS_NO_PROGRESS";
 

@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod mlflow;
 pub mod output;
 pub mod progress;
+pub mod s3;
 pub mod sizing;
 pub mod transfer;
 pub mod units;

@@ -37,6 +37,26 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
             output::print_record(&report, args.output)?;
             Ok(ExitStatus::Success)
         }
+        Command::Promote(args) => {
+            let json = args.output == OutputFormat::Json;
+            let report = runtime()?.block_on(commands::promote::run(args, json))?;
+            output::print_promote(&report, args.output)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Status(args) => {
+            let report = runtime()?.block_on(commands::promote::status(args))?;
+            output::print_status(&report, args.output)?;
+            Ok(ExitStatus::Success)
+        }
+        Command::Verify(args) => {
+            let report = runtime()?.block_on(commands::promote::verify(args))?;
+            output::print_record(&report, args.output)?;
+            Ok(if report.verified {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Failure
+            })
+        }
         Command::Generate(args) => {
             for path in commands::generate::run(&args.what)? {
                 eprintln!("wrote {path}");

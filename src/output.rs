@@ -280,7 +280,7 @@ pub fn print_record<T: serde::Serialize>(report: &T, format: OutputFormat) -> an
     let mut rows = table();
     if let serde_json::Value::Object(fields) = value {
         for (key, value) in fields {
-            if key == "schema_version" {
+            if key == "schema_version" || key == "plan" {
                 continue;
             }
             let shown = match value {
@@ -290,6 +290,68 @@ pub fn print_record<T: serde::Serialize>(report: &T, format: OutputFormat) -> an
             rows.add_row(vec![Cell::new(key.replace('_', " ")), Cell::new(shown)]);
         }
     }
+    writeln!(stdout, "{rows}")?;
+    Ok(stdout.flush()?)
+}
+
+/// `promote`: the report, and with `--dry-run` the file list.
+pub fn print_promote(
+    report: &crate::commands::promote::PromoteReport,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    if format == OutputFormat::Json || report.plan.is_empty() {
+        return print_record(report, format);
+    }
+    print_record(report, format)?;
+    let mut stdout = std::io::stdout().lock();
+    let mut files = table();
+    files.set_header(vec!["file", "bytes"]);
+    for file in &report.plan {
+        files.add_row(vec![
+            Cell::new(printable(&file.path)),
+            Cell::new(file.size).set_alignment(CellAlignment::Right),
+        ]);
+    }
+    writeln!(stdout, "{files}")?;
+    Ok(stdout.flush()?)
+}
+
+/// `status`: one row per version.
+pub fn print_status(
+    report: &crate::commands::promote::StatusReport,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        return print_record(report, format);
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut rows = table();
+    rows.set_header(vec![
+        "version",
+        "aliases",
+        "parent run",
+        "dev staged",
+        "published",
+        "promoted",
+        "verified",
+    ]);
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    for v in &report.versions {
+        rows.add_row(vec![
+            v.version.clone(),
+            v.aliases.join(", "),
+            v.parent_run_id.clone().unwrap_or_else(|| "-".into()),
+            v.dev_staged.map_or("?".into(), |b| yes_no(b).into()),
+            yes_no(v.published).into(),
+            if v.promoted {
+                v.promoted_to.clone().unwrap_or_else(|| "yes".into())
+            } else {
+                "no".into()
+            },
+            v.verified.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    writeln!(stdout, "{}", printable(&report.name))?;
     writeln!(stdout, "{rows}")?;
     Ok(stdout.flush()?)
 }

@@ -8,7 +8,8 @@ use serde::Serialize;
 use crate::cli::PublishArgs;
 use crate::commands::register::{MODEL_ARTIFACT_DIR, tags};
 use crate::exit::UserError;
-use crate::layout::{LLM_MODELS_DIR, dev, staging};
+use crate::layout::roots::{self, RootKind};
+use crate::layout::{LLM_MODELS_DIR, staging};
 use crate::manifest::{MANIFEST_ARTIFACT, Manifest};
 use crate::mlflow::client::MlflowClient;
 use crate::mlflow::model_ref::{ModelRef, ResolveError};
@@ -73,8 +74,8 @@ pub async fn run(args: &PublishArgs, json: bool) -> anyhow::Result<PublishReport
     }
 
     // The dev copy is the source; it must still be what was registered.
-    let dev_root =
-        dev::resolve(args.dev_root.as_deref()).map_err(|e| UserError::usage(e.to_string()))?;
+    let dev_root = roots::resolve(RootKind::Dev, args.dev_root.as_deref())
+        .map_err(|e| UserError::usage(e.to_string()))?;
     let staged = dev_root.path.join(LLM_MODELS_DIR).join(&parent_id);
     if !staged.is_dir() {
         return Err(UserError::usage(format!(
@@ -125,8 +126,28 @@ pub async fn read_manifest(
     let bytes = client
         .download_artifact(&format!("{parent_artifact_path}/{MANIFEST_ARTIFACT}"))
         .await?;
-    let manifest: Manifest = serde_json::from_slice(&bytes)
-        .map_err(|e| anyhow::anyhow!("the parent run's manifest is not valid: {e}"))?;
+    read_manifest_bytes(&bytes)
+}
+
+/// A manifest from untrusted bytes: its paths become local paths, so each must be a plain relative path.
+pub fn read_manifest_bytes(bytes: &[u8]) -> anyhow::Result<Manifest> {
+    let manifest: Manifest = serde_json::from_slice(bytes)
+        .map_err(|e| UserError::failed(format!("the parent run's manifest is not valid: {e}")))?;
+    for entry in &manifest.files {
+        let plain = !entry.path.is_empty()
+            && entry
+                .path
+                .split('/')
+                .all(|s| !s.is_empty() && s != "." && s != ".." && !s.contains('\\'))
+            && !entry.path.chars().any(char::is_control);
+        if !plain || entry.sha256.len() != 64 {
+            return Err(UserError::failed(format!(
+                "the manifest has an unsafe or malformed entry `{}`",
+                crate::output::printable(&entry.path)
+            ))
+            .into());
+        }
+    }
     Ok(manifest)
 }
 

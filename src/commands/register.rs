@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::cli::RegisterArgs;
 use crate::exit::UserError;
-use crate::layout::{LLM_MODELS_DIR, dev, staging};
+use crate::layout::roots::{self, RootKind};
+use crate::layout::{LLM_MODELS_DIR, staging};
 use crate::manifest::MANIFEST_ARTIFACT;
 use crate::mlflow::client::{MlflowClient, Run};
 use crate::mlflow::model_ref::validate_registered_model_name;
@@ -61,7 +62,7 @@ struct Plan {
     config: Option<ModelConfig>,
     code: (String, String),
     user_tags: Vec<(String, String)>,
-    dev_root: dev::DevRoot,
+    dev_root: roots::DatasetRoot,
 }
 
 pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterReport> {
@@ -220,9 +221,9 @@ fn plan(args: &RegisterArgs) -> anyhow::Result<Plan> {
             pyfunc::TRANSFORMERS_TEMPLATE.to_string(),
         ),
     };
-    let dev_root =
-        dev::resolve(args.dev_root.as_deref()).map_err(|e| UserError::usage(e.to_string()))?;
-    dev::check_writable(&dev_root).map_err(|e| {
+    let dev_root = roots::resolve(RootKind::Dev, args.dev_root.as_deref())
+        .map_err(|e| UserError::usage(e.to_string()))?;
+    roots::check_writable(RootKind::Dev, &dev_root).map_err(|e| {
         UserError::usage(e.to_string())
             .with_hint("pass a writable `--dev-root`, or mount the dev dataset read-write")
     })?;
@@ -464,7 +465,7 @@ fn local_python_version() -> String {
         .unwrap_or_else(|| "3.11".into())
 }
 
-fn utc_now() -> String {
+pub fn utc_now() -> String {
     // MLflow writes `YYYY-MM-DD HH:MM:SS.ffffff`; computed without a date crate.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,7 +1,8 @@
 //! Where models live on disk: the dev and prod dataset roots, the LLM layout
 //! (`<root>/llm-models/<parent-run-id>/`), and putting a tree there atomically.
 
-pub mod dev;
+pub mod publish;
+pub mod roots;
 pub mod staging;
 
 /// The LLM layout's folder under a dataset root.

@@ -752,6 +752,46 @@ impl MlflowClient {
         Ok(versions)
     }
 
+    /// (alias, version) pairs of a registered model.
+    pub async fn registered_model_aliases(&self, name: &str) -> Result<Vec<(String, String)>> {
+        let value = self
+            .call(
+                Method::GET,
+                "/api/2.0/mlflow/registered-models/get",
+                &[("name", name)],
+                None,
+            )
+            .await?;
+        Ok(value
+            .pointer("/registered_model/aliases")
+            .and_then(Value::as_array)
+            .map(|aliases| {
+                aliases
+                    .iter()
+                    .filter_map(|a| {
+                        Some((
+                            a.get("alias")?.as_str()?.to_string(),
+                            a.get("version")?.as_str()?.to_string(),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// Points `alias` at `version` (moving it from any other version).
+    pub async fn set_alias(&self, name: &str, alias: &str, version: &str) -> Result<()> {
+        let body = json!({"name": name, "alias": alias, "version": version});
+        self.call(
+            Method::POST,
+            "/api/2.0/mlflow/registered-models/alias",
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
     pub async fn set_model_version_tag(
         &self,
         name: &str,

@@ -1,5 +1,7 @@
-//! Moving model files: up to MLflow's artifact proxy (`register --publish`, `publish`), checked
-//! against the manifest.
+//! Moving model files: up to MLflow's artifact proxy (`register --publish`, `publish`), and down
+//! from S3 (`promote`), checked against the manifest.
+
+pub mod download;
 
 use std::path::Path;
 use std::sync::Arc;
