@@ -253,14 +253,7 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
         plan: Vec::new(),
     };
 
-    let identical = target.exists()
-        && existing_copy_matches(
-            &target,
-            &files,
-            manifest.as_ref(),
-            &state_path,
-            digest.as_deref(),
-        );
+    let identical = target.exists() && existing_copy_matches(&target, &files, manifest.as_ref());
     if args.dry_run {
         report.outcome = if !target.exists() || identical {
             Outcome::DryRun
@@ -582,31 +575,26 @@ async fn mismatches(
     Ok(bad)
 }
 
-/// A promoted copy is the same as the registered one: the remembered digest (or, without a record,
-/// every file's hash) matches, and every file has its size.
-fn existing_copy_matches(
-    target: &Path,
-    files: &[RemoteFile],
-    manifest: Option<&Manifest>,
-    state_path: &Path,
-    digest: Option<&str>,
-) -> bool {
+/// A promoted copy is the same as the registered one: every file has its size and (with a manifest)
+/// its sha256, or (without) its single-part ETag. Re-hashing costs a read of the copy, and makes
+/// "already promoted" a verified statement, not a remembered one.
+fn existing_copy_matches(target: &Path, files: &[RemoteFile], manifest: Option<&Manifest>) -> bool {
     let sizes_match = files
         .iter()
         .all(|f| std::fs::metadata(target.join(&f.relative)).is_ok_and(|m| m.len() == f.size));
-    if !sizes_match {
-        return false;
-    }
-    let remembered = std::fs::read(state_path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<PromotedState>(&b).ok());
-    match (remembered, digest, manifest) {
-        (Some(state), Some(digest), _) => state.manifest_digest.as_deref() == Some(digest),
-        (_, _, Some(manifest)) => manifest.files.iter().all(|e| {
-            crate::layout::staging::sha256_file(&target.join(&e.path)).is_ok_and(|h| h == e.sha256)
-        }),
-        _ => false,
-    }
+    sizes_match
+        && files.iter().all(
+            |f| match download::file_digests(&target.join(&f.relative)) {
+                Err(_) => false,
+                Ok((sha256, md5)) => match manifest {
+                    Some(m) => m.entry(&f.relative).is_some_and(|e| e.sha256 == sha256),
+                    None => f
+                        .etag
+                        .as_deref()
+                        .is_none_or(|etag| etag.contains('-') || etag == md5),
+                },
+            },
+        )
 }
 
 fn write_state(path: &Path, state: &PromotedState) -> anyhow::Result<()> {

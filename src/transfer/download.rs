@@ -95,7 +95,7 @@ impl ResumeState {
     }
 
     fn path(&self, file: &RemoteFile) -> PathBuf {
-        let name = hex::encode(Sha256::digest(file.relative.as_bytes()));
+        let name = crate::layout::staging::sha256_hex(file.relative.as_bytes());
         self.dir.join(format!("{name}.parts"))
     }
 

@@ -14,6 +14,33 @@ pub enum Fault {
     Unavailable { count: usize },
     /// Answer requests whose path contains `path` with `status` and an MLflow-style error.
     Reject { path: &'static str, status: u16 },
+    /// S3 object GETs (`GET` lines containing `path`, not listings): the first `times` answer 503
+    /// with S3's `SlowDown` error.
+    S3SlowDown { path: &'static str, times: usize },
+    /// The first `times` object GETs relay `after` body bytes, then the connection drops.
+    DropBody {
+        path: &'static str,
+        after: usize,
+        times: usize,
+    },
+    /// The first `times` object GETs relay `after` body bytes, then go silent for `seconds`.
+    StallBody {
+        path: &'static str,
+        after: usize,
+        seconds: u64,
+        times: usize,
+    },
+    /// Every object GET waits `millis` before it is forwarded (a slow network).
+    Delay { path: &'static str, millis: u64 },
+}
+
+impl Fault {
+    /// Whether this request is an S3 object GET the fault applies to.
+    fn matches_object_get(path: &str, request_line: &str) -> bool {
+        request_line.starts_with("GET ")
+            && request_line.contains(path)
+            && !request_line.contains("list-type")
+    }
 }
 
 pub struct FaultProxy {
@@ -99,11 +126,38 @@ fn handle(
         "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":\"injected\"}";
     const REJECTED: &str =
         "{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"injected rejection\"}";
+    const SLOW_DOWN: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>";
+    let object_get = |path: &str| Fault::matches_object_get(path, &request_line);
+    // (body bytes to relay, seconds to stall) for a fault that cuts the body short.
+    let mut body_fault: Option<(usize, Option<u64>)> = None;
     let faulty = match fault {
         Fault::Unavailable { count } => (number < *count).then_some((503, UNAVAILABLE)),
         Fault::Reject { path, status } => {
             request_line.contains(path).then_some((*status, REJECTED))
         }
+        Fault::S3SlowDown { path, times } if object_get(path) => {
+            (faults.load(Ordering::SeqCst) < *times).then_some((503, SLOW_DOWN))
+        }
+        Fault::DropBody { path, after, times }
+            if object_get(path) && faults.load(Ordering::SeqCst) < *times =>
+        {
+            body_fault = Some((*after, None));
+            None
+        }
+        Fault::StallBody {
+            path,
+            after,
+            seconds,
+            times,
+        } if object_get(path) && faults.load(Ordering::SeqCst) < *times => {
+            body_fault = Some((*after, Some(*seconds)));
+            None
+        }
+        Fault::Delay { path, millis } if object_get(path) => {
+            std::thread::sleep(Duration::from_millis(*millis));
+            None
+        }
+        _ => None,
     };
     if let Some((status, body)) = faulty {
         faults.fetch_add(1, Ordering::SeqCst);
@@ -128,7 +182,41 @@ fn handle(
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut client_read, &mut server_write);
     });
-    std::io::copy(&mut server, &mut client)?;
+    match body_fault {
+        None => {
+            std::io::copy(&mut server, &mut client)?;
+        }
+        Some((after, stall)) => {
+            faults.fetch_add(1, Ordering::SeqCst);
+            relay_part_of_body(&mut server, &mut client, after)?;
+            if let Some(seconds) = stall {
+                std::thread::sleep(Duration::from_secs(seconds));
+            }
+        }
+    }
     let _ = client.shutdown(std::net::Shutdown::Both);
     Ok(())
+}
+
+/// Relays the response head and `after` bytes of its body, then stops.
+fn relay_part_of_body(
+    server: &mut TcpStream,
+    client: &mut TcpStream,
+    after: usize,
+) -> std::io::Result<()> {
+    let mut relayed = Vec::new();
+    let mut buffer = [0u8; 8192];
+    loop {
+        let n = server.read(&mut buffer)?;
+        if n == 0 {
+            return Ok(());
+        }
+        relayed.extend_from_slice(&buffer[..n]);
+        if let Some(end) = relayed.windows(4).position(|w| w == b"\r\n\r\n")
+            && relayed.len() >= end + 4 + after
+        {
+            client.write_all(&relayed[..end + 4 + after])?;
+            return client.flush();
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod fault_proxy;
 mod fixtures;
 mod generated;
 mod parser_never_panics;
+mod promote;
 mod register;
 mod size_cli;
 mod stack;
