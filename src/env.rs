@@ -121,6 +121,22 @@ pub const ALL: &[(&str, &str)] = &[
         "recorded as the MLflow run's user",
     ),
     (
+        LLMOPS_PROD_ROOT,
+        "the prod dataset root, when `--prod-root` is not given",
+    ),
+    (
+        LLMOPS_PROD_DATASET,
+        "the prod dataset's name under Domino's mounts (default domino-models-prod)",
+    ),
+    (
+        LLMOPS_ARTIFACTS_DESTINATION,
+        "the MLflow server's artifact store, `s3://bucket/prefix`, for `promote`",
+    ),
+    (
+        MLFLOW_S3_BUCKET,
+        "the artifact bucket, when LLMOPS_ARTIFACTS_DESTINATION is not set (the reference notebooks' variable)",
+    ),
+    (
         LLMOPS_NO_PROGRESS,
         "`1`: no progress bars or periodic progress lines",
     ),
