@@ -4,6 +4,7 @@
 pub mod publish;
 pub mod roots;
 pub mod staging;
+pub mod triton;
 
 /// The LLM layout's folder under a dataset root.
 pub const LLM_MODELS_DIR: &str = "llm-models";
