@@ -361,7 +361,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__promote)
-            opts="-h --version --prod-root --artifacts-destination --alias --dry-run --concurrency --part-size --stall-timeout --tracking-uri --output --help"
+            opts="-h --version --prod-root --artifacts-destination --alias --dry-run --target --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -380,6 +380,18 @@ _llmops() {
                     return 0
                     ;;
                 --alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --target)
+                    COMPREPLY=($(compgen -W "llm triton" -- "${cur}"))
+                    return 0
+                    ;;
+                --triton-url)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --load-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -441,7 +453,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__register)
-            opts="-h --name --experiment --publish --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --help"
+            opts="-h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -455,6 +467,22 @@ _llmops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --target)
+                    COMPREPLY=($(compgen -W "llm triton" -- "${cur}"))
+                    return 0
+                    ;;
+                --client-name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --inference-server)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config-pbtxt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --dev-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -464,7 +492,7 @@ _llmops() {
                     return 0
                     ;;
                 --template)
-                    COMPREPLY=($(compgen -W "transformers" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "transformers triton" -- "${cur}"))
                     return 0
                     ;;
                 --pip-requirement)

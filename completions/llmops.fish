@@ -36,9 +36,15 @@ complete -c llmops -n "__fish_llmops_needs_command" -f -a "generate" -d 'Write s
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l name -d 'Registered model name' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l experiment -d 'MLflow experiment for the runs [default: MLFLOW_EXPERIMENT_NAME, else the model name]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l target -d 'Where the binaries are served from: the LLM layout, or a Triton model repository' -r -f -a "llm\t'<root>/llm-models/<parent-run-id>/ (vLLM, transformers); --dev-root/--prod-root are dataset roots'
+triton\t'<repo>/<model>/config.pbtxt and <repo>/<model>/<version>/; --dev-root/--prod-root are Triton repositories'"
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l client-name -d 'With --target triton: the registered name of the proxy (client) model [default: <NAME>-client]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l inference-server -d 'With --target triton: the inference server the proxy routes to (the reference\'s inference_server_name)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l config-pbtxt -d 'With --target triton: the config.pbtxt to use instead of the folder\'s own' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l dev-root -d 'The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l python-model -d 'Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template' -r -F
-complete -c llmops -n "__fish_llmops_using_subcommand register" -l template -d 'A built-in model template' -r -f -a "transformers\t'A text-generation pipeline over $LOCAL_ROOT_FOLDER/llm-models/<run_id>'"
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l template -d 'A built-in model template' -r -f -a "transformers\t'A text-generation pipeline over $LOCAL_ROOT_FOLDER/llm-models/<run_id>'
+triton\t'A proxy that forwards KServe v2 infer bodies to Triton (the default with --target triton)'"
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l pip-requirement -d 'Extra pip requirement for the model\'s environment (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l tag -d 'Tag for the runs and the version, KEY=VALUE (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l description -d 'Description of the registered model and version' -r
@@ -57,6 +63,10 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l version -d 'Th
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l prod-root -d 'The prod dataset root; the model lands in <PROD_ROOT>/llm-models/<parent-run-id>/' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l alias -d 'Move this alias to the promoted version' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l target -d 'Where the binaries are served from (for Triton, --prod-root is the model repository)' -r -f -a "llm\t'<root>/llm-models/<parent-run-id>/ (vLLM, transformers); --dev-root/--prod-root are dataset roots'
+triton\t'<repo>/<model>/config.pbtxt and <repo>/<model>/<version>/; --dev-root/--prod-root are Triton repositories'"
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l triton-url -d 'With --target triton: Triton\'s HTTP address, for --load' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load-timeout -d 'Seconds to wait for Triton to report the version ready [default: 120]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 16]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l part-size -d 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l stall-timeout -d 'Seconds without a byte before a read is retried [default: 30]' -r
@@ -64,6 +74,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tracking-uri -
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l dry-run -d 'Show the caller, the source, the files and the destination; download nothing'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load -d 'With --target triton: ask Triton to load the version, and wait until it is ready'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l dev-root -d 'The dev dataset root, to show whether each version is staged there' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l prod-root -d 'The prod dataset root, to show whether each version is promoted there' -r -F

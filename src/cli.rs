@@ -136,6 +136,22 @@ pub struct RegisterArgs {
     #[arg(long)]
     pub publish: bool,
 
+    /// Where the binaries are served from: the LLM layout, or a Triton model repository
+    #[arg(long, value_enum, default_value_t = Target::Llm)]
+    pub target: Target,
+
+    /// With --target triton: the registered name of the proxy (client) model [default: <NAME>-client]
+    #[arg(long)]
+    pub client_name: Option<String>,
+
+    /// With --target triton: the inference server the proxy routes to (the reference's inference_server_name)
+    #[arg(long, default_value = "triton-domino-pre-load-inference")]
+    pub inference_server: String,
+
+    /// With --target triton: the config.pbtxt to use instead of the folder's own
+    #[arg(long)]
+    pub config_pbtxt: Option<PathBuf>,
+
     /// The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/
     #[arg(long, env = env::LLMOPS_DEV_ROOT)]
     pub dev_root: Option<PathBuf>,
@@ -170,9 +186,19 @@ pub struct RegisterArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// <root>/llm-models/<parent-run-id>/ (vLLM, transformers); --dev-root/--prod-root are dataset roots
+    Llm,
+    /// <repo>/<model>/config.pbtxt and <repo>/<model>/<version>/; --dev-root/--prod-root are Triton repositories
+    Triton,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Template {
     /// A text-generation pipeline over $LOCAL_ROOT_FOLDER/llm-models/<run_id>
     Transformers,
+    /// A proxy that forwards KServe v2 infer bodies to Triton (the default with --target triton)
+    Triton,
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +253,22 @@ pub struct PromoteArgs {
     /// Show the caller, the source, the files and the destination; download nothing
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Where the binaries are served from (for Triton, --prod-root is the model repository)
+    #[arg(long, value_enum, default_value_t = Target::Llm)]
+    pub target: Target,
+
+    /// With --target triton: Triton's HTTP address, for --load
+    #[arg(long, env = env::LLMOPS_TRITON_URL)]
+    pub triton_url: Option<String>,
+
+    /// With --target triton: ask Triton to load the version, and wait until it is ready
+    #[arg(long, requires = "triton_url")]
+    pub load: bool,
+
+    /// Seconds to wait for Triton to report the version ready [default: 120]
+    #[arg(long, default_value_t = 120.0)]
+    pub load_timeout: f64,
 
     /// Requests in flight [default: 16]
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]

@@ -35,6 +35,8 @@ pub const LLMOPS_PROD_DATASET: &str = "LLMOPS_PROD_DATASET";
 pub const LLMOPS_ARTIFACTS_DESTINATION: &str = "LLMOPS_ARTIFACTS_DESTINATION";
 /// The reference notebooks' name for the artifact bucket.
 pub const MLFLOW_S3_BUCKET: &str = "MLFLOW_S3_BUCKET";
+/// Triton's HTTP address, for `promote --target triton --load` (and read by the `triton` template).
+pub const LLMOPS_TRITON_URL: &str = "LLMOPS_TRITON_URL";
 /// `1`: no progress bars or progress lines.
 pub const LLMOPS_NO_PROGRESS: &str = "LLMOPS_NO_PROGRESS";
 
@@ -135,6 +137,10 @@ pub const ALL: &[(&str, &str)] = &[
     (
         MLFLOW_S3_BUCKET,
         "the artifact bucket, when LLMOPS_ARTIFACTS_DESTINATION is not set (the reference notebooks' variable)",
+    ),
+    (
+        LLMOPS_TRITON_URL,
+        "Triton's HTTP address for `promote --target triton --load` (also read by the triton template)",
     ),
     (
         LLMOPS_NO_PROGRESS,

@@ -15,4 +15,5 @@ pub mod progress;
 pub mod s3;
 pub mod sizing;
 pub mod transfer;
+pub mod triton;
 pub mod units;

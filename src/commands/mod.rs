@@ -4,4 +4,5 @@ pub mod generate;
 pub mod promote;
 pub mod publish;
 pub mod register;
+pub mod register_triton;
 pub mod size;

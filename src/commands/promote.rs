@@ -105,6 +105,105 @@ pub enum Outcome {
     WouldReplace,
 }
 
+/// Where a promote writes: the LLM layout (`<root>/llm-models/<run>/`) or a Triton repository
+/// (`<repo>/<model>/<N>/` and `<repo>/<model>/config.pbtxt`), with its work folder (on the same
+/// filesystem, outside a Triton repository), lock and record.
+struct Destination {
+    /// The folder production reads for this version.
+    target: PathBuf,
+    /// The root the manifest's paths are relative to, to compare a live copy.
+    compare_root: PathBuf,
+    work: PathBuf,
+    lock: PathBuf,
+    state: PathBuf,
+    /// (model folder, version folder) for Triton.
+    triton: Option<(String, String)>,
+}
+
+impl Destination {
+    fn new(
+        target: crate::cli::Target,
+        root: &roots::DatasetRoot,
+        version: &ModelVersion,
+        parent_id: &str,
+    ) -> anyhow::Result<Destination> {
+        let triton = crate::commands::publish::triton_model_of(version)?;
+        match (target, triton) {
+            (crate::cli::Target::Llm, None) => {
+                roots::check_writable(RootKind::Prod, root)
+                    .map_err(|e| UserError::usage(e.to_string()).with_hint("pass a writable `--prod-root`"))?;
+                let models = root.path.join(LLM_MODELS_DIR);
+                Ok(Destination {
+                    target: models.join(parent_id),
+                    compare_root: models.join(parent_id),
+                    work: models.join(format!(".{parent_id}.llmops-partial")),
+                    lock: models.join(format!(".{parent_id}.llmops-lock")),
+                    state: models.join(".llmops").join(format!("{parent_id}.json")),
+                    triton: None,
+                })
+            }
+            (crate::cli::Target::Triton, Some((model, number))) => {
+                crate::commands::register_triton::check_repository(&root.path)?;
+                let area = crate::commands::register_triton::staging_area(&root.path)?;
+                Ok(Destination {
+                    target: root.path.join(&model).join(&number),
+                    compare_root: root.path.join(&model),
+                    work: area.join(format!("{model}-{number}.llmops-partial")),
+                    lock: area.join(format!("{model}-{number}.llmops-lock")),
+                    state: area.join("promoted").join(format!("{model}-{number}.json")),
+                    triton: Some((model, number)),
+                })
+            }
+            (crate::cli::Target::Llm, Some(_)) => Err(UserError::usage(format!(
+                "{}/{} was registered for Triton; promote it with `--target triton --prod-root <model repository>`",
+                version.name, version.version
+            ))
+            .into()),
+            (crate::cli::Target::Triton, None) => Err(UserError::usage(format!(
+                "{}/{} was not registered with `--target triton`; promote it without `--target triton`",
+                version.name, version.version
+            ))
+            .into()),
+        }
+    }
+
+    /// Moves the verified tree in. Triton: the version folder by rename (exchanged if it exists),
+    /// then `config.pbtxt` by rename; a new model folder moves in whole.
+    fn publish(&self, files: &Path) -> anyhow::Result<Swap> {
+        publish::sync_tree(files)?;
+        let Some((_, number)) = &self.triton else {
+            return Ok(publish::swap_into_place(files, &self.target)?);
+        };
+        let model_dir = &self.compare_root;
+        if !model_dir.exists() {
+            std::fs::rename(files, model_dir)?;
+            return Ok(Swap::Created);
+        }
+        let swap = publish::swap_into_place(&files.join(number), &self.target)?;
+        if files.join("config.pbtxt").exists() {
+            std::fs::rename(files.join("config.pbtxt"), model_dir.join("config.pbtxt"))?;
+        }
+        std::fs::File::open(model_dir).and_then(|d| d.sync_all())?;
+        Ok(swap)
+    }
+}
+
+/// A Triton version's objects are `config.pbtxt` and `<N>/…`, nothing else.
+fn check_triton_files(files: &[RemoteFile], number: &str) -> anyhow::Result<()> {
+    let prefix = format!("{number}/");
+    match files
+        .iter()
+        .find(|f| f.relative != "config.pbtxt" && !f.relative.starts_with(&prefix))
+    {
+        Some(stray) => Err(UserError::failed(format!(
+            "`{}` does not belong in a Triton model folder for version {number}",
+            crate::output::printable(&stray.relative)
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
 /// The version, its lineage and the S3 location of its binaries.
 struct Resolved {
     version: ModelVersion,
@@ -183,14 +282,13 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
     let client = mlflow::client_from(args.tracking_uri.as_deref())?;
     let prod_root = roots::resolve(RootKind::Prod, args.prod_root.as_deref())
         .map_err(|e| UserError::usage(e.to_string()))?;
-    roots::check_writable(RootKind::Prod, &prod_root)
-        .map_err(|e| UserError::usage(e.to_string()).with_hint("pass a writable `--prod-root`"))?;
     let Resolved {
         version,
         lineage,
         location,
     } = resolve(&client, &reference, args.artifacts_destination.as_deref()).await?;
     let parent_id = lineage.parent.info.run_id.clone();
+    let dest = Destination::new(args.target, &prod_root, &version, &parent_id)?;
 
     let credential_source = s3::credential_source();
     let (s3, sts) = s3::clients().await;
@@ -204,9 +302,8 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
     };
 
     // Everything under `<run>/artifacts/model/`, and nothing else: the bucket policy may allow no more.
-    let models_dir = prod_root.path.join(LLM_MODELS_DIR);
-    let target = models_dir.join(&parent_id);
-    let work = models_dir.join(format!(".{parent_id}.llmops-partial"));
+    let target = dest.target.clone();
+    let work = dest.work.clone();
     let model_location = location.join(MODEL_ARTIFACT_DIR);
     let files = list_model(&s3, &model_location, &work.join("files")).await?;
     if files.is_empty() {
@@ -228,7 +325,7 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
     }
     let total_bytes: u64 = files.iter().map(|f| f.size).sum();
     let digest = manifest.as_ref().map(Manifest::digest);
-    let state_path = models_dir.join(".llmops").join(format!("{parent_id}.json"));
+    let state_path = dest.state.clone();
 
     let mut report = PromoteReport {
         schema_version: 1,
@@ -253,7 +350,11 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
         plan: Vec::new(),
     };
 
-    let identical = target.exists() && existing_copy_matches(&target, &files, manifest.as_ref());
+    if let Some((_, number)) = &dest.triton {
+        check_triton_files(&files, number)?;
+    }
+    let identical =
+        target.exists() && existing_copy_matches(&dest.compare_root, &files, manifest.as_ref());
     if args.dry_run {
         report.outcome = if !target.exists() || identical {
             Outcome::DryRun
@@ -281,10 +382,7 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
         .ok()
         .or(caller_arn.clone())
         .unwrap_or_else(|| "unknown".into());
-    let _lock = Lock::acquire(
-        &models_dir.join(format!(".{parent_id}.llmops-lock")),
-        &publish::holder_description(&user),
-    )?;
+    let _lock = Lock::acquire(&dest.lock, &publish::holder_description(&user))?;
     if identical {
         crate::output::note(&format!(
             "already promoted: {} holds {reference} and matches its manifest",
@@ -321,7 +419,7 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
         )
         .await?;
         report.verified = Some(verification);
-        let swap = publish::swap_into_place(&work.join("files"), &target)?;
+        let swap = dest.publish(&work.join("files"))?;
         report.outcome = if swap == Swap::Replaced {
             Outcome::Replaced
         } else {
@@ -360,6 +458,17 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
         client
             .set_alias(&version.name, alias, &version.version)
             .await?;
+    }
+    if args.load
+        && let (Some((model, number)), Some(url)) = (&dest.triton, &args.triton_url)
+    {
+        crate::triton::load_and_wait(
+            url,
+            model,
+            number,
+            std::time::Duration::from_secs_f64(args.load_timeout),
+        )
+        .await?;
     }
     report.seconds = started.elapsed().as_secs_f64();
     report.mib_per_second =

@@ -76,7 +76,12 @@ pub async fn run(args: &PublishArgs, json: bool) -> anyhow::Result<PublishReport
     // The dev copy is the source; it must still be what was registered.
     let dev_root = roots::resolve(RootKind::Dev, args.dev_root.as_deref())
         .map_err(|e| UserError::usage(e.to_string()))?;
-    let staged = dev_root.path.join(LLM_MODELS_DIR).join(&parent_id);
+    // A Triton version is staged as `<repo>/<model>/` (its manifest covers config.pbtxt and `<N>/`).
+    let triton_model = triton_model_of(&version)?;
+    let staged = match &triton_model {
+        Some((model, _)) => dev_root.path.join(model),
+        None => dev_root.path.join(LLM_MODELS_DIR).join(&parent_id),
+    };
     if !staged.is_dir() {
         return Err(UserError::usage(format!(
             "the staged binaries of {reference} are not at `{}`",
@@ -106,7 +111,43 @@ pub async fn run(args: &PublishArgs, json: bool) -> anyhow::Result<PublishReport
     client
         .set_model_version_tag(&version.name, &version.version, tags::PUBLISHED, "true")
         .await?;
+    if let Some((model, number)) = &triton_model
+        && *model != version.name
+    {
+        client
+            .set_model_version_tag(model, number, tags::PUBLISHED, "true")
+            .await?;
+    }
     Ok(report(false, summary.uploaded, summary.bytes))
+}
+
+/// (Triton model folder, version folder) for a version registered with `--target triton`, checked
+/// before they become paths.
+pub fn triton_model_of(
+    version: &crate::mlflow::client::ModelVersion,
+) -> anyhow::Result<Option<(String, String)>> {
+    use crate::commands::register_triton::triton_tags;
+    if version.tag(triton_tags::TARGET) != Some("triton") {
+        return Ok(None);
+    }
+    let (Some(model), Some(number)) = (
+        version.tag(triton_tags::MODEL_NAME),
+        version.tag(triton_tags::MODEL_VERSION),
+    ) else {
+        return Err(UserError::failed(
+            "a Triton version without llmops.triton_model_name/version tags",
+        )
+        .into());
+    };
+    crate::layout::triton::validate_model_name(model).map_err(UserError::failed)?;
+    if !crate::layout::triton::is_version_name(number) {
+        return Err(UserError::failed(format!(
+            "`{}` is not a Triton version number",
+            crate::output::printable(number)
+        ))
+        .into());
+    }
+    Ok(Some((model.to_string(), number.to_string())))
 }
 
 /// The manifest `register` logged to the parent run.

@@ -53,6 +53,11 @@ pub struct RegisterReport {
     pub published: bool,
     pub model_uri: String,
     pub tracking_uri: String,
+    /// With `--target triton`: the Triton model folder and version folder.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triton_model: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triton_version: Option<String>,
 }
 
 /// What is known before anything is created.
@@ -66,6 +71,9 @@ struct Plan {
 }
 
 pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterReport> {
+    if args.target == crate::cli::Target::Triton {
+        return super::register_triton::run(args, json).await;
+    }
     let plan = plan(args)?;
     let client = mlflow::client_from(args.tracking_uri.as_deref())?;
     let server_version = client.server_version().await.map_err(|e| {
@@ -108,6 +116,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         parent: Some(parent.info.run_id.clone()),
         child: None,
         staged: None,
+        version: None,
     };
 
     let result = register_into(
@@ -136,14 +145,23 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
 }
 
 /// What a failure must clean up.
-struct Created {
-    parent: Option<String>,
-    child: Option<String>,
-    staged: Option<PathBuf>,
+pub(crate) struct Created {
+    pub parent: Option<String>,
+    pub child: Option<String>,
+    pub staged: Option<PathBuf>,
+    /// A version registered before the failure (Triton's binary holder), deleted on roll-back.
+    pub version: Option<(String, String)>,
 }
 
 impl Created {
-    async fn roll_back(&self, client: &MlflowClient) {
+    pub async fn roll_back(&self, client: &MlflowClient) {
+        if let Some((name, version)) = &self.version
+            && let Err(e) = client.delete_model_version(name, version).await
+        {
+            crate::output::warn(&format!(
+                "could not delete model version {name}/{version}: {e}"
+            ));
+        }
         for run in [&self.child, &self.parent].into_iter().flatten() {
             if let Err(e) = client.finish_run(run, "FAILED").await {
                 crate::output::warn(&format!("could not mark run {run} FAILED: {e}"));
@@ -154,7 +172,7 @@ impl Created {
         }
     }
 
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         let runs: Vec<&str> = [&self.parent, &self.child]
             .into_iter()
             .flatten()
@@ -170,6 +188,9 @@ impl Created {
                 " and the staged copy {} was removed",
                 staged.display()
             ));
+        }
+        if let Some((name, version)) = &self.version {
+            text.push_str(&format!("; model version {name}/{version} was deleted"));
         }
         text
     }
@@ -204,16 +225,7 @@ fn plan(args: &RegisterArgs) -> anyhow::Result<Plan> {
             None
         }
     };
-    let user_tags = args
-        .tag
-        .iter()
-        .map(|pair| match pair.split_once('=') {
-            Some((key, value)) if !key.trim().is_empty() => {
-                Ok((key.trim().to_string(), value.to_string()))
-            }
-            _ => Err(UserError::usage(format!("`--tag {pair}` is not KEY=VALUE"))),
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let user_tags = user_tags(args)?;
     let code = match &args.python_model {
         Some(path) => pyfunc::read_user_code(path).map_err(|e| UserError::usage(e.to_string()))?,
         None => (
@@ -238,7 +250,20 @@ fn plan(args: &RegisterArgs) -> anyhow::Result<Plan> {
     })
 }
 
-fn standard_tags<'a>(run_name: &str, user: &str) -> Vec<(&'a str, String)> {
+/// `--tag KEY=VALUE` pairs.
+pub(crate) fn user_tags(args: &RegisterArgs) -> Result<Vec<(String, String)>, UserError> {
+    args.tag
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), value.to_string()))
+            }
+            _ => Err(UserError::usage(format!("`--tag {pair}` is not KEY=VALUE"))),
+        })
+        .collect()
+}
+
+pub(crate) fn standard_tags<'a>(run_name: &str, user: &str) -> Vec<(&'a str, String)> {
     vec![
         ("mlflow.runName", run_name.to_string()),
         ("mlflow.user", user.to_string()),
@@ -423,10 +448,12 @@ async fn register_into(
         bytes: manifest.total_bytes(),
         published,
         tracking_uri: client.tracking_uri().to_string(),
+        triton_model: None,
+        triton_version: None,
     })
 }
 
-fn pip_requirements(args: &RegisterArgs) -> Vec<String> {
+pub(crate) fn pip_requirements(args: &RegisterArgs) -> Vec<String> {
     let mut requirements = Vec::new();
     if args.python_model.is_none() {
         requirements.extend([
@@ -439,7 +466,7 @@ fn pip_requirements(args: &RegisterArgs) -> Vec<String> {
     requirements
 }
 
-async fn upload_bytes(
+pub(crate) async fn upload_bytes(
     client: &MlflowClient,
     artifact_path: &str,
     name: &str,
@@ -454,7 +481,7 @@ async fn upload_bytes(
 }
 
 /// `python3 --version` of this machine, for `python_env.yaml`; 3.11 when there is none.
-fn local_python_version() -> String {
+pub(crate) fn local_python_version() -> String {
     std::process::Command::new("python3")
         .arg("--version")
         .output()

@@ -403,7 +403,8 @@ mod tests {
 
     #[test]
     fn each_rule_names_the_file() {
-        let cases: Vec<(Vec<(&str, &str)>, &str, &str)> = vec![
+        type Files<'a> = Vec<(&'a str, &'a str)>;
+        let cases: Vec<(Files, &str, &str)> = vec![
             (
                 vec![("config.pbtxt", PY_CONFIG), ("01/model.py", "x")],
                 "01",

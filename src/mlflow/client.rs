@@ -752,6 +752,19 @@ impl MlflowClient {
         Ok(versions)
     }
 
+    /// Deletes a model version (rolling back a registration that failed midway).
+    pub async fn delete_model_version(&self, name: &str, version: &str) -> Result<()> {
+        let body = json!({"name": name, "version": version});
+        self.call(
+            Method::DELETE,
+            "/api/2.0/mlflow/model-versions/delete",
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
     /// (alias, version) pairs of a registered model.
     pub async fn registered_model_aliases(&self, name: &str) -> Result<Vec<(String, String)>> {
         let value = self

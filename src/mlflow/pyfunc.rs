@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 /// The built-in `transformers` template.
 pub const TRANSFORMERS_TEMPLATE: &str = include_str!("templates/transformers_model.py");
 
+/// The built-in `triton` template: a proxy that forwards KServe v2 infer bodies to Triton.
+pub const TRITON_TEMPLATE: &str = include_str!("templates/triton_model.py");
+
 /// What goes into the model folder.
 #[derive(Debug, Clone)]
 pub struct PyfuncModel {
