@@ -320,7 +320,9 @@ impl MlflowClient {
         let mut attempt = 0u32;
         loop {
             let request = build();
-            let outcome = request.timeout(self.retry.timeout).send().await;
+            // No total deadline: `MLFLOW_HTTP_REQUEST_TIMEOUT` bounds each read (the client's
+            // read_timeout), as in Python's requests, so a 5 GB upload is not cut off at 120 s.
+            let outcome = request.send().await;
             let (retryable, retry_after, error) = match outcome {
                 Ok(response) if response.status().is_success() => return Ok(response),
                 Ok(response) => {
