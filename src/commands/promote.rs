@@ -757,12 +757,17 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<StatusReport> {
     let mut rows = Vec::new();
     for version in versions {
         let parent = version.tag(tags::PARENT_RUN_ID).map(str::to_string);
-        let dev_staged = match (&dev_root, &parent) {
-            (Some(root), Some(parent)) => {
+        // Where `register` staged it (recorded on the version), else the LLM layout under --dev-root.
+        let dev_staged = match (version.tag(tags::DEV_STAGED_PATH), &dev_root, &parent) {
+            (Some(path), _, _) => Some(Path::new(path).is_dir()),
+            (None, Some(root), Some(parent)) => {
                 Some(root.path.join(LLM_MODELS_DIR).join(parent).is_dir())
             }
             _ => None,
         };
+        let triton = crate::commands::publish::triton_model_of(&version)
+            .ok()
+            .flatten();
         let promoted_to = version.tag(audit::PROMOTED_TO).map(str::to_string);
         let promoted = promoted_to
             .as_deref()
@@ -771,16 +776,25 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<StatusReport> {
                 (Some(root), Some(parent)) => root.path.join(LLM_MODELS_DIR).join(parent).is_dir(),
                 _ => false,
             };
-        let verified = match (&prod_root, &parent) {
-            (Some(root), Some(parent)) => std::fs::read(
+        let record = match (&prod_root, &parent, &triton) {
+            (Some(root), _, Some((model, number))) => {
+                crate::commands::register_triton::staging_area(&root.path)
+                    .ok()
+                    .map(|area| area.join("promoted").join(format!("{model}-{number}.json")))
+            }
+            (Some(root), Some(parent), None) => Some(
                 root.path
                     .join(LLM_MODELS_DIR)
                     .join(".llmops")
                     .join(format!("{parent}.json")),
-            )
-            .ok()
-            .and_then(|b| serde_json::from_slice::<PromotedState>(&b).ok())
-            .map(|s| format!("{} at {}", s.verification.label(), s.verified_at)),
+            ),
+            _ => None,
+        };
+        let verified = match record {
+            Some(record) => std::fs::read(record)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<PromotedState>(&b).ok())
+                .map(|s| format!("{} at {}", s.verification.label(), s.verified_at)),
             _ => None,
         };
         rows.push(VersionStatus {
@@ -841,7 +855,12 @@ pub async fn verify(args: &VerifyArgs) -> anyhow::Result<VerifyReport> {
     let parent = lineage.parent.info.run_id.clone();
     let manifest =
         crate::commands::publish::read_manifest(&client, &lineage.parent_artifact_path).await?;
-    let dir: PathBuf = prod_root.path.join(LLM_MODELS_DIR).join(&parent);
+    // The manifest's paths are relative to the run folder (LLM) or the model folder (Triton).
+    let triton = crate::commands::publish::triton_model_of(&version)?;
+    let dir: PathBuf = match &triton {
+        Some((model, _)) => prod_root.path.join(model),
+        None => prod_root.path.join(LLM_MODELS_DIR).join(&parent),
+    };
     if !dir.is_dir() {
         return Err(UserError::failed(format!(
             "{reference} is not promoted: `{}` does not exist",
@@ -863,11 +882,18 @@ pub async fn verify(args: &VerifyArgs) -> anyhow::Result<VerifyReport> {
     }
     let verified = problems.is_empty();
     if verified {
-        let state_path = prod_root
-            .path
-            .join(LLM_MODELS_DIR)
-            .join(".llmops")
-            .join(format!("{parent}.json"));
+        let state_path = match &triton {
+            Some((model, number)) => {
+                crate::commands::register_triton::staging_area(&prod_root.path)?
+                    .join("promoted")
+                    .join(format!("{model}-{number}.json"))
+            }
+            None => prod_root
+                .path
+                .join(LLM_MODELS_DIR)
+                .join(".llmops")
+                .join(format!("{parent}.json")),
+        };
         let mut state = std::fs::read(&state_path)
             .ok()
             .and_then(|b| serde_json::from_slice::<PromotedState>(&b).ok())

@@ -9,4 +9,5 @@ mod promote;
 mod register;
 mod size_cli;
 mod stack;
+mod triton;
 mod vllm_logs;

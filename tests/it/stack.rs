@@ -47,6 +47,34 @@ impl Stack {
         Stack { dir, env }
     }
 
+    /// Starts a Triton (`name`: `triton` or `triton-<x>`) on `repo`; returns its URL.
+    pub fn start_triton(&mut self, name: &str, repo: &Path, mode: &str) -> String {
+        let output = Command::new(script())
+            .args([
+                "start-triton",
+                "--dir",
+                self.dir.path().to_str().unwrap(),
+                "--repo",
+                repo.to_str().unwrap(),
+            ])
+            .args(["--name", name, "--mode", mode, "--poll-secs", "1"])
+            .output()
+            .expect("scripts/stack runs");
+        assert!(
+            output.status.success(),
+            "Triton did not start (scripts/stack install --triton):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let env_file = String::from_utf8(output.stdout).unwrap().trim().to_string();
+        for line in std::fs::read_to_string(env_file).unwrap().lines() {
+            if let Some((k, v)) = line.split_once('=') {
+                self.env.insert(k.to_string(), v.to_string());
+            }
+        }
+        let key = format!("LLMOPS_{}_URL", name.to_ascii_uppercase().replace('-', "_"));
+        self.var(&key).to_string()
+    }
+
     pub fn var(&self, name: &str) -> &str {
         self.env
             .get(name)
