@@ -196,6 +196,67 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
         .assert()
         .success();
 
+    // --dry-run, status and the audit trail work for this target too.
+    let plan = json_of(
+        &stack
+            .llmops()
+            .args(["promote", "models:/add_sub-client/1", "--target", "triton"])
+            .args([
+                "--prod-root",
+                prod_repo.to_str().unwrap(),
+                "--artifacts-destination",
+                &destination,
+            ])
+            .args(["--dry-run", "--output", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(plan["outcome"], "dry_run");
+    let planned: Vec<&str> = plan["plan"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(planned, ["1/model.py", "config.pbtxt"]);
+    let status = json_of(
+        &stack
+            .llmops()
+            .args([
+                "status",
+                "add_sub-client",
+                "--prod-root",
+                prod_repo.to_str().unwrap(),
+                "--output",
+                "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    let row = &status["versions"][0];
+    assert_eq!(
+        (
+            row["published"].as_bool(),
+            row["promoted"].as_bool(),
+            row["dev_staged"].as_bool()
+        ),
+        (Some(true), Some(true), Some(true))
+    );
+    assert!(
+        row["verified"].as_str().unwrap().starts_with("sha256"),
+        "{row}"
+    );
+    let version =
+        stack.rest_get("/api/2.0/mlflow/model-versions/get?name=add_sub-client&version=1");
+    let tags = version["model_version"]["tags"].as_array().unwrap();
+    let promoted_to = tags
+        .iter()
+        .find(|t| t["key"] == "llmops.promoted_to")
+        .unwrap()["value"]
+        .as_str()
+        .unwrap();
+    assert_eq!(promoted_to, prod_repo.join("add_sub/1").to_str().unwrap());
+
     // The hazard: a Triton polling every second serves version 1 while version 2 is promoted.
     stack
         .llmops()
