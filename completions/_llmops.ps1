@@ -102,6 +102,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             break
         }
         'llmops;size' {
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'For models:/ and runs:/: the MLflow tracking server')
+            [CompletionResult]::new('--artifacts-destination', '--artifacts-destination', [CompletionResultType]::ParameterName, 'For models:/ and runs:/: the MLflow server''s artifact store, s3://BUCKET[/PREFIX]')
             [CompletionResult]::new('--max-model-len', '--max-model-len', [CompletionResultType]::ParameterName, 'Context length(s) to size for; comma-separated for a sweep [default: the config''s]')
             [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]')
             [CompletionResult]::new('--gpu-memory', '--gpu-memory', [CompletionResultType]::ParameterName, 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB')

@@ -523,12 +523,20 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__size)
-            opts="-h --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --output --help"
+            opts="-h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --artifacts-destination)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --max-model-len)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

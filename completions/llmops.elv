@@ -93,6 +93,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'llmops;size'= {
+            cand --tracking-uri 'For models:/ and runs:/: the MLflow tracking server'
+            cand --artifacts-destination 'For models:/ and runs:/: the MLflow server''s artifact store, s3://BUCKET[/PREFIX]'
             cand --max-model-len 'Context length(s) to size for; comma-separated for a sweep [default: the config''s]'
             cand --gpu 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]'
             cand --gpu-memory 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB'

@@ -88,6 +88,8 @@ complete -c llmops -n "__fish_llmops_using_subcommand verify" -l tracking-uri -d
 complete -c llmops -n "__fish_llmops_using_subcommand verify" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l tracking-uri -d 'For models:/ and runs:/: the MLflow tracking server' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l artifacts-destination -d 'For models:/ and runs:/: the MLflow server\'s artifact store, s3://BUCKET[/PREFIX]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 'Context length(s) to size for; comma-separated for a sweep [default: the config\'s]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r

@@ -51,8 +51,17 @@ pub enum OutputFormat {
     after_help = "Exit codes: 0 fits, 1 does not fit, 2 usage error or unreadable/invalid input."
 )]
 pub struct SizeArgs {
-    /// A model directory (config.json plus safetensors files) or a config.json
+    /// A model directory (config.json plus safetensors files), a config.json, or where a model already
+    /// is: models:/<name>/<version>, models:/<name>@<alias>, runs:/<run>/<path>, s3://bucket/prefix
     pub model: PathBuf,
+
+    /// For models:/ and runs:/: the MLflow tracking server
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+
+    /// For models:/ and runs:/: the MLflow server's artifact store, s3://BUCKET[/PREFIX]
+    #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
+    pub artifacts_destination: Option<String>,
 
     /// Context length(s) to size for; comma-separated for a sweep [default: the config's]
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=100_000_000))]

@@ -205,13 +205,30 @@ fn check_triton_files(files: &[RemoteFile], number: &str) -> anyhow::Result<()> 
 }
 
 /// The version, its lineage and the S3 location of its binaries.
-struct Resolved {
-    version: ModelVersion,
-    lineage: Lineage,
-    location: S3Location,
+pub(crate) struct Resolved {
+    pub version: ModelVersion,
+    pub lineage: Lineage,
+    pub location: S3Location,
 }
 
-async fn resolve(
+/// The MLflow server's artifact store, for `mlflow-artifacts:/` URIs: the flag, then
+/// `LLMOPS_ARTIFACTS_DESTINATION`, then `MLFLOW_S3_BUCKET` (the reference notebooks' variable).
+pub(crate) fn artifacts_destination(flag: Option<&str>) -> Result<String, UserError> {
+    flag.map(str::to_string)
+        .or_else(|| std::env::var(env::LLMOPS_ARTIFACTS_DESTINATION).ok().filter(|v| !v.is_empty()))
+        .or_else(|| {
+            std::env::var(env::MLFLOW_S3_BUCKET)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(|b| if b.starts_with("s3://") { b } else { format!("s3://{b}") })
+        })
+        .ok_or_else(|| {
+            UserError::usage("the artifacts are behind the MLflow artifact proxy, and llmops reads them from S3 directly")
+                .with_hint("pass `--artifacts-destination s3://BUCKET/PREFIX` (the server's --artifacts-destination), or set LLMOPS_ARTIFACTS_DESTINATION or MLFLOW_S3_BUCKET")
+        })
+}
+
+pub(crate) async fn resolve(
     client: &MlflowClient,
     reference: &ModelRef,
     destination: Option<&str>,
@@ -234,18 +251,7 @@ async fn resolve(
     let location = if uri.starts_with("s3://") {
         S3Location::parse(&uri).map_err(UserError::failed)?
     } else if let Some(relative) = proxied_artifact_path(&uri) {
-        let destination = destination
-            .map(str::to_string)
-            .or_else(|| std::env::var(env::LLMOPS_ARTIFACTS_DESTINATION).ok().filter(|v| !v.is_empty()))
-            .or_else(|| {
-                std::env::var(env::MLFLOW_S3_BUCKET).ok().filter(|v| !v.is_empty()).map(|b| {
-                    if b.starts_with("s3://") { b } else { format!("s3://{b}") }
-                })
-            })
-            .ok_or_else(|| {
-                UserError::usage(format!("the parent run's artifacts are at `{uri}`, behind the MLflow artifact proxy, and llmops reads them from S3 directly"))
-                    .with_hint("pass `--artifacts-destination s3://BUCKET/PREFIX` (the server's --artifacts-destination), or set LLMOPS_ARTIFACTS_DESTINATION or MLFLOW_S3_BUCKET")
-            })?;
+        let destination = artifacts_destination(destination)?;
         S3Location::parse(&destination)
             .map_err(UserError::usage)?
             .join(&relative)
@@ -478,7 +484,7 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
 
 /// Every object under `location`, mapped to its path under `root`; any unsafe key fails the whole
 /// listing before a byte is written.
-async fn list_model(
+pub(crate) async fn list_model(
     client: &aws_sdk_s3::Client,
     location: &S3Location,
     root: &Path,

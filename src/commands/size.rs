@@ -125,7 +125,20 @@ impl SizeOutput {
 }
 
 pub fn run(args: &SizeArgs) -> anyhow::Result<SizeOutput> {
-    let model = Model::load(&args.model).map_err(model_error)?;
+    let reference = args.model.to_string_lossy();
+    let model = if crate::sizing::remote::is_remote(&reference) {
+        // Only the headers are fetched: config.json, and 8 + N bytes of each safetensors file.
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(crate::sizing::remote::load(
+                &reference,
+                args.tracking_uri.as_deref(),
+                args.artifacts_destination.as_deref(),
+            ))?
+    } else {
+        Model::load(&args.model).map_err(model_error)?
+    };
     let gpus = resolve_gpus(args)?;
     let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UserError::usage)?;
     let lengths: Vec<Option<u64>> = if args.max_model_len.is_empty() {

@@ -12,6 +12,7 @@ pub mod gpus;
 pub mod kv;
 pub mod overhead;
 pub mod params;
+pub mod remote;
 pub mod verdict;
 pub mod weights;
 

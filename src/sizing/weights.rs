@@ -165,18 +165,34 @@ fn add_header(
     let mut length = [0u8; 8];
     file.read_exact(&mut length)
         .map_err(|_| invalid("shorter than the 8-byte header length".into()))?;
-    let header_len = u64::from_le_bytes(length);
-    if header_len > MAX_HEADER_BYTES || header_len + 8 > file_len {
-        return Err(invalid(format!(
-            "header length {header_len} does not fit in a {file_len}-byte file"
-        )));
-    }
+    let header_len = header_length(length, file_len).map_err(invalid)?;
     let mut header = vec![0u8; header_len as usize];
     file.read_exact(&mut header).map_err(io)?;
-    let table: BTreeMap<String, Value> =
-        serde_json::from_slice(&header).map_err(|e| invalid(format!("header is not JSON: {e}")))?;
-    let data_len = file_len - 8 - header_len;
+    add_header_bytes(&header, file_len, num_layers, total).map_err(invalid)
+}
 
+/// The header length from a file's first 8 bytes, checked against the file's size (a remote
+/// object's size for ranged reads), so a hostile length never makes us allocate or fetch more.
+pub fn header_length(first_eight: [u8; 8], file_len: u64) -> Result<u64, String> {
+    let header_len = u64::from_le_bytes(first_eight);
+    if header_len > MAX_HEADER_BYTES || header_len + 8 > file_len {
+        return Err(format!(
+            "header length {header_len} does not fit in a {file_len}-byte file"
+        ));
+    }
+    Ok(header_len)
+}
+
+/// Adds the tensors of one safetensors header (the JSON after the 8-byte length) to `total`.
+pub fn add_header_bytes(
+    header: &[u8],
+    file_len: u64,
+    num_layers: u64,
+    total: &mut CheckpointWeights,
+) -> Result<(), String> {
+    let table: BTreeMap<String, Value> =
+        serde_json::from_slice(header).map_err(|e| format!("header is not JSON: {e}"))?;
+    let data_len = file_len - 8 - header.len() as u64;
     for (name, tensor) in &table {
         if name == "__metadata__" {
             continue;
@@ -188,14 +204,12 @@ fn add_header(
             .map(|a| a.iter().filter_map(Value::as_u64).collect())
             .unwrap_or_default();
         let [start, end] = offsets[..] else {
-            return Err(invalid(format!(
-                "tensor `{name}` has no valid `data_offsets`"
-            )));
+            return Err(format!("tensor `{name}` has no valid `data_offsets`"));
         };
         if start > end || end > data_len {
-            return Err(invalid(format!(
+            return Err(format!(
                 "tensor `{name}` spans bytes {start}..{end}, outside the {data_len} data bytes"
-            )));
+            ));
         }
         let bytes = end - start;
         let shape: Vec<u64> = tensor
@@ -207,9 +221,9 @@ fn add_header(
         if let (Some(size), Some(n)) = (dtype_bytes(dtype), elements)
             && n.checked_mul(size) != Some(bytes)
         {
-            return Err(invalid(format!(
+            return Err(format!(
                 "tensor `{name}` is {dtype} {shape:?} but spans {bytes} bytes"
-            )));
+            ));
         }
         if layer_index(name).is_some_and(|i| i >= num_layers) {
             total.skipped_bytes += bytes;

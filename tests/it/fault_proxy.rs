@@ -32,6 +32,8 @@ pub enum Fault {
     },
     /// Every object GET waits `millis` before it is forwarded (a slow network).
     Delay { path: &'static str, millis: u64 },
+    /// No fault: forward and count.
+    None,
 }
 
 impl Fault {
@@ -49,6 +51,8 @@ pub struct FaultProxy {
     pub faults: Arc<AtomicUsize>,
     /// Requests forwarded to the real server.
     pub forwarded: Arc<AtomicUsize>,
+    /// Bytes of responses relayed from the real server (heads included).
+    pub relayed_bytes: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -64,21 +68,24 @@ impl FaultProxy {
         let faults = Arc::new(AtomicUsize::new(0));
         let forwarded = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
+        let relayed_bytes = Arc::new(AtomicUsize::new(0));
+        let relayed = relayed_bytes.clone();
         let (f, w, s) = (faults.clone(), forwarded.clone(), stop.clone());
         std::thread::spawn(move || {
             let seen = Arc::new(AtomicUsize::new(0));
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let (upstream, fault, f, w, seen) = (
+                        let (upstream, fault, f, w, seen, relayed) = (
                             upstream.clone(),
                             fault.clone(),
                             f.clone(),
                             w.clone(),
                             seen.clone(),
+                            relayed.clone(),
                         );
                         std::thread::spawn(move || {
-                            let _ = handle(client, &upstream, &fault, &f, &w, &seen);
+                            let _ = handle(client, &upstream, &fault, &f, &w, &seen, &relayed);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -89,6 +96,7 @@ impl FaultProxy {
             url,
             faults,
             forwarded,
+            relayed_bytes,
             stop,
         }
     }
@@ -107,6 +115,7 @@ fn handle(
     faults: &AtomicUsize,
     forwarded: &AtomicUsize,
     seen: &AtomicUsize,
+    relayed: &AtomicUsize,
 ) -> std::io::Result<()> {
     client.set_nonblocking(false)?;
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -184,7 +193,8 @@ fn handle(
     });
     match body_fault {
         None => {
-            std::io::copy(&mut server, &mut client)?;
+            let bytes = std::io::copy(&mut server, &mut client)?;
+            relayed.fetch_add(bytes as usize, Ordering::SeqCst);
         }
         Some((after, stall)) => {
             faults.fetch_add(1, Ordering::SeqCst);

@@ -263,6 +263,7 @@ fn promote_from_s3_with_web_identity() {
     assert_eq!(again["outcome"], "replaced");
     assert_same_tree(&staged, &target);
 
+    size_from_the_registry_reads_only_headers(&stack, &destination);
     faults_are_survived(&stack, name, &staged, &destination);
     an_interrupted_promote_resumes(&stack, name, &staged, &destination);
     hostile_keys_are_refused(&stack, &model, &destination);
@@ -599,4 +600,78 @@ fn deployer_errors_are_clear(stack: &Stack, model: &tempfile::TempDir, destinati
         .assert()
         .code(2)
         .stderr(predicate::str::contains("--artifacts-destination"));
+}
+
+/// `size models:/…` gives the answer `size <local dir>` gives, and fetches config.json and the
+/// safetensors headers only: a 16 MiB shard costs a few kilobytes, counted at a proxy in front of S3.
+fn size_from_the_registry_reads_only_headers(stack: &Stack, destination: &str) {
+    let model = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/models/llama-3.2-1b/config.json"),
+        model.path().join("config.json"),
+    )
+    .unwrap();
+    let tensor_bytes = llmops::sizing::weights::write_sparse_safetensors(
+        &model.path().join("model.safetensors"),
+        &[
+            ("model.embed_tokens.weight", "BF16", &[4096, 1024]),
+            ("model.layers.0.mlp.up_proj.weight", "BF16", &[1024, 4096]),
+        ],
+    )
+    .unwrap();
+    assert_eq!(tensor_bytes, 16 * 1024 * 1024);
+    let dev = tempfile::tempdir().unwrap();
+    stack
+        .llmops()
+        .args([
+            "register",
+            model.path().to_str().unwrap(),
+            "--name",
+            "sized",
+            "--publish",
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .args(["--python-model", test_model_code().to_str().unwrap()])
+        .assert()
+        .success();
+    let local = json_of(
+        &stack
+            .llmops()
+            .args(["size"])
+            .arg(model.path())
+            .args(["--max-model-len", "8192", "--output", "json"])
+            .output()
+            .unwrap(),
+    );
+    let proxy = FaultProxy::start(stack.var("MOTO_URL"), Fault::None);
+    let remote = json_of(
+        &stack
+            .llmops()
+            .env("AWS_ENDPOINT_URL_S3", &proxy.url)
+            .args([
+                "size",
+                "models:/sized/1",
+                "--artifacts-destination",
+                destination,
+                "--max-model-len",
+                "8192",
+                "--output",
+                "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    for field in ["per_gpu", "max_concurrency", "fits", "vllm_log"] {
+        assert_eq!(remote[field], local[field], "{field}");
+    }
+    assert_eq!(remote["per_gpu"]["weights_bytes"], tensor_bytes);
+    assert_eq!(remote["model"]["weights_source"], "safetensors_headers");
+    let relayed = proxy
+        .relayed_bytes
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        relayed < 64 * 1024,
+        "{relayed} bytes came from S3 for a 16 MiB model: the tensors were downloaded"
+    );
 }
