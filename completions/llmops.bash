@@ -361,7 +361,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__promote)
-            opts="-h --version --prod-root --artifacts-destination --alias --dry-run --target --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --help"
+            opts="-h --version --prod-root --artifacts-destination --alias --dry-run --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -385,6 +385,18 @@ _llmops() {
                     ;;
                 --target)
                     COMPREPLY=($(compgen -W "llm triton" -- "${cur}"))
+                    return 0
+                    ;;
+                --gpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-model-len)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tensor-parallel-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --triton-url)
@@ -453,7 +465,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__register)
-            opts="-h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --help"
+            opts="-h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --gpu --max-model-len --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -480,6 +492,14 @@ _llmops() {
                     return 0
                     ;;
                 --config-pbtxt)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gpu)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-model-len)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

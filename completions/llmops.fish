@@ -41,6 +41,8 @@ triton\t'<repo>/<model>/config.pbtxt and <repo>/<model>/<version>/; --dev-root/-
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l client-name -d 'With --target triton: the registered name of the proxy (client) model [default: <NAME>-client]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l inference-server -d 'With --target triton: the inference server the proxy routes to (the reference\'s inference_server_name)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l config-pbtxt -d 'With --target triton: the config.pbtxt to use instead of the folder\'s own' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l gpu -d 'Size the model for this GPU and record the verdict on the version (llmops.size.* tags)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l max-model-len -d 'With --gpu: the context length to size for [default: the config\'s]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l dev-root -d 'The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l python-model -d 'Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l template -d 'A built-in model template' -r -f -a "transformers\t'A text-generation pipeline over $LOCAL_ROOT_FOLDER/llm-models/<run_id>'
@@ -65,6 +67,9 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l artifacts-dest
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l alias -d 'Move this alias to the promoted version' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l target -d 'Where the binaries are served from (for Triton, --prod-root is the model repository)' -r -f -a "llm\t'<root>/llm-models/<parent-run-id>/ (vLLM, transformers); --dev-root/--prod-root are dataset roots'
 triton\t'<repo>/<model>/config.pbtxt and <repo>/<model>/<version>/; --dev-root/--prod-root are Triton repositories'"
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l gpu -d 'With --require-fit: the GPU the endpoint runs on' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l max-model-len -d 'With --require-fit: the context length the endpoint serves [default: the config\'s]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tensor-parallel-size -d 'With --require-fit: GPUs per endpoint' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l triton-url -d 'With --target triton: Triton\'s HTTP address, for --load' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load-timeout -d 'Seconds to wait for Triton to report the version ready [default: 120]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 16]' -r
@@ -74,6 +79,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tracking-uri -
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l dry-run -d 'Show the caller, the source, the files and the destination; download nothing'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l require-fit -d 'Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the published safetensors headers, without downloading the tensors)'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load -d 'With --target triton: ask Triton to load the version, and wait until it is ready'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l dev-root -d 'The dev dataset root, to show whether each version is staged there' -r -F

@@ -161,6 +161,14 @@ pub struct RegisterArgs {
     #[arg(long)]
     pub config_pbtxt: Option<PathBuf>,
 
+    /// Size the model for this GPU and record the verdict on the version (llmops.size.* tags)
+    #[arg(long)]
+    pub gpu: Option<String>,
+
+    /// With --gpu: the context length to size for [default: the config's]
+    #[arg(long, requires = "gpu", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub max_model_len: Option<u64>,
+
     /// The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/
     #[arg(long, env = env::LLMOPS_DEV_ROOT)]
     pub dev_root: Option<PathBuf>,
@@ -266,6 +274,23 @@ pub struct PromoteArgs {
     /// Where the binaries are served from (for Triton, --prod-root is the model repository)
     #[arg(long, value_enum, default_value_t = Target::Llm)]
     pub target: Target,
+
+    /// Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the
+    /// published safetensors headers, without downloading the tensors)
+    #[arg(long, requires = "gpu")]
+    pub require_fit: bool,
+
+    /// With --require-fit: the GPU the endpoint runs on
+    #[arg(long)]
+    pub gpu: Option<String>,
+
+    /// With --require-fit: the context length the endpoint serves [default: the config's]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub max_model_len: Option<u64>,
+
+    /// With --require-fit: GPUs per endpoint
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=512))]
+    pub tensor_parallel_size: u64,
 
     /// With --target triton: Triton's HTTP address, for --load
     #[arg(long, env = env::LLMOPS_TRITON_URL)]

@@ -321,6 +321,9 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
         ))
         .into());
     }
+    if args.require_fit {
+        require_fit(args, &s3, &model_location).await?;
+    }
     let manifest = fetch_manifest(&s3, &location).await?;
     if let Some(manifest) = &manifest {
         check_listing_against_manifest(&files, manifest)?;
@@ -924,4 +927,38 @@ pub async fn verify(args: &VerifyArgs) -> anyhow::Result<VerifyReport> {
         verified,
         problems,
     })
+}
+
+/// `--require-fit`: size the published model (headers only) and refuse one that will not start.
+async fn require_fit(
+    args: &PromoteArgs,
+    s3: &aws_sdk_s3::Client,
+    location: &S3Location,
+) -> anyhow::Result<()> {
+    let gpu = args.gpu.as_deref().unwrap_or_default();
+    let model = crate::sizing::remote::load_from(s3, location).await?;
+    let estimate = crate::sizing::verdict::verdict_for(
+        &model,
+        gpu,
+        args.max_model_len,
+        args.tensor_parallel_size,
+    )
+    .map_err(UserError::usage)?;
+    if estimate.fits() {
+        crate::output::note(&format!(
+            "fits on {gpu}: {:.2} concurrent requests of {} tokens",
+            estimate.max_concurrency, estimate.settings.max_model_len
+        ));
+        return Ok(());
+    }
+    let hint = match estimate.max_model_len_that_fits {
+        Some(len) => format!("with --max-model-len {len} it would fit; `llmops size` on the model shows every option"),
+        None => "no context length fits on this GPU; `llmops size` on the model shows which GPUs or tensor-parallel sizes would".into(),
+    };
+    Err(UserError::failed(format!(
+        "refusing to promote: the model will not start on {gpu} with --max-model-len {} ({:?})",
+        estimate.settings.max_model_len, estimate.problems
+    ))
+    .with_hint(hint)
+    .into())
 }

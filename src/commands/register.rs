@@ -226,6 +226,15 @@ fn plan(args: &RegisterArgs) -> anyhow::Result<Plan> {
         }
     };
     let user_tags = user_tags(args)?;
+    if let Some(gpu) = &args.gpu
+        && crate::sizing::gpus::find(gpu).is_none()
+    {
+        return Err(UserError::usage(format!(
+            "unknown GPU `{gpu}`; use one of {}",
+            crate::sizing::gpus::names().join(", ")
+        ))
+        .into());
+    }
     let code = match &args.python_model {
         Some(path) => pyfunc::read_user_code(path).map_err(|e| UserError::usage(e.to_string()))?,
         None => (
@@ -407,6 +416,9 @@ async fn register_into(
             staged.display().to_string(),
         ),
     ];
+    if let Some(gpu) = &args.gpu {
+        version_tags.extend(sizing_tags(&plan.model_dir, gpu, args.max_model_len)?);
+    }
     if let Some(config) = &plan.config {
         if let Some(architecture) = &config.architecture {
             version_tags.push((tags::ARCHITECTURE.to_string(), architecture.clone()));
@@ -532,4 +544,38 @@ mod tests {
         assert_eq!(civil_from_days(20_414), (2025, 11, 22));
         assert_eq!(civil_from_days(11_016), (2000, 2, 29));
     }
+}
+
+/// `llmops.size.*` tags: the verdict for `gpu`, as `llmops size` would give it.
+pub(crate) fn sizing_tags(
+    model_dir: &std::path::Path,
+    gpu: &str,
+    max_model_len: Option<u64>,
+) -> Result<Vec<(String, String)>, UserError> {
+    let model = crate::sizing::Model::load(model_dir)
+        .map_err(|e| UserError::usage(format!("--gpu: {e}")))?;
+    let estimate = crate::sizing::verdict::verdict_for(&model, gpu, max_model_len, 1)
+        .map_err(UserError::usage)?;
+    Ok(vec![
+        ("llmops.size.gpu".into(), gpu.to_string()),
+        (
+            "llmops.size.max_model_len".into(),
+            estimate.settings.max_model_len.to_string(),
+        ),
+        ("llmops.size.fits".into(), estimate.fits().to_string()),
+        (
+            "llmops.size.max_concurrency".into(),
+            format!("{:.2}", estimate.max_concurrency),
+        ),
+        (
+            "llmops.size.kv_tokens".into(),
+            estimate.kv_tokens.to_string(),
+        ),
+        (
+            "llmops.size.max_model_len_that_fits".into(),
+            estimate
+                .max_model_len_that_fits
+                .map_or("none".into(), |n| n.to_string()),
+        ),
+    ])
 }

@@ -61,13 +61,18 @@ pub async fn load(
 ) -> anyhow::Result<Model> {
     let location = locate(reference, tracking_uri, destination).await?;
     let (client, _) = s3::clients().await;
+    load_from(&client, &location).await
+}
+
+/// The model whose files are under `location` (config.json and safetensors headers only).
+pub async fn load_from(client: &Client, location: &S3Location) -> anyhow::Result<Model> {
     let root = std::path::Path::new("/nonexistent-remote-model");
-    let files = promote::list_model(&client, &location, root).await?;
+    let files = promote::list_model(client, location, root).await?;
     let config_file = files.iter().find(|f| f.relative == "config.json").ok_or_else(|| {
         UserError::usage(format!("{location} has no config.json (listed {} files)", files.len()))
             .with_hint("for a registered version, publish its binaries first (`llmops publish`), or size the local folder")
     })?;
-    let config_bytes = get_range(&client, &location.bucket, &config_file.key, None).await?;
+    let config_bytes = get_range(client, &location.bucket, &config_file.key, None).await?;
     let text = String::from_utf8(config_bytes)
         .map_err(|_| UserError::usage(format!("{location}/config.json is not UTF-8")))?;
     let config_path = std::path::PathBuf::from(format!("{location}/config.json"));
@@ -89,13 +94,13 @@ pub async fn load(
         .iter()
         .filter(|f| f.relative.ends_with(".safetensors"))
     {
-        let first = get_range(&client, &location.bucket, &file.key, Some((0, 8))).await?;
+        let first = get_range(client, &location.bucket, &file.key, Some((0, 8))).await?;
         let first: [u8; 8] = first
             .try_into()
             .map_err(|_| invalid(&file.key, "shorter than 8 bytes".into()))?;
         let header_len =
             weights::header_length(first, file.size).map_err(|p| invalid(&file.key, p))?;
-        let header = get_range(&client, &location.bucket, &file.key, Some((8, header_len))).await?;
+        let header = get_range(client, &location.bucket, &file.key, Some((8, header_len))).await?;
         weights::add_header_bytes(&header, file.size, config.num_layers(), &mut total)
             .map_err(|p| invalid(&file.key, p))?;
         total.files += 1;

@@ -77,3 +77,25 @@ pub fn vllm_args(estimate: &Estimate) -> String {
     }
     args
 }
+
+/// Sizes `model` on the named catalogue GPU with vLLM's defaults and `max_model_len`, for the
+/// verdicts `register --gpu` records and `promote --require-fit` enforces.
+pub fn verdict_for(
+    model: &Model,
+    gpu_name: &str,
+    max_model_len: Option<u64>,
+    tensor_parallel_size: u64,
+) -> Result<Estimate, String> {
+    let gpu = gpus::find(gpu_name).ok_or_else(|| {
+        format!(
+            "unknown GPU `{gpu_name}`; use one of {}",
+            gpus::names().join(", ")
+        )
+    })?;
+    let settings = Settings {
+        max_model_len,
+        tensor_parallel_size,
+        ..Settings::default()
+    };
+    estimate(model, gpu, &settings).map_err(|e| e.to_string())
+}

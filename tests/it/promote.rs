@@ -667,6 +667,41 @@ fn size_from_the_registry_reads_only_headers(stack: &Stack, destination: &str) {
     }
     assert_eq!(remote["per_gpu"]["weights_bytes"], tensor_bytes);
     assert_eq!(remote["model"]["weights_source"], "safetensors_headers");
+    // promote --require-fit sizes the same way and refuses what will not start.
+    let prod = tempfile::tempdir().unwrap();
+    let promote_fit = |len: &str| {
+        let mut command = stack.llmops();
+        command
+            .args([
+                "promote",
+                "models:/sized/1",
+                "--prod-root",
+                prod.path().to_str().unwrap(),
+                "--artifacts-destination",
+                destination,
+            ])
+            .args(["--require-fit", "--gpu", "T4", "--max-model-len", len]);
+        command
+    };
+    promote_fit("500000")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "refusing to promote: the model will not start on T4 with --max-model-len 500000",
+        ));
+    assert!(
+        !prod
+            .path()
+            .join("llm-models")
+            .read_dir()
+            .unwrap()
+            .any(|e| e.unwrap().file_name().len() == 32),
+        "nothing promoted"
+    );
+    promote_fit("8192")
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("fits on T4"));
     let relayed = proxy
         .relayed_bytes
         .load(std::sync::atomic::Ordering::SeqCst);

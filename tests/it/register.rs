@@ -84,7 +84,16 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
             "--python-model",
             test_model_code().to_str().unwrap(),
         ])
-        .args(["--tag", "team=nlp", "--description", "tiny test model"])
+        .args([
+            "--tag",
+            "team=nlp",
+            "--description",
+            "tiny test model",
+            "--gpu",
+            "L4",
+            "--max-model-len",
+            "8192",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -207,6 +216,22 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
     assert_eq!(tag(tags, "llmops.architecture"), Some("LlamaForCausalLM"));
     assert_eq!(tag(tags, "llmops.params"), Some("1235814400"));
     assert_eq!(tag(tags, "team"), Some("nlp"));
+    // The sizing verdict recorded by --gpu (what `llmops size` says for the same folder).
+    assert_eq!(tag(tags, "llmops.size.gpu"), Some("L4"));
+    assert_eq!(tag(tags, "llmops.size.fits"), Some("true"));
+    assert_eq!(tag(tags, "llmops.size.max_model_len"), Some("8192"));
+    let sized = crate::common::size_json(&[
+        snapshot(&model).to_str().unwrap(),
+        "--gpu",
+        "L4",
+        "--max-model-len",
+        "8192",
+    ])
+    .0;
+    assert_eq!(
+        tag(tags, "llmops.size.kv_tokens"),
+        Some(sized["per_gpu"]["kv_tokens"].to_string().as_str())
+    );
 
     // Nothing under the parent's model/ in S3 until publish.
     let s3_listing = |prefix: &str| -> Value {
