@@ -16,6 +16,9 @@ _llmops() {
             ",$1")
                 cmd="llmops"
                 ;;
+            llmops,config)
+                cmd="llmops__subcmd__config"
+                ;;
             llmops,generate)
                 cmd="llmops__subcmd__generate"
                 ;;
@@ -40,6 +43,18 @@ _llmops() {
             llmops,verify)
                 cmd="llmops__subcmd__verify"
                 ;;
+            llmops__subcmd__config,help)
+                cmd="llmops__subcmd__config__subcmd__help"
+                ;;
+            llmops__subcmd__config,show)
+                cmd="llmops__subcmd__config__subcmd__show"
+                ;;
+            llmops__subcmd__config__subcmd__help,help)
+                cmd="llmops__subcmd__config__subcmd__help__subcmd__help"
+                ;;
+            llmops__subcmd__config__subcmd__help,show)
+                cmd="llmops__subcmd__config__subcmd__help__subcmd__show"
+                ;;
             llmops__subcmd__generate,completions)
                 cmd="llmops__subcmd__generate__subcmd__completions"
                 ;;
@@ -57,6 +72,9 @@ _llmops() {
                 ;;
             llmops__subcmd__generate__subcmd__help,man)
                 cmd="llmops__subcmd__generate__subcmd__help__subcmd__man"
+                ;;
+            llmops__subcmd__help,config)
+                cmd="llmops__subcmd__help__subcmd__config"
                 ;;
             llmops__subcmd__help,generate)
                 cmd="llmops__subcmd__help__subcmd__generate"
@@ -82,6 +100,9 @@ _llmops() {
             llmops__subcmd__help,verify)
                 cmd="llmops__subcmd__help__subcmd__verify"
                 ;;
+            llmops__subcmd__help__subcmd__config,show)
+                cmd="llmops__subcmd__help__subcmd__config__subcmd__show"
+                ;;
             llmops__subcmd__help__subcmd__generate,completions)
                 cmd="llmops__subcmd__help__subcmd__generate__subcmd__completions"
                 ;;
@@ -95,12 +116,86 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-h -V --help --version register publish promote status verify size generate help"
+            opts="-h -V --help --version register publish promote status verify size config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__config)
+            opts="-h --help show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__config__subcmd__help)
+            opts="show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__config__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__config__subcmd__show)
+            opts="-h --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -207,8 +302,36 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help)
-            opts="register publish promote status verify size generate help"
+            opts="register publish promote status verify size config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__config)
+            opts="show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__config__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -28,6 +28,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+            cand config 'Show the resolved configuration: every setting, its value, and where it came from'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -117,6 +118,25 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'llmops;config'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand show 'Print every setting with its value and source; secrets only as set or not set'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;config;show'= {
+            cand --output 'Output format'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;config;help'= {
+            cand show 'Print every setting with its value and source; secrets only as set or not set'
+            cand help 'Print this message or the help of the given subcommand(s)'
+        }
+        &'llmops;config;help;show'= {
+        }
+        &'llmops;config;help;help'= {
+        }
         &'llmops;generate'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -150,6 +170,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+            cand config 'Show the resolved configuration: every setting, its value, and where it came from'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -164,6 +185,11 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;help;verify'= {
         }
         &'llmops;help;size'= {
+        }
+        &'llmops;help;config'= {
+            cand show 'Print every setting with its value and source; secrets only as set or not set'
+        }
+        &'llmops;help;config;show'= {
         }
         &'llmops;help;generate'= {
             cand completions 'Shell completion scripts for bash, zsh, fish, powershell and elvish'

@@ -33,6 +33,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Predict the GPU memory vLLM will allocate for a model, and whether it fits
     Size(SizeArgs),
+    /// Show the resolved configuration: every setting, its value, and where it came from
+    Config(ConfigArgs),
     /// Write shell completions and man pages (for packagers)
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -305,7 +307,7 @@ pub struct PromoteArgs {
     pub load_timeout: f64,
 
     /// Requests in flight [default: 16]
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    #[arg(long, env = env::LLMOPS_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
 
     /// Objects larger than this are fetched in ranged parts of this size [default: 64MiB]
@@ -370,6 +372,25 @@ pub struct VerifyArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Precedence: flags > environment > ./llmops.toml > $XDG_CONFIG_HOME/llmops/config.toml > defaults."
+)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub what: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting with its value and source; secrets only as set or not set
+    Show {
+        /// Output format
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        output: OutputFormat,
+    },
 }
 
 #[derive(Debug, Args)]

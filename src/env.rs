@@ -37,6 +37,8 @@ pub const LLMOPS_ARTIFACTS_DESTINATION: &str = "LLMOPS_ARTIFACTS_DESTINATION";
 pub const MLFLOW_S3_BUCKET: &str = "MLFLOW_S3_BUCKET";
 /// Triton's HTTP address, for `promote --target triton --load` (and read by the `triton` template).
 pub const LLMOPS_TRITON_URL: &str = "LLMOPS_TRITON_URL";
+/// Default `--concurrency` for `promote`.
+pub const LLMOPS_CONCURRENCY: &str = "LLMOPS_CONCURRENCY";
 /// `1`: no progress bars or progress lines.
 pub const LLMOPS_NO_PROGRESS: &str = "LLMOPS_NO_PROGRESS";
 
@@ -142,6 +144,7 @@ pub const ALL: &[(&str, &str)] = &[
         LLMOPS_TRITON_URL,
         "Triton's HTTP address for `promote --target triton --load` (also read by the triton template)",
     ),
+    (LLMOPS_CONCURRENCY, "default `--concurrency` for `promote`"),
     (
         LLMOPS_NO_PROGRESS,
         "`1`: no progress bars or periodic progress lines",

@@ -6,9 +6,20 @@ use llmops::exit::{self, ExitStatus};
 use llmops::{commands, output};
 
 fn main() -> ExitCode {
+    // Configuration files fill in what flags and variables leave unset; read before clap, which
+    // takes its `env = …` defaults from the environment.
+    let settings = match llmops::config::resolve() {
+        Ok(settings) => settings,
+        Err(error) => {
+            let error = anyhow::Error::new(llmops::exit::UserError::usage(error.to_string()));
+            output::print_error(&error);
+            return ExitStatus::Usage.into();
+        }
+    };
+    llmops::config::apply(&settings);
     // clap prints usage errors itself and exits 2 (0 for --help / --version).
     let cli = Cli::parse();
-    match run(&cli) {
+    match run(&cli, &settings) {
         Ok(status) => status.into(),
         Err(error) if exit::is_broken_pipe(&error) => ExitStatus::Success.into(),
         Err(error) => {
@@ -18,7 +29,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
+fn run(cli: &Cli, settings: &[llmops::config::Setting]) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Size(args) => {
             let report = commands::size::run(args)?;
@@ -56,6 +67,11 @@ fn run(cli: &Cli) -> anyhow::Result<ExitStatus> {
             } else {
                 ExitStatus::Failure
             })
+        }
+        Command::Config(args) => {
+            let llmops::cli::ConfigCommand::Show { output: format } = &args.what;
+            output::print_config(&llmops::config::show(settings), *format)?;
+            Ok(ExitStatus::Success)
         }
         Command::Generate(args) => {
             for path in commands::generate::run(&args.what)? {

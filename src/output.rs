@@ -355,3 +355,33 @@ pub fn print_status(
     writeln!(stdout, "{rows}")?;
     Ok(stdout.flush()?)
 }
+
+/// `config show`: key, value, source; then the files read and the secrets (set or not).
+pub fn print_config(
+    report: &crate::config::ConfigReport,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    if format == OutputFormat::Json {
+        return print_record(report, format);
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut rows = table();
+    rows.set_header(vec!["key", "variable", "value", "source"]);
+    for s in &report.settings {
+        rows.add_row(vec![
+            s.key,
+            s.variable,
+            s.value.as_deref().unwrap_or("-"),
+            s.source.as_str(),
+        ]);
+    }
+    writeln!(stdout, "{rows}")?;
+    writeln!(stdout, "files: {}", report.files.join(", "))?;
+    let secrets: Vec<String> = report
+        .secrets
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    writeln!(stdout, "secrets: {}", secrets.join(", "))?;
+    Ok(stdout.flush()?)
+}

@@ -22,6 +22,11 @@ pub fn llmops() -> Command {
         }
     }
     command.env("NO_COLOR", "1");
+    // No user configuration file leaks in: an empty config home.
+    command.env(
+        "XDG_CONFIG_HOME",
+        concat!(env!("CARGO_TARGET_TMPDIR"), "/empty-config-home"),
+    );
     command
 }
 

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary and the library, against the fixtures.
 
 mod common;
+mod config;
 mod fault_proxy;
 mod fixtures;
 mod generated;
