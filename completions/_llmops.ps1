@@ -31,6 +31,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the resolved configuration: every setting, its value, and where it came from')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -78,7 +79,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--tensor-parallel-size', '--tensor-parallel-size', [CompletionResultType]::ParameterName, 'With --require-fit: GPUs per endpoint')
             [CompletionResult]::new('--triton-url', '--triton-url', [CompletionResultType]::ParameterName, 'With --target triton: Triton''s HTTP address, for --load')
             [CompletionResult]::new('--load-timeout', '--load-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for Triton to report the version ready [default: 120]')
-            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight [default: 16]')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight [default: 8]')
             [CompletionResult]::new('--part-size', '--part-size', [CompletionResultType]::ParameterName, 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]')
             [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'Seconds without a byte before a read is retried [default: 30]')
             [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
@@ -124,6 +125,17 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--vllm-version', '--vllm-version', [CompletionResultType]::ParameterName, 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--enforce-eager', '--enforce-eager', [CompletionResultType]::ParameterName, 'No CUDA graphs (vLLM''s --enforce-eager)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;doctor' {
+            [CompletionResult]::new('--role', '--role', [CompletionResultType]::ParameterName, 'Whose setup to check')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server')
+            [CompletionResult]::new('--artifacts-destination', '--artifacts-destination', [CompletionResultType]::ParameterName, 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX] (prod-deployer)')
+            [CompletionResult]::new('--dev-root', '--dev-root', [CompletionResultType]::ParameterName, 'The dev dataset root (data-scientist)')
+            [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'The prod dataset root (prod-deployer)')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
@@ -192,6 +204,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
+            [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock')
             [CompletionResult]::new('config', 'config', [CompletionResultType]::ParameterValue, 'Show the resolved configuration: every setting, its value, and where it came from')
             [CompletionResult]::new('generate', 'generate', [CompletionResultType]::ParameterValue, 'Write shell completions and man pages (for packagers)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
@@ -213,6 +226,9 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             break
         }
         'llmops;help;size' {
+            break
+        }
+        'llmops;help;doctor' {
             break
         }
         'llmops;help;config' {

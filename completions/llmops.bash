@@ -19,6 +19,9 @@ _llmops() {
             llmops,config)
                 cmd="llmops__subcmd__config"
                 ;;
+            llmops,doctor)
+                cmd="llmops__subcmd__doctor"
+                ;;
             llmops,generate)
                 cmd="llmops__subcmd__generate"
                 ;;
@@ -76,6 +79,9 @@ _llmops() {
             llmops__subcmd__help,config)
                 cmd="llmops__subcmd__help__subcmd__config"
                 ;;
+            llmops__subcmd__help,doctor)
+                cmd="llmops__subcmd__help__subcmd__doctor"
+                ;;
             llmops__subcmd__help,generate)
                 cmd="llmops__subcmd__help__subcmd__generate"
                 ;;
@@ -116,7 +122,7 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-h -V --help --version register publish promote status verify size config generate help"
+            opts="-h -V --help --version register publish promote status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -192,6 +198,44 @@ _llmops() {
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__doctor)
+            opts="-h --role --tracking-uri --artifacts-destination --dev-root --prod-root --output --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --role)
+                    COMPREPLY=($(compgen -W "data-scientist prod-deployer" -- "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --artifacts-destination)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dev-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prod-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -302,7 +346,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help)
-            opts="register publish promote status verify size config generate help"
+            opts="register publish promote status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -332,6 +376,20 @@ _llmops() {
         llmops__subcmd__help__subcmd__config__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__doctor)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

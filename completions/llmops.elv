@@ -28,6 +28,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+            cand doctor 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
             cand config 'Show the resolved configuration: every setting, its value, and where it came from'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -72,7 +73,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --tensor-parallel-size 'With --require-fit: GPUs per endpoint'
             cand --triton-url 'With --target triton: Triton''s HTTP address, for --load'
             cand --load-timeout 'Seconds to wait for Triton to report the version ready [default: 120]'
-            cand --concurrency 'Requests in flight [default: 16]'
+            cand --concurrency 'Requests in flight [default: 8]'
             cand --part-size 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]'
             cand --stall-timeout 'Seconds without a byte before a read is retried [default: 30]'
             cand --tracking-uri 'MLflow tracking server'
@@ -115,6 +116,16 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --vllm-version 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)'
             cand --output 'Output format'
             cand --enforce-eager 'No CUDA graphs (vLLM''s --enforce-eager)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;doctor'= {
+            cand --role 'Whose setup to check'
+            cand --tracking-uri 'MLflow tracking server'
+            cand --artifacts-destination 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX] (prod-deployer)'
+            cand --dev-root 'The dev dataset root (data-scientist)'
+            cand --prod-root 'The prod dataset root (prod-deployer)'
+            cand --output 'Output format'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
@@ -170,6 +181,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+            cand doctor 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
             cand config 'Show the resolved configuration: every setting, its value, and where it came from'
             cand generate 'Write shell completions and man pages (for packagers)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -185,6 +197,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;help;verify'= {
         }
         &'llmops;help;size'= {
+        }
+        &'llmops;help;doctor'= {
         }
         &'llmops;help;config'= {
             cand show 'Print every setting with its value and source; secrets only as set or not set'

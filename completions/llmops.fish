@@ -32,6 +32,7 @@ complete -c llmops -n "__fish_llmops_needs_command" -f -a "promote" -d 'Put a re
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "doctor" -d 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "config" -d 'Show the resolved configuration: every setting, its value, and where it came from'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -73,7 +74,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l max-model-len 
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tensor-parallel-size -d 'With --require-fit: GPUs per endpoint' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l triton-url -d 'With --target triton: Triton\'s HTTP address, for --load' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load-timeout -d 'Seconds to wait for Triton to report the version ready [default: 120]' -r
-complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 16]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 8]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l part-size -d 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l stall-timeout -d 'Seconds without a byte before a read is retried [default: 30]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tracking-uri -d 'MLflow tracking server' -r
@@ -115,6 +116,15 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l output -d 'Output
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l enforce-eager -d 'No CUDA graphs (vLLM\'s --enforce-eager)'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l role -d 'Whose setup to check' -r -f -a "data-scientist\t'register and publish: tracking server, dev root'
+prod-deployer\t'promote: tracking server, AWS credentials, artifact store, prod root'"
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l tracking-uri -d 'MLflow tracking server' -r
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX] (prod-deployer)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l dev-root -d 'The dev dataset root (data-scientist)' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l prod-root -d 'The prod dataset root (prod-deployer)' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print every setting with its value and source; secrets only as set or not set'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -132,15 +142,16 @@ complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "config" -d 'Show the resolved configuration: every setting, its value, and where it came from'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "doctor" -d 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "config" -d 'Show the resolved configuration: every setting, its value, and where it came from'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every setting with its value and source; secrets only as set or not set'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Man pages (llmops.1 and one per command)'

@@ -33,6 +33,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Predict the GPU memory vLLM will allocate for a model, and whether it fits
     Size(SizeArgs),
+    /// Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock
+    Doctor(DoctorArgs),
     /// Show the resolved configuration: every setting, its value, and where it came from
     Config(ConfigArgs),
     /// Write shell completions and man pages (for packagers)
@@ -306,7 +308,7 @@ pub struct PromoteArgs {
     #[arg(long, default_value_t = 120.0)]
     pub load_timeout: f64,
 
-    /// Requests in flight [default: 16]
+    /// Requests in flight [default: 8]
     #[arg(long, env = env::LLMOPS_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
 
@@ -411,6 +413,45 @@ pub enum Generate {
         /// Directory to write them to
         dir: PathBuf,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// register and publish: tracking server, dev root
+    DataScientist,
+    /// promote: tracking server, AWS credentials, artifact store, prod root
+    ProdDeployer,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 every check for the role passes, 1 a check failed (its fix is printed), 2 usage error."
+)]
+pub struct DoctorArgs {
+    /// Whose setup to check
+    #[arg(long, value_enum, default_value_t = Role::DataScientist)]
+    pub role: Role,
+
+    /// MLflow tracking server
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+
+    /// The MLflow server's artifact store, s3://BUCKET[/PREFIX] (prod-deployer)
+    #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
+    pub artifacts_destination: Option<String>,
+
+    /// The dev dataset root (data-scientist)
+    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
+    pub dev_root: Option<PathBuf>,
+
+    /// The prod dataset root (prod-deployer)
+    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
+    pub prod_root: Option<PathBuf>,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
 }
 
 #[cfg(test)]

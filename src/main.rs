@@ -68,6 +68,15 @@ fn run(cli: &Cli, settings: &[llmops::config::Setting]) -> anyhow::Result<ExitSt
                 ExitStatus::Failure
             })
         }
+        Command::Doctor(args) => {
+            let report = runtime()?.block_on(commands::doctor::run(args));
+            output::print_doctor(&report, args.output)?;
+            Ok(if report.ok {
+                ExitStatus::Success
+            } else {
+                ExitStatus::Failure
+            })
+        }
         Command::Config(args) => {
             let llmops::cli::ConfigCommand::Show { output: format } = &args.what;
             output::print_config(&llmops::config::show(settings), *format)?;

@@ -385,3 +385,41 @@ pub fn print_config(
     writeln!(stdout, "secrets: {}", secrets.join(", "))?;
     Ok(stdout.flush()?)
 }
+
+/// `doctor`: one row per check; the fix beside each failure.
+pub fn print_doctor(
+    report: &crate::commands::doctor::DoctorReport,
+    format: OutputFormat,
+) -> anyhow::Result<()> {
+    use crate::commands::doctor::Status;
+    if format == OutputFormat::Json {
+        return print_record(report, format);
+    }
+    let mut stdout = std::io::stdout().lock();
+    let mut rows = table();
+    rows.set_header(vec!["check", "status", "detail", "fix"]);
+    for check in &report.checks {
+        let status = match check.status {
+            Status::Ok => "ok",
+            Status::Fail => "FAIL",
+            Status::Skipped => "skipped",
+        };
+        rows.add_row(vec![
+            check.name.to_string(),
+            status.into(),
+            printable(&check.detail),
+            check.fix.clone().unwrap_or_default(),
+        ]);
+    }
+    writeln!(stdout, "{rows}")?;
+    writeln!(
+        stdout,
+        "{}",
+        if report.ok {
+            "All checks passed."
+        } else {
+            "Some checks failed: see the fix beside each."
+        }
+    )?;
+    Ok(stdout.flush()?)
+}

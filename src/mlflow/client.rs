@@ -367,6 +367,29 @@ impl MlflowClient {
         }
     }
 
+    /// An authenticated API call that changes nothing (`/version` needs no login). Returns the
+    /// server's `Date`, for the clock check. A missing experiment still proves the login worked.
+    pub async fn search_experiments_probe(&self) -> Result<Option<std::time::SystemTime>> {
+        let path = "/api/2.0/mlflow/experiments/get-by-name";
+        let result = self
+            .send_with_retries(&Method::GET, path, || {
+                self.http
+                    .get(format!("{}{path}", self.base))
+                    .headers(self.auth.headers())
+                    .query(&[("experiment_name", "Default")])
+            })
+            .await;
+        match result {
+            Ok(response) => Ok(response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| httpdate::parse_http_date(v).ok())),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `GET /version`: `3.17.2` as plain text. Also the reachability check.
     pub async fn server_version(&self) -> Result<String> {
         let response = self

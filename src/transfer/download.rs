@@ -41,7 +41,8 @@ pub struct DownloadOptions {
 impl Default for DownloadOptions {
     fn default() -> Self {
         DownloadOptions {
-            concurrency: 16,
+            // 8 measured as fast as 16 against a local S3 server, with a smaller peak RSS.
+            concurrency: 8,
             part_size: 64 * 1024 * 1024,
             stall_timeout: Duration::from_secs(30),
             max_retries: 6,
@@ -495,20 +496,30 @@ where
 }
 
 /// An SDK error with its code and message, and the cause chain (the SDK's Display is terse).
-pub fn describe_sdk_error<E, R>(error: &aws_sdk_s3::error::SdkError<E, R>) -> String
+pub fn describe_sdk_error<E>(
+    error: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> String
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     use aws_sdk_s3::error::SdkError;
     match error {
         SdkError::ServiceError(service) => {
             let err = service.err();
-            format!(
-                "{} ({})",
-                err.message().unwrap_or("no message"),
-                err.code().unwrap_or("no code")
-            )
+            match (err.code(), err.message()) {
+                (Some(code), message) => format!("{} ({code})", message.unwrap_or("no message")),
+                // An answer the SDK could not parse (a non-AWS server): its status and body say more.
+                (None, _) => format!(
+                    "HTTP {}: {}",
+                    service.raw().status().as_u16(),
+                    crate::output::printable(
+                        &String::from_utf8_lossy(service.raw().body().bytes().unwrap_or_default())
+                            .chars()
+                            .take(300)
+                            .collect::<String>()
+                    )
+                ),
+            }
         }
         other => {
             let mut text = other.to_string();
