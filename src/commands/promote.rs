@@ -300,6 +300,21 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
     let (s3, sts) = s3::clients().await;
     let caller_arn = match sts.get_caller_identity().send().await {
         Ok(identity) => identity.arn().map(str::to_string),
+        // An S3-compatible store without STS (MinIO, rclone) answers with an error it invents; the
+        // caller is then unknown, and S3 itself will say whether the credentials work.
+        Err(aws_sdk_sts::error::SdkError::ServiceError(service))
+            if !is_credential_error(service.err().meta().code()) =>
+        {
+            crate::output::warn(&format!(
+                "could not identify the AWS caller (STS: {}); continuing",
+                service
+                    .err()
+                    .meta()
+                    .message()
+                    .unwrap_or("unreadable answer")
+            ));
+            None
+        }
         Err(error) => {
             return Err(UserError::failed(format!("AWS credentials are not usable: {}", describe_sdk_error(&error)))
                 .with_hint(format!("credentials came from: {credential_source}; in a pod, check the IRSA annotation and AWS_WEB_IDENTITY_TOKEN_FILE"))
@@ -956,4 +971,20 @@ async fn require_fit(
     ))
     .with_hint(hint)
     .into())
+}
+
+/// STS error codes that mean the credentials themselves are bad.
+fn is_credential_error(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "InvalidClientTokenId"
+                | "ExpiredToken"
+                | "ExpiredTokenException"
+                | "AccessDenied"
+                | "SignatureDoesNotMatch"
+                | "InvalidIdentityToken"
+                | "UnrecognizedClientException"
+        )
+    )
 }
