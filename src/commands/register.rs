@@ -75,30 +75,13 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         return super::register_triton::run(args, json).await;
     }
     let plan = plan(args)?;
-    let client = mlflow::client_from(args.tracking_uri.as_deref())?;
-    let server_version = client.server_version().await.map_err(|e| {
-        UserError::failed(format!("the MLflow tracking server does not answer: {e}")).with_hint(
-            format!(
-                "check `MLFLOW_TRACKING_URI` ({}) and that the server is up",
-                client.tracking_uri()
-            ),
-        )
-    })?;
-    let reporter = progress::reporter(progress::mode(json));
-
-    let experiment_name = args
-        .experiment
-        .clone()
-        .or_else(|| std::env::var(env::MLFLOW_EXPERIMENT_NAME).ok())
-        .unwrap_or_else(|| args.name.clone());
-    let experiment = client
-        .get_or_create_experiment(&experiment_name)
-        .await
-        .context("getting the experiment")?;
-
-    let user = std::env::var(env::DOMINO_STARTING_USERNAME)
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "llmops".into());
+    let Session {
+        client,
+        server_version,
+        experiment_id,
+        user,
+        reporter,
+    } = open_session(args, json).await?;
     let mut parent_tags = standard_tags(&format!("{}-binaries", args.name), &user);
     parent_tags.push(("llmops.role", "parent".into()));
     parent_tags.push(("llmops.source_dir", plan.model_dir.display().to_string()));
@@ -107,7 +90,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
     }
     let parent = client
         .create_run(
-            &experiment.experiment_id,
+            &experiment_id,
             &format!("{}-binaries", args.name),
             &parent_tags,
         )
@@ -124,7 +107,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         &plan,
         &client,
         &server_version,
-        &experiment.experiment_id,
+        &experiment_id,
         &parent,
         &user,
         reporter,
@@ -142,6 +125,47 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
             )))
         }
     }
+}
+
+/// What every registration needs before its first run: a client that answers, the experiment, the
+/// user to record, and the progress reporter.
+pub(crate) struct Session {
+    pub client: MlflowClient,
+    pub server_version: String,
+    pub experiment_id: String,
+    pub user: String,
+    pub reporter: Arc<dyn Reporter>,
+}
+
+pub(crate) async fn open_session(args: &RegisterArgs, json: bool) -> anyhow::Result<Session> {
+    let client = mlflow::client_from(args.tracking_uri.as_deref())?;
+    let server_version = client.server_version().await.map_err(|e| {
+        UserError::failed(format!("the MLflow tracking server does not answer: {e}")).with_hint(
+            format!(
+                "check `MLFLOW_TRACKING_URI` ({}) and that the server is up",
+                client.tracking_uri()
+            ),
+        )
+    })?;
+    let experiment_name = args
+        .experiment
+        .clone()
+        .or_else(|| std::env::var(env::MLFLOW_EXPERIMENT_NAME).ok())
+        .unwrap_or_else(|| args.name.clone());
+    let experiment = client
+        .get_or_create_experiment(&experiment_name)
+        .await
+        .context("getting the experiment")?;
+    let user = std::env::var(env::DOMINO_STARTING_USERNAME)
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "llmops".into());
+    Ok(Session {
+        client,
+        server_version,
+        experiment_id: experiment.experiment_id,
+        user,
+        reporter: progress::reporter(progress::mode(json)),
+    })
 }
 
 /// What a failure must clean up.

@@ -26,7 +26,7 @@ use crate::manifest::MANIFEST_ARTIFACT;
 use crate::mlflow::model_ref::validate_registered_model_name;
 use crate::mlflow::pyfunc::{self, PyfuncModel};
 use crate::mlflow::{self, lineage};
-use crate::progress::{self, Reporter};
+use crate::progress::Reporter;
 use crate::transfer;
 
 /// Tags on the client version that say where its Triton model lives.
@@ -122,28 +122,13 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
     let files =
         staging::scan(&model.version_source).map_err(|e| UserError::usage(e.to_string()))?;
 
-    let client = mlflow::client_from(args.tracking_uri.as_deref())?;
-    let server_version = client.server_version().await.map_err(|e| {
-        UserError::failed(format!("the MLflow tracking server does not answer: {e}")).with_hint(
-            format!(
-                "check `MLFLOW_TRACKING_URI` ({}) and that the server is up",
-                client.tracking_uri()
-            ),
-        )
-    })?;
-    let reporter = progress::reporter(progress::mode(json));
-    let experiment_name = args
-        .experiment
-        .clone()
-        .or_else(|| std::env::var(env::MLFLOW_EXPERIMENT_NAME).ok())
-        .unwrap_or_else(|| args.name.clone());
-    let experiment = client
-        .get_or_create_experiment(&experiment_name)
-        .await
-        .context("getting the experiment")?;
-    let user = std::env::var(env::DOMINO_STARTING_USERNAME)
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "llmops".into());
+    let super::register::Session {
+        client,
+        server_version,
+        experiment_id,
+        user,
+        reporter,
+    } = super::register::open_session(args, json).await?;
     let mut parent_tags = standard_tags(&format!("{}-binaries", args.name), &user);
     parent_tags.push(("llmops.role", "parent".into()));
     parent_tags.push((triton_tags::TARGET, "triton".into()));
@@ -152,7 +137,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
     }
     let parent = client
         .create_run(
-            &experiment.experiment_id,
+            &experiment_id,
             &format!("{}-binaries", args.name),
             &parent_tags,
         )
@@ -178,7 +163,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         &context,
         &client,
         &server_version,
-        &experiment.experiment_id,
+        &experiment_id,
         &parent,
         reporter,
         &mut created,
