@@ -82,7 +82,7 @@ pub async fn run(args: &DoctorArgs) -> DoctorReport {
 
 async fn tracking_server(args: &DoctorArgs, checks: &mut Vec<Check>) {
     let client = match crate::mlflow::client_from(args.tracking_uri.as_deref()) {
-        Ok(client) => client,
+        Ok(client) => client.with_max_retries(1),
         Err(error) => {
             checks.push(fail(
                 "tracking server",

@@ -254,6 +254,12 @@ impl MlflowClient {
         })
     }
 
+    /// The same client with at most `retries` retries (doctor answers quickly rather than patiently).
+    pub fn with_max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = self.retry.max_retries.min(retries);
+        self
+    }
+
     pub fn tracking_uri(&self) -> &str {
         &self.base
     }
