@@ -111,6 +111,16 @@ async fn tracking_server(args: &DoctorArgs, checks: &mut Vec<Check>) {
                 ),
             ));
         }
+        // A server with a login refuses even `/version` to the wrong credentials: it answers, the
+        // login is what failed.
+        Err(error) if error.is_auth() => {
+            checks.push(ok(
+                "tracking server",
+                format!("{} answers (and asks for a login)", client.tracking_uri()),
+            ));
+            checks.push(auth_failure(&client, &error));
+            return;
+        }
         Err(error) => {
             checks.push(fail(
                 "tracking server",
@@ -124,21 +134,32 @@ async fn tracking_server(args: &DoctorArgs, checks: &mut Vec<Check>) {
     // `/version` needs no login on MLflow; an API call does.
     match client.search_experiments_probe().await {
         Ok(server_date) => {
-            checks.push(ok("authentication", format!("accepted ({})", client.auth().describe())));
+            checks.push(ok(
+                "authentication",
+                format!("accepted ({})", client.auth().describe()),
+            ));
             if let Some(date) = server_date {
                 checks.push(clock_skew(started, date));
             }
         }
-        Err(error) if error.is_auth() => checks.push(fail(
+        Err(error) if error.is_auth() => checks.push(auth_failure(&client, &error)),
+        Err(error) => checks.push(fail(
             "authentication",
             format!("{error}"),
-            format!(
-                "the server refused {}: set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (inside Domino: DOMINO_USER_API_KEY)",
-                client.auth().describe()
-            ),
+            "see the error; the server answered /version but not the API",
         )),
-        Err(error) => checks.push(fail("authentication", format!("{error}"), "see the error; the server answered /version but not the API")),
     }
+}
+
+fn auth_failure(client: &crate::mlflow::MlflowClient, error: &crate::mlflow::MlflowError) -> Check {
+    fail(
+        "authentication",
+        format!("{error}"),
+        format!(
+            "the server refused {}: set MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD (inside Domino: DOMINO_USER_API_KEY)",
+            client.auth().describe()
+        ),
+    )
 }
 
 fn clock_skew(local: std::time::SystemTime, server: std::time::SystemTime) -> Check {

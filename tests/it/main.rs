@@ -2,6 +2,7 @@
 
 mod common;
 mod config;
+mod doctor;
 mod fault_proxy;
 mod fixtures;
 mod generated;

@@ -18,6 +18,11 @@ impl Stack {
     /// `mlflow`: "3" or "2". Panics with the script's output when the stack cannot start: the README's
     /// test command installs it (`scripts/stack install`).
     pub fn start(mlflow: &str) -> Stack {
+        Stack::start_with(mlflow, &[])
+    }
+
+    /// With extra `scripts/stack start` flags, e.g. `--auth` for MLflow's basic-auth app.
+    pub fn start_with(mlflow: &str, extra: &[&str]) -> Stack {
         let dir = tempfile::Builder::new()
             .prefix("llmops-stack-")
             .tempdir()
@@ -30,6 +35,7 @@ impl Stack {
                 "--mlflow",
                 mlflow,
             ])
+            .args(extra)
             .output()
             .expect("scripts/stack runs");
         assert!(
