@@ -75,7 +75,13 @@ pub fn credential_source() -> String {
             .and_then(|m| m.modified())
             .ok()
             .and_then(|t| t.elapsed().ok())
-            .map(|d| format!("token file {} minutes old", d.as_secs() / 60))
+            .map(|d| {
+                format!(
+                    "token file {} minutes old{}",
+                    d.as_secs() / 60,
+                    token_expiry(&token)
+                )
+            })
             .unwrap_or_else(|| "token file missing".into());
         return format!(
             "web identity (IRSA): role {}, token {token} ({age})",
@@ -89,6 +95,41 @@ pub fn credential_source() -> String {
         return "none found (no keys, profile or web identity; instance metadata disabled)".into();
     }
     "instance metadata (IMDS), or the shared credentials file".into()
+}
+
+/// `, expires in N minutes` (or `, EXPIRED …`) from the token's `exp` claim. The token is a JWT;
+/// only its payload is decoded, never verified (STS does that).
+fn token_expiry(path: &str) -> String {
+    use base64::Engine;
+    let Ok(token) = std::fs::read_to_string(path) else {
+        return String::new();
+    };
+    let Some(payload) = token.trim().split('.').nth(1) else {
+        return String::new();
+    };
+    let Ok(bytes) =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
+    else {
+        return String::new();
+    };
+    let Some(exp) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["exp"].as_i64())
+    else {
+        return String::new();
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if exp > now {
+        format!(", expires in {} minutes", (exp - now) / 60)
+    } else {
+        format!(
+            ", EXPIRED {} minutes ago: the pod's token is not being refreshed",
+            (now - exp) / 60
+        )
+    }
 }
 
 /// An S3 client from the standard chain; path-style addressing when an endpoint is overridden
@@ -202,6 +243,22 @@ mod tests {
             let error = local_path_for_key(root, prefix, key).unwrap_err();
             assert!(error.to_string().contains(reason), "{key:?}: {error}");
         }
+    }
+
+    #[test]
+    fn token_expiry_reads_the_jwt_exp_claim() {
+        use base64::Engine;
+        let dir = tempfile::tempdir().unwrap();
+        let write = |exp: i64| {
+            let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .encode(format!("{{\"exp\": {exp}}}"));
+            let path = dir.path().join(format!("t{exp}"));
+            std::fs::write(&path, format!("e30.{payload}.sig")).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        assert!(token_expiry(&write(1)).contains("EXPIRED"));
+        assert!(token_expiry(&write(4_000_000_000)).contains("expires in"));
+        assert_eq!(token_expiry("/nonexistent"), "");
     }
 
     #[test]
