@@ -75,33 +75,21 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         return super::register_triton::run(args, json).await;
     }
     let plan = plan(args)?;
+    let session = open_session(args, json).await?;
+    let (parent, mut created) = session
+        .start_parent(
+            &args.name,
+            vec![("llmops.source_dir", plan.model_dir.display().to_string())],
+            &plan.user_tags,
+        )
+        .await?;
     let Session {
         client,
         server_version,
         experiment_id,
         user,
         reporter,
-    } = open_session(args, json).await?;
-    let mut parent_tags = standard_tags(&format!("{}-binaries", args.name), &user);
-    parent_tags.push(("llmops.role", "parent".into()));
-    parent_tags.push(("llmops.source_dir", plan.model_dir.display().to_string()));
-    for (key, value) in &plan.user_tags {
-        parent_tags.push((key.as_str(), value.clone()));
-    }
-    let parent = client
-        .create_run(
-            &experiment_id,
-            &format!("{}-binaries", args.name),
-            &parent_tags,
-        )
-        .await?;
-    let mut created = Created {
-        parent: Some(parent.info.run_id.clone()),
-        child: None,
-        staged: None,
-        version: None,
-    };
-
+    } = session;
     let result = register_into(
         args,
         &plan,
@@ -114,17 +102,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         &mut created,
     )
     .await;
-    match result {
-        Ok(report) => Ok(report),
-        Err(error) => {
-            created.roll_back(&client).await;
-            Err(error.context(format!(
-                "registration of `{}` failed; {}; fix the cause and run `llmops register` again",
-                args.name,
-                created.describe()
-            )))
-        }
-    }
+    created.settle(result, &client, &args.name).await
 }
 
 /// What every registration needs before its first run: a client that answers, the experiment, the
@@ -168,6 +146,33 @@ pub(crate) async fn open_session(args: &RegisterArgs, json: bool) -> anyhow::Res
     })
 }
 
+impl Session {
+    /// The parent run (`<name>-binaries`) with the standard tags, `extra` and the user's tags.
+    pub(crate) async fn start_parent(
+        &self,
+        name: &str,
+        extra: Vec<(&'static str, String)>,
+        user_tags: &[(String, String)],
+    ) -> anyhow::Result<(Run, Created)> {
+        let run_name = format!("{name}-binaries");
+        let mut tags = standard_tags(&run_name, &self.user);
+        tags.push(("llmops.role", "parent".into()));
+        tags.extend(extra);
+        tags.extend(user_tags.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let parent = self
+            .client
+            .create_run(&self.experiment_id, &run_name, &tags)
+            .await?;
+        let created = Created {
+            parent: Some(parent.info.run_id.clone()),
+            child: None,
+            staged: None,
+            version: None,
+        };
+        Ok((parent, created))
+    }
+}
+
 /// What a failure must clean up.
 pub(crate) struct Created {
     pub parent: Option<String>,
@@ -193,6 +198,25 @@ impl Created {
         }
         if let Some(staged) = &self.staged {
             let _ = std::fs::remove_dir_all(staged);
+        }
+    }
+
+    /// A registration's outcome: on failure, roll back and say what happened and what to re-run.
+    pub async fn settle<T>(
+        &self,
+        result: anyhow::Result<T>,
+        client: &MlflowClient,
+        name: &str,
+    ) -> anyhow::Result<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                self.roll_back(client).await;
+                Err(error.context(format!(
+                    "registration of `{name}` failed; {}; fix the cause and run `llmops register` again",
+                    self.describe()
+                )))
+            }
         }
     }
 

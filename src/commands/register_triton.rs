@@ -122,32 +122,21 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
     let files =
         staging::scan(&model.version_source).map_err(|e| UserError::usage(e.to_string()))?;
 
+    let session = super::register::open_session(args, json).await?;
+    let (parent, mut created) = session
+        .start_parent(
+            &args.name,
+            vec![(triton_tags::TARGET, "triton".into())],
+            &user_tags,
+        )
+        .await?;
     let super::register::Session {
         client,
         server_version,
         experiment_id,
         user,
         reporter,
-    } = super::register::open_session(args, json).await?;
-    let mut parent_tags = standard_tags(&format!("{}-binaries", args.name), &user);
-    parent_tags.push(("llmops.role", "parent".into()));
-    parent_tags.push((triton_tags::TARGET, "triton".into()));
-    for (key, value) in &user_tags {
-        parent_tags.push((key.as_str(), value.clone()));
-    }
-    let parent = client
-        .create_run(
-            &experiment_id,
-            &format!("{}-binaries", args.name),
-            &parent_tags,
-        )
-        .await?;
-    let mut created = Created {
-        parent: Some(parent.info.run_id.clone()),
-        child: None,
-        staged: None,
-        version: None,
-    };
+    } = session;
     let context = Context_ {
         args,
         model: &model,
@@ -159,7 +148,7 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         user: &user,
         user_tags: &user_tags,
     };
-    match register(
+    let result = register(
         &context,
         &client,
         &server_version,
@@ -168,18 +157,8 @@ pub async fn run(args: &RegisterArgs, json: bool) -> anyhow::Result<RegisterRepo
         reporter,
         &mut created,
     )
-    .await
-    {
-        Ok(report) => Ok(report),
-        Err(error) => {
-            created.roll_back(&client).await;
-            Err(error.context(format!(
-                "registration of `{}` failed; {}; fix the cause and run `llmops register` again",
-                args.name,
-                created.describe()
-            )))
-        }
-    }
+    .await;
+    created.settle(result, &client, &args.name).await
 }
 
 /// What `register` needs besides the clients (one struct, to keep the argument lists short).
