@@ -622,20 +622,28 @@ fn size_from_the_registry_reads_only_headers(stack: &Stack, destination: &str) {
     .unwrap();
     assert_eq!(tensor_bytes, 16 * 1024 * 1024);
     let dev = tempfile::tempdir().unwrap();
-    stack
-        .llmops()
-        .args([
-            "register",
-            model.path().to_str().unwrap(),
-            "--name",
-            "sized",
-            "--publish",
-            "--dev-root",
-            dev.path().to_str().unwrap(),
-        ])
-        .args(["--python-model", test_model_code().to_str().unwrap()])
-        .assert()
-        .success();
+    let registered = json_of(
+        &stack
+            .llmops()
+            .args([
+                "register",
+                model.path().to_str().unwrap(),
+                "--name",
+                "sized",
+                "--publish",
+                "--output",
+                "json",
+            ])
+            .args([
+                "--dev-root",
+                dev.path().to_str().unwrap(),
+                "--python-model",
+                test_model_code().to_str().unwrap(),
+            ])
+            .output()
+            .unwrap(),
+    );
+    let parent = registered["parent_run_id"].as_str().unwrap().to_string();
     let local = json_of(
         &stack
             .llmops()
@@ -668,6 +676,36 @@ fn size_from_the_registry_reads_only_headers(stack: &Stack, destination: &str) {
     }
     assert_eq!(remote["per_gpu"]["weights_bytes"], tensor_bytes);
     assert_eq!(remote["model"]["weights_source"], "safetensors_headers");
+    // The same model by run and by S3 location gives the same answer.
+    let run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={parent}"));
+    let relative = run["run"]["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .to_string();
+    for reference in [
+        format!("runs:/{parent}/model"),
+        format!("{destination}/{relative}/model"),
+    ] {
+        let other = json_of(
+            &stack
+                .llmops()
+                .args([
+                    "size",
+                    &reference,
+                    "--artifacts-destination",
+                    destination,
+                    "--max-model-len",
+                    "8192",
+                    "--output",
+                    "json",
+                ])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(other["per_gpu"], local["per_gpu"], "{reference}");
+    }
+
     // promote --require-fit sizes the same way and refuses what will not start.
     let prod = tempfile::tempdir().unwrap();
     let promote_fit = |len: &str| {
