@@ -146,6 +146,78 @@ pub(crate) async fn open_session(args: &RegisterArgs, json: bool) -> anyhow::Res
     })
 }
 
+/// The nested child run (tag `mlflow.parentRunId`) holding a small pyfunc model, and the registered
+/// version made from it: the same for the LLM layout and for Triton's proxy.
+pub(crate) struct ChildModel<'a> {
+    pub registered_name: &'a str,
+    pub parent_id: &'a str,
+    pub params: Vec<(&'a str, String)>,
+    /// (file name, code) of the model from code.
+    pub code: &'a (String, String),
+    pub context: serde_json::Value,
+    pub pip_requirements: Vec<String>,
+    pub mlflow_version: &'a str,
+    pub version_tags: &'a [(String, String)],
+    pub description: Option<&'a str>,
+}
+
+/// Logs the child run and its model, then registers the version from it; returns (child run id,
+/// version). The child is recorded in `created` as soon as it exists, for the roll-back.
+pub(crate) async fn register_child(
+    client: &MlflowClient,
+    experiment_id: &str,
+    user: &str,
+    created: &mut Created,
+    child: ChildModel<'_>,
+) -> anyhow::Result<(String, crate::mlflow::client::ModelVersion)> {
+    let run_name = format!("{}-model", child.registered_name);
+    let mut tags = standard_tags(&run_name, user);
+    tags.push(("mlflow.parentRunId", child.parent_id.to_string()));
+    tags.push(("llmops.role", "child".into()));
+    let run = client.create_run(experiment_id, &run_name, &tags).await?;
+    let child_id = run.info.run_id.clone();
+    created.child = Some(child_id.clone());
+    for (key, value) in &child.params {
+        client.log_param(&child_id, key, value).await?;
+    }
+    let model = PyfuncModel {
+        code_file_name: child.code.0.clone(),
+        code: child.code.1.clone(),
+        context: child.context,
+        pip_requirements: child.pip_requirements,
+        python_version: local_python_version(),
+        mlflow_version: child.mlflow_version.to_string(),
+        child_run_id: child_id.clone(),
+    };
+    let model_dir = tempfile::tempdir()?;
+    model.write_to(model_dir.path(), &utc_now(), &child_id)?;
+    let destination = format!("{}/{MODEL_ARTIFACT_DIR}", lineage::artifact_path(&run)?);
+    for file in staging::scan(model_dir.path())? {
+        client
+            .upload_artifact(&destination, &file.relative, &file.path, |_: &[u8]| {})
+            .await?;
+    }
+    client.finish_run(&child_id, "FINISHED").await?;
+
+    client
+        .get_or_create_registered_model(child.registered_name, child.description)
+        .await?;
+    let source = format!(
+        "{}/{MODEL_ARTIFACT_DIR}",
+        run.info.artifact_uri.trim_end_matches('/')
+    );
+    let version = client
+        .create_model_version(
+            child.registered_name,
+            &source,
+            &child_id,
+            child.version_tags,
+            child.description,
+        )
+        .await?;
+    Ok((child_id, version))
+}
+
 impl Session {
     /// The parent run (`<name>-binaries`) with the standard tags, `extra` and the user's tags.
     pub(crate) async fn start_parent(
@@ -406,47 +478,7 @@ async fn register_into(
             .await?;
     }
 
-    // The child run and its small model.
-    let mut child_tags = standard_tags(&format!("{}-model", args.name), user);
-    child_tags.push(("mlflow.parentRunId", parent_id.clone()));
-    child_tags.push(("llmops.role", "child".into()));
-    let child = client
-        .create_run(experiment_id, &format!("{}-model", args.name), &child_tags)
-        .await?;
-    let child_id = child.info.run_id.clone();
-    created.child = Some(child_id.clone());
-    client
-        .log_param(&child_id, "parent_run_id", &parent_id)
-        .await?;
-    let child_path = lineage::artifact_path(&child)?;
-    let model = PyfuncModel {
-        code_file_name: plan.code.0.clone(),
-        code: plan.code.1.clone(),
-        context: serde_json::json!({ "run_id": parent_id }),
-        pip_requirements: pip_requirements(args),
-        python_version: local_python_version(),
-        mlflow_version: server_version.to_string(),
-        child_run_id: child_id.clone(),
-    };
-    let model_dir = tempfile::tempdir()?;
-    model.write_to(model_dir.path(), &utc_now(), &child_id)?;
-    let model_files = staging::scan(model_dir.path())?;
-    for file in &model_files {
-        client
-            .upload_artifact(
-                &format!("{child_path}/{MODEL_ARTIFACT_DIR}"),
-                &file.relative,
-                &file.path,
-                |_: &[u8]| {},
-            )
-            .await?;
-    }
-    client.finish_run(&child_id, "FINISHED").await?;
-
-    // The registered version, from the child.
-    client
-        .get_or_create_registered_model(&args.name, args.description.as_deref())
-        .await?;
+    // The version's tags summarise what was registered.
     let mut version_tags = vec![
         (tags::PARENT_RUN_ID.to_string(), parent_id.clone()),
         (tags::MANIFEST_DIGEST.to_string(), manifest.digest()),
@@ -479,19 +511,26 @@ async fn register_into(
         ));
     }
     version_tags.extend(plan.user_tags.iter().cloned());
-    let source = format!(
-        "{}/{MODEL_ARTIFACT_DIR}",
-        child.info.artifact_uri.trim_end_matches('/')
-    );
-    let version = client
-        .create_model_version(
-            &args.name,
-            &source,
-            &child_id,
-            &version_tags,
-            args.description.as_deref(),
-        )
-        .await?;
+
+    // The child run with its small model, and the version registered from it.
+    let (child_id, version) = register_child(
+        client,
+        experiment_id,
+        user,
+        created,
+        ChildModel {
+            registered_name: &args.name,
+            parent_id: &parent_id,
+            params: vec![("parent_run_id", parent_id.clone())],
+            code: &plan.code,
+            context: serde_json::json!({ "run_id": parent_id }),
+            pip_requirements: pip_requirements(args),
+            mlflow_version: server_version,
+            version_tags: &version_tags,
+            description: args.description.as_deref(),
+        },
+    )
+    .await?;
     client.finish_run(&parent_id, "FINISHED").await?;
 
     Ok(RegisterReport {

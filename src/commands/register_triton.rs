@@ -14,8 +14,8 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::register::{
-    Created, MODEL_ARTIFACT_DIR, RegisterReport, local_python_version, pip_requirements,
-    standard_tags, tags, upload_bytes, user_tags, utc_now,
+    ChildModel, Created, MODEL_ARTIFACT_DIR, RegisterReport, pip_requirements, register_child,
+    tags, upload_bytes, user_tags,
 };
 use crate::cli::RegisterArgs;
 use crate::env;
@@ -24,7 +24,7 @@ use crate::layout::staging::{self, SourceFile};
 use crate::layout::triton::{self, TritonModel};
 use crate::manifest::MANIFEST_ARTIFACT;
 use crate::mlflow::model_ref::validate_registered_model_name;
-use crate::mlflow::pyfunc::{self, PyfuncModel};
+use crate::mlflow::pyfunc;
 use crate::mlflow::{self, lineage};
 use crate::progress::Reporter;
 use crate::transfer;
@@ -269,55 +269,6 @@ async fn register(
             .await?;
     }
 
-    // The child run and the proxy model.
-    let mut child_tags = standard_tags(&format!("{}-model", cx.client_name), cx.user);
-    child_tags.push(("mlflow.parentRunId", parent_id.clone()));
-    child_tags.push(("llmops.role", "child".into()));
-    let child = client
-        .create_run(
-            experiment_id,
-            &format!("{}-model", cx.client_name),
-            &child_tags,
-        )
-        .await?;
-    let child_id = child.info.run_id.clone();
-    created.child = Some(child_id.clone());
-    for (key, value) in [
-        ("parent_run_id", parent_id.as_str()),
-        ("triton_model_name", args.name.as_str()),
-        ("triton_model_version", version.as_str()),
-    ] {
-        client.log_param(&child_id, key, value).await?;
-    }
-    let proxy = PyfuncModel {
-        code_file_name: cx.code.0.clone(),
-        code: cx.code.1.clone(),
-        context: serde_json::json!({
-            "parent_run_id": parent_id,
-            "inference_server_name": args.inference_server,
-            "model_name": args.name,
-            "model_version": version,
-        }),
-        pip_requirements: pip_requirements_for_proxy(args),
-        python_version: local_python_version(),
-        mlflow_version: server_version.to_string(),
-        child_run_id: child_id.clone(),
-    };
-    let proxy_dir = tempfile::tempdir()?;
-    proxy.write_to(proxy_dir.path(), &utc_now(), &child_id)?;
-    let child_path = lineage::artifact_path(&child)?;
-    for file in staging::scan(proxy_dir.path())? {
-        client
-            .upload_artifact(
-                &format!("{child_path}/{MODEL_ARTIFACT_DIR}"),
-                &file.relative,
-                &file.path,
-                |_: &[u8]| {},
-            )
-            .await?;
-    }
-    client.finish_run(&child_id, "FINISHED").await?;
-
     // Tags on both versions: the binary holder and the client deployers promote.
     let mut summary = vec![
         (tags::PARENT_RUN_ID.to_string(), parent_id.clone()),
@@ -345,22 +296,34 @@ async fn register(
             .set_model_version_tag(&args.name, &version, key, value)
             .await?;
     }
-    client
-        .get_or_create_registered_model(cx.client_name, args.description.as_deref())
-        .await?;
-    let client_source = format!(
-        "{}/{MODEL_ARTIFACT_DIR}",
-        child.info.artifact_uri.trim_end_matches('/')
-    );
-    let client_version = client
-        .create_model_version(
-            cx.client_name,
-            &client_source,
-            &child_id,
-            &summary,
-            args.description.as_deref(),
-        )
-        .await?;
+    // The child run with the proxy model, registered as the client.
+    let (child_id, client_version) = register_child(
+        client,
+        experiment_id,
+        cx.user,
+        created,
+        ChildModel {
+            registered_name: cx.client_name,
+            parent_id: &parent_id,
+            params: vec![
+                ("parent_run_id", parent_id.clone()),
+                ("triton_model_name", args.name.clone()),
+                ("triton_model_version", version.clone()),
+            ],
+            code: &cx.code,
+            context: serde_json::json!({
+                "parent_run_id": parent_id,
+                "inference_server_name": args.inference_server,
+                "model_name": args.name,
+                "model_version": version,
+            }),
+            pip_requirements: pip_requirements_for_proxy(args),
+            mlflow_version: server_version,
+            version_tags: &summary,
+            description: args.description.as_deref(),
+        },
+    )
+    .await?;
     client.finish_run(&parent_id, "FINISHED").await?;
 
     Ok(RegisterReport {
