@@ -797,7 +797,7 @@ pub async fn status(args: &StatusArgs) -> anyhow::Result<StatusReport> {
             };
         let record = match (&prod_root, &parent, &triton) {
             (Some(root), _, Some((model, number))) => {
-                crate::commands::register_triton::staging_area(&root.path)
+                crate::commands::register_triton::staging_area_path(&root.path)
                     .ok()
                     .map(|area| area.join("promoted").join(format!("{model}-{number}.json")))
             }

@@ -38,24 +38,29 @@ pub mod triton_tags {
 
 /// A folder beside the repository root (same filesystem, never inside it: every folder in the
 /// root would be a model) where trees are built before they are renamed in.
-pub fn staging_area(repo: &Path) -> Result<PathBuf, UserError> {
+/// Where `staging_area` is, without creating it (for `status`, which only reads).
+pub fn staging_area_path(repo: &Path) -> Result<PathBuf, UserError> {
     let repo = repo
         .canonicalize()
         .map_err(|e| UserError::usage(format!("`{}`: {e}", repo.display())))?;
     let parent = repo
         .parent()
         .ok_or_else(|| UserError::usage("the Triton repository cannot be the filesystem root"))?;
-    let area = parent.join(format!(
+    Ok(parent.join(format!(
         ".{}.llmops-staging",
         repo.file_name().and_then(|n| n.to_str()).unwrap_or("repo")
-    ));
+    )))
+}
+
+pub fn staging_area(repo: &Path) -> Result<PathBuf, UserError> {
+    let area = staging_area_path(repo)?;
     std::fs::create_dir_all(&area).map_err(|e| {
         UserError::usage(format!("cannot create the staging folder `{}` beside the repository: {e}", area.display()))
             .with_hint("llmops stages Triton models next to the repository root, on the same filesystem; make its parent writable")
     })?;
     use std::os::unix::fs::MetadataExt;
     let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
-    if device(&area) != device(&repo) {
+    if device(&area) != device(repo) {
         return Err(UserError::usage(format!(
             "`{}` and the repository `{}` are on different filesystems; a rename between them would not be atomic",
             area.display(),
