@@ -2,6 +2,7 @@
 //! deployer's own AWS credentials, IRSA in production) to `<prod-root>/llm-models/<parent-run-id>/`,
 //! verified against the manifest and swapped in atomically. Also `status` and `verify`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -22,6 +23,7 @@ use crate::mlflow::model_ref::{ModelRef, ResolveError};
 use crate::mlflow::{self, proxied_artifact_path};
 use crate::progress;
 use crate::s3::{self, S3Location, local_path_for_key};
+use crate::transfer::digest::DigestKind;
 use crate::transfer::download::{
     self, DownloadOptions, RemoteFile, ResumeState, describe_sdk_error,
 };
@@ -421,6 +423,14 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
     } else {
         let state = ResumeState::new(work.join("state"))?;
         let reporter = progress::reporter(progress::mode(json));
+        let download_options = DownloadOptions {
+            digest: Some(if manifest.is_some() {
+                DigestKind::Sha256
+            } else {
+                DigestKind::Md5
+            }),
+            ..download_options
+        };
         let summary = download::download_all(
             &s3,
             &location.bucket,
@@ -438,6 +448,7 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
             &location.bucket,
             &files,
             manifest.as_ref(),
+            &summary.digests,
             &state,
             download_options,
         )
@@ -621,12 +632,14 @@ fn check_listing_against_manifest(files: &[RemoteFile], manifest: &Manifest) -> 
     }
 }
 
-/// Hashes every file; a mismatch is fetched once more, then it fails naming the file.
+/// Checks every file, by the digest taken while it downloaded or else by reading it back; a
+/// mismatch is fetched once more, then it fails naming the file.
 async fn verify_with_one_refetch(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     files: &[RemoteFile],
     manifest: Option<&Manifest>,
+    digests: &BTreeMap<String, String>,
     state: &ResumeState,
     options: DownloadOptions,
 ) -> anyhow::Result<Verification> {
@@ -635,7 +648,7 @@ async fn verify_with_one_refetch(
     } else {
         Verification::SizeAndEtag
     };
-    let bad = mismatches(files, manifest).await?;
+    let bad = mismatches(files, manifest, digests).await?;
     if bad.is_empty() {
         return Ok(verification);
     }
@@ -652,8 +665,9 @@ async fn verify_with_one_refetch(
         state.forget(file);
         let _ = std::fs::remove_file(&file.local);
     }
-    download::download_all(client, bucket, &refetch, state, options, &progress::Silent).await?;
-    let still_bad = mismatches(&refetch, manifest).await?;
+    let again =
+        download::download_all(client, bucket, &refetch, state, options, &progress::Silent).await?;
+    let still_bad = mismatches(&refetch, manifest, &again.digests).await?;
     if still_bad.is_empty() {
         Ok(verification)
     } else {
@@ -667,11 +681,38 @@ async fn verify_with_one_refetch(
 }
 
 /// Files whose bytes differ from the manifest (or, without one, from their single-part ETag).
+/// A digest taken during the download is used as is; the other files (complete before this run,
+/// or whose digest could not follow) are read back.
 async fn mismatches(
     files: &[RemoteFile],
     manifest: Option<&Manifest>,
+    digests: &BTreeMap<String, String>,
 ) -> anyhow::Result<Vec<String>> {
-    let files = files.to_vec();
+    let mut bad = Vec::new();
+    let mut unhashed = Vec::new();
+    for file in files {
+        match digests.get(&file.relative) {
+            Some(digest) if digest_matches(file, manifest, digest) => {}
+            Some(_) => bad.push(file.relative.clone()),
+            None => unhashed.push(file.clone()),
+        }
+    }
+    bad.extend(reread_mismatches(unhashed, manifest).await?);
+    Ok(bad)
+}
+
+/// `digest` is the sha256 (with a manifest) or MD5 (without) of the bytes downloaded for `file`.
+fn digest_matches(file: &RemoteFile, manifest: Option<&Manifest>, digest: &str) -> bool {
+    match manifest {
+        Some(m) => m.entry(&file.relative).is_some_and(|e| e.sha256 == digest),
+        None => file.etag.as_deref() == Some(digest),
+    }
+}
+
+async fn reread_mismatches(
+    files: Vec<RemoteFile>,
+    manifest: Option<&Manifest>,
+) -> anyhow::Result<Vec<String>> {
     let manifest = manifest.cloned();
     let bad = tokio::task::spawn_blocking(move || {
         let next = std::sync::atomic::AtomicUsize::new(0);

@@ -5,17 +5,19 @@
 //! throttling, with backoff. Completed parts are recorded beside the staging tree, so a re-run after
 //! an interruption fetches only what is missing.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
+use super::digest::{DigestKind, OrderedDigest};
+use super::sink::{AlignedBuffer, FileSink};
 use crate::progress::{FileProgress, Reporter};
 
 /// One object to fetch.
@@ -36,6 +38,8 @@ pub struct DownloadOptions {
     pub part_size: u64,
     pub stall_timeout: Duration,
     pub max_retries: u32,
+    /// Hash each file while it downloads (see `digest`); `None` hashes nothing.
+    pub digest: Option<DigestKind>,
 }
 
 impl Default for DownloadOptions {
@@ -46,17 +50,21 @@ impl Default for DownloadOptions {
             part_size: 64 * 1024 * 1024,
             stall_timeout: Duration::from_secs(30),
             max_retries: 6,
+            digest: None,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DownloadSummary {
     /// Bytes fetched in this run.
     pub fetched_bytes: u64,
     /// Bytes already complete from an earlier, interrupted run.
     pub resumed_bytes: u64,
     pub retries: u64,
+    /// Files fetched in this run and hashed on the way: relative path → hex digest.
+    #[serde(skip)]
+    pub digests: BTreeMap<String, String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,13 +169,11 @@ pub async fn download_all(
     options: DownloadOptions,
     reporter: &dyn Reporter,
 ) -> Result<DownloadSummary, DownloadError> {
-    let semaphore = Arc::new(tokio::sync::Semaphore::new(options.concurrency.max(1)));
+    let part_size = options.part_size.max(1);
     let mut summary = DownloadSummary::default();
-    let mut jobs = Vec::new();
+    let mut queue = VecDeque::new();
     let mut pending_bytes = 0;
     for file in files {
-        let part_size = options.part_size.max(1);
-        let parts = file.size.div_ceil(part_size).max(1);
         match state.done_parts(file, part_size) {
             None => summary.resumed_bytes += file.size,
             Some(done) => {
@@ -177,92 +183,173 @@ pub async fn download_all(
                     .sum();
                 summary.resumed_bytes += resumed;
                 pending_bytes += file.size - resumed;
-                jobs.push((file.clone(), part_size, parts, done));
+                queue.push_back(FileJob {
+                    file: file.clone(),
+                    parts: (0..file.size.div_ceil(part_size).max(1))
+                        .filter(|p| !done.contains(p))
+                        .collect(),
+                    done,
+                });
             }
         }
     }
-    reporter.start("downloading", pending_bytes, jobs.len());
+    reporter.start("downloading", pending_bytes, queue.len());
 
+    // Parts go out round-robin over a window of open files, so each file has about one part in
+    // flight: the writer at the front of a file's hash is then usually the one receiving, and
+    // hashes its bytes in memory instead of reading them back later.
+    let width = options.concurrency.max(1);
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
+    let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
-    for (file, part_size, parts, done) in jobs {
-        let local = &file.local;
-        if let Some(dir) = local.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| DownloadError::Io {
-                path: dir.into(),
-                source,
-            })?;
+    loop {
+        while window.len() < width
+            && let Some(job) = queue.pop_front()
+        {
+            let open = Arc::new(open_file(&job, part_size, state, options, reporter)?);
+            if job.parts.is_empty() {
+                // Every part landed in an earlier run that stopped before recording the file done.
+                let digest = finish_file(&open, &job.file).await?;
+                record_complete(state, &job.file, &open, digest, &mut summary)?;
+            } else {
+                window.push_back((open, job));
+            }
         }
-        let resuming = !done.is_empty();
-        let out = std::fs::OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(!resuming)
-            .open(local)
-            .map_err(|source| DownloadError::Io {
-                path: local.clone(),
-                source,
-            })?;
-        // Preallocate, so parts land at their offsets in any order.
-        out.set_len(file.size).map_err(|source| DownloadError::Io {
-            path: local.clone(),
-            source,
-        })?;
-        state
-            .start(&file, part_size, resuming)
-            .map_err(|source| DownloadError::Io {
-                path: state.dir.clone(),
-                source,
-            })?;
-        let out = Arc::new(out);
-        let progress: Arc<dyn FileProgress> = reporter.file(&file.relative, file.size).into();
-        let remaining = Arc::new(std::sync::atomic::AtomicU64::new(parts - done.len() as u64));
-        for part in (0..parts).filter(|p| !done.contains(p)) {
-            let permit = semaphore
-                .clone()
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
-            let (client, bucket, file, out, progress, remaining) = (
-                client.clone(),
-                bucket.to_string(),
-                file.clone(),
-                out.clone(),
-                progress.clone(),
-                remaining.clone(),
-            );
-            let ranged = parts > 1;
-            tasks.spawn(async move {
-                let result = fetch_part(
-                    &client,
-                    &bucket,
-                    &file,
-                    &out,
-                    part,
-                    part_size,
-                    ranged,
-                    options,
-                    progress.as_ref(),
-                )
-                .await;
-                drop(permit);
-                (file, part, result, remaining, progress, out)
-            });
-            drain_finished(&mut tasks, state, &mut summary, false).await?;
+        let Some((open, mut job)) = window.pop_front() else {
+            break;
+        };
+        let part = job
+            .parts
+            .pop_front()
+            .expect("jobs in the window have parts");
+        let file = job.file.clone();
+        if !job.parts.is_empty() {
+            window.push_back((open.clone(), job));
         }
+        let permit = semaphore
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("semaphore is never closed");
+        let client = client.clone();
+        let bucket = bucket.to_string();
+        tasks.spawn(async move {
+            let result = fetch_part(&client, &bucket, &file, &open, part, part_size, options).await;
+            drop(permit);
+            let last = result.is_ok() && open.remaining.fetch_sub(1, Ordering::SeqCst) == 1;
+            let finished = if last {
+                Some(finish_file(&open, &file).await)
+            } else {
+                None
+            };
+            PartOutcome {
+                file,
+                part,
+                result,
+                finished,
+                open,
+            }
+        });
+        drain_finished(&mut tasks, state, &mut summary, false).await?;
     }
     drain_finished(&mut tasks, state, &mut summary, true).await?;
     reporter.finish();
     Ok(summary)
 }
 
-type PartOutcome = (
-    RemoteFile,
-    u64,
-    Result<(u64, u64), DownloadError>,
-    Arc<std::sync::atomic::AtomicU64>,
-    Arc<dyn FileProgress>,
-    Arc<File>,
-);
+/// A file still to fetch: its missing parts, and those an earlier run completed.
+struct FileJob {
+    file: RemoteFile,
+    parts: VecDeque<u64>,
+    done: BTreeSet<u64>,
+}
+
+/// A file being written, shared by the tasks fetching its parts.
+struct OpenFile {
+    sink: FileSink,
+    path: PathBuf,
+    progress: Box<dyn FileProgress>,
+    remaining: AtomicU64,
+    digest: Option<OrderedDigest>,
+}
+
+fn open_file(
+    job: &FileJob,
+    part_size: u64,
+    state: &ResumeState,
+    options: DownloadOptions,
+    reporter: &dyn Reporter,
+) -> Result<OpenFile, DownloadError> {
+    let file = &job.file;
+    let io_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| DownloadError::Io { path, source }
+    };
+    if let Some(dir) = file.local.parent() {
+        std::fs::create_dir_all(dir).map_err(io_error(dir))?;
+    }
+    let resuming = !job.done.is_empty();
+    // Full size up front, so parts land at their offsets in any order.
+    let sink = FileSink::create(&file.local, file.size, resuming).map_err(io_error(&file.local))?;
+    state
+        .start(file, part_size, resuming)
+        .map_err(io_error(&state.dir))?;
+    let digest = match options.digest.filter(|kind| useful_digest(*kind, file)) {
+        None => None,
+        Some(kind) => {
+            let on_disk = job.done.iter().map(|p| {
+                let start = p * part_size;
+                (start, start + part_len(file.size, part_size, *p))
+            });
+            let reader = sink.file().try_clone().map_err(io_error(&file.local))?;
+            Some(OrderedDigest::new(kind, reader, on_disk))
+        }
+    };
+    Ok(OpenFile {
+        sink,
+        path: file.local.clone(),
+        progress: reporter.file(&file.relative, file.size),
+        remaining: AtomicU64::new(job.parts.len() as u64),
+        digest,
+    })
+}
+
+/// An MD5 only says something against a single-part ETag (a multipart one is not the file's MD5).
+fn useful_digest(kind: DigestKind, file: &RemoteFile) -> bool {
+    match kind {
+        DigestKind::Sha256 => true,
+        DigestKind::Md5 => file.etag.as_deref().is_some_and(|e| !e.contains('-')),
+    }
+}
+
+/// The last part is in: flush the file to disk (off the async workers) and take its digest.
+async fn finish_file(open: &OpenFile, file: &RemoteFile) -> Result<Option<String>, DownloadError> {
+    let out = open
+        .sink
+        .file()
+        .try_clone()
+        .map_err(|source| DownloadError::Io {
+            path: file.local.clone(),
+            source,
+        })?;
+    tokio::task::spawn_blocking(move || out.sync_all())
+        .await
+        .expect("fsync does not panic")
+        .map_err(|source| DownloadError::Io {
+            path: file.local.clone(),
+            source,
+        })?;
+    Ok(open.digest.as_ref().and_then(|d| d.finish(file.size)))
+}
+
+struct PartOutcome {
+    file: RemoteFile,
+    part: u64,
+    result: Result<(u64, u64), DownloadError>,
+    /// For the file's last part: the fsync's outcome and the file's digest.
+    finished: Option<Result<Option<String>, DownloadError>>,
+    open: Arc<OpenFile>,
+}
 
 /// Records finished parts; with `all`, waits for every task.
 async fn drain_finished(
@@ -278,31 +365,43 @@ async fn drain_finished(
             tasks.try_join_next()
         };
         let Some(joined) = next else { return Ok(()) };
-        let (file, part, result, remaining, progress, out) =
-            joined.expect("download tasks do not panic");
-        let (bytes, retries) = result?;
+        let outcome = joined.expect("download tasks do not panic");
+        let (bytes, retries) = outcome.result?;
         summary.fetched_bytes += bytes;
         summary.retries += retries;
-        state
-            .record(&file, &part.to_string())
-            .map_err(|source| DownloadError::Io {
-                path: state.dir.clone(),
-                source,
-            })?;
-        if remaining.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) == 1 {
-            out.sync_all().map_err(|source| DownloadError::Io {
-                path: file.local.clone(),
-                source,
-            })?;
-            state
-                .record(&file, "complete")
+        match outcome.finished {
+            Some(finished) => {
+                let digest = finished?;
+                record_complete(state, &outcome.file, &outcome.open, digest, summary)?;
+            }
+            None => state
+                .record(&outcome.file, &outcome.part.to_string())
                 .map_err(|source| DownloadError::Io {
                     path: state.dir.clone(),
                     source,
-                })?;
-            progress.done();
+                })?,
         }
     }
+}
+
+fn record_complete(
+    state: &ResumeState,
+    file: &RemoteFile,
+    open: &OpenFile,
+    digest: Option<String>,
+    summary: &mut DownloadSummary,
+) -> Result<(), DownloadError> {
+    state
+        .record(file, "complete")
+        .map_err(|source| DownloadError::Io {
+            path: state.dir.clone(),
+            source,
+        })?;
+    open.progress.done();
+    if let Some(digest) = digest {
+        summary.digests.insert(file.relative.clone(), digest);
+    }
+    Ok(())
 }
 
 fn part_len(size: u64, part_size: u64, part: u64) -> u64 {
@@ -310,40 +409,39 @@ fn part_len(size: u64, part_size: u64, part: u64) -> u64 {
     (size.saturating_sub(start)).min(part_size)
 }
 
-/// One part, retried until it lands or the retries are spent. Returns (bytes, retries).
-#[allow(clippy::too_many_arguments)]
+/// One part, retried until it lands or the retries are spent; a retry asks only for the bytes not
+/// yet written. Returns (bytes, retries).
 async fn fetch_part(
     client: &Client,
     bucket: &str,
     file: &RemoteFile,
-    out: &File,
+    open: &Arc<OpenFile>,
     part: u64,
     part_size: u64,
-    ranged: bool,
     options: DownloadOptions,
-    progress: &dyn FileProgress,
 ) -> Result<(u64, u64), DownloadError> {
     let start = part * part_size;
     let len = part_len(file.size, part_size, part);
+    let whole_object = start == 0 && len == file.size;
+    let mut written_to = start;
     let mut attempt = 0u32;
     loop {
         let outcome = fetch_once(
             client,
             bucket,
             file,
-            out,
-            start,
-            len,
-            ranged,
+            open,
+            (written_to, start + len),
+            whole_object && written_to == 0,
             options.stall_timeout,
-            |n| progress.advance(n),
+            &mut written_to,
         )
         .await;
         match outcome {
             Ok(()) => return Ok((len, attempt as u64)),
             Err(Attempt::Fatal(error)) => return Err(error),
             Err(Attempt::Retry(reason)) => {
-                // The failed attempt's bytes stay counted in the progress; a retry is rare.
+                // The failed attempt's unwritten bytes stay counted in the progress; a retry is rare.
                 attempt += 1;
                 if attempt > options.max_retries {
                     return Err(DownloadError::GaveUp {
@@ -356,7 +454,7 @@ async fn fetch_part(
                 let delay = Duration::from_millis(200 * 2u64.pow(attempt.min(6) - 1))
                     .min(Duration::from_secs(10));
                 crate::output::note(&format!(
-                    "{} bytes {start}..{}: {reason}; retry {attempt} of {} in {:.1} s",
+                    "{} bytes {written_to}..{}: {reason}; retry {attempt} of {} in {:.1} s",
                     crate::output::printable(&file.relative),
                     start + len,
                     options.max_retries,
@@ -375,21 +473,23 @@ enum Attempt {
 
 const WRITE_BUFFER: usize = 1024 * 1024;
 
+/// One GET of `range` (end exclusive), or of the whole object. Bytes go into aligned buffers; a
+/// full one is written (and hashed) on a blocking thread while the next fills. `written_to`
+/// follows the bytes written, so a retry continues from there.
 #[allow(clippy::too_many_arguments)]
 async fn fetch_once(
     client: &Client,
     bucket: &str,
     file: &RemoteFile,
-    out: &File,
-    start: u64,
-    len: u64,
-    ranged: bool,
+    open: &Arc<OpenFile>,
+    (from, to): (u64, u64),
+    whole_object: bool,
     stall_timeout: Duration,
-    mut advanced: impl FnMut(u64),
+    written_to: &mut u64,
 ) -> Result<(), Attempt> {
     let mut request = client.get_object().bucket(bucket).key(&file.key);
-    if ranged {
-        request = request.range(format!("bytes={start}-{}", start + len - 1));
+    if !whole_object {
+        request = request.range(format!("bytes={from}-{}", to - 1));
     }
     let response = match tokio::time::timeout(stall_timeout, request.send()).await {
         Err(_) => {
@@ -401,58 +501,90 @@ async fn fetch_once(
         Ok(Err(error)) => return Err(classify(bucket, &file.key, error)),
         Ok(Ok(response)) => response,
     };
+    let len = to - from;
+    let capacity = WRITE_BUFFER.min(len as usize).max(1);
     let mut body = response.body;
-    let mut buffer = Vec::with_capacity(WRITE_BUFFER.min(len as usize).max(1));
-    let mut offset = start;
+    let mut buffer = AlignedBuffer::new(capacity);
+    let mut writing: Option<tokio::task::JoinHandle<Result<AlignedBuffer, Attempt>>> = None;
     let mut received = 0u64;
-    loop {
+    let streamed = loop {
         let chunk = match tokio::time::timeout(stall_timeout, body.next()).await {
             Err(_) => {
-                return Err(Attempt::Retry(format!(
+                break Err(Attempt::Retry(format!(
                     "stalled: no byte for {} s",
                     stall_timeout.as_secs()
                 )));
             }
-            Ok(None) => break,
+            Ok(None) => break Ok(()),
             Ok(Some(Err(error))) => {
-                return Err(Attempt::Retry(format!("connection dropped: {error}")));
+                break Err(Attempt::Retry(format!("connection dropped: {error}")));
             }
             Ok(Some(Ok(chunk))) => chunk,
         };
         received += chunk.len() as u64;
         if received > len {
-            return Err(Attempt::Fatal(DownloadError::SizeChanged {
+            break Err(Attempt::Fatal(DownloadError::SizeChanged {
                 bucket: bucket.into(),
                 key: file.key.clone(),
                 got: received,
                 expected: len,
             }));
         }
-        buffer.extend_from_slice(&chunk);
-        advanced(chunk.len() as u64);
-        if buffer.len() >= WRITE_BUFFER {
-            out.write_all_at(&buffer, offset).map_err(|source| {
-                Attempt::Fatal(DownloadError::Io {
-                    path: file.local.clone(),
-                    source,
-                })
-            })?;
-            offset += buffer.len() as u64;
-            buffer.clear();
+        open.progress.advance(chunk.len() as u64);
+        let mut rest = &chunk[..];
+        while !rest.is_empty() {
+            rest = &rest[buffer.fill_from(rest)..];
+            if buffer.is_full() {
+                let spare = match writing.take() {
+                    Some(previous) => previous.await.expect("writes do not panic")?,
+                    None => AlignedBuffer::new(capacity),
+                };
+                let full = std::mem::replace(&mut buffer, spare);
+                writing = Some(write_in_background(open.clone(), full, *written_to));
+                *written_to += capacity as u64;
+            }
         }
+    };
+    // The write in flight lands before anything else, so `written_to` is true for a retry.
+    if let Some(previous) = writing.take() {
+        previous.await.expect("writes do not panic")?;
     }
+    streamed?;
     if received != len {
         return Err(Attempt::Retry(format!(
             "connection closed after {received} of {len} bytes"
         )));
     }
-    out.write_all_at(&buffer, offset).map_err(|source| {
-        Attempt::Fatal(DownloadError::Io {
-            path: file.local.clone(),
-            source,
-        })
-    })?;
+    let last = buffer.bytes().len() as u64;
+    write_in_background(open.clone(), buffer, *written_to)
+        .await
+        .expect("writes do not panic")?;
+    *written_to += last;
     Ok(())
+}
+
+/// Writes a full buffer at `offset` and feeds it to the file's digest, off the async workers;
+/// hands the buffer back for reuse.
+fn write_in_background(
+    open: Arc<OpenFile>,
+    mut buffer: AlignedBuffer,
+    offset: u64,
+) -> tokio::task::JoinHandle<Result<AlignedBuffer, Attempt>> {
+    tokio::task::spawn_blocking(move || {
+        open.sink
+            .write_at(buffer.bytes(), offset)
+            .map_err(|source| {
+                Attempt::Fatal(DownloadError::Io {
+                    path: open.path.clone(),
+                    source,
+                })
+            })?;
+        if let Some(digest) = &open.digest {
+            digest.written(offset, buffer.bytes());
+        }
+        buffer.clear();
+        Ok(buffer)
+    })
 }
 
 /// Transient (throttling, 5xx, network) or not (missing key, access denied).

@@ -1,7 +1,9 @@
 //! Moving model files: up to MLflow's artifact proxy (`register --publish`, `publish`), and down
 //! from S3 (`promote`), checked against the manifest.
 
+pub mod digest;
 pub mod download;
+pub mod sink;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,0 +1,204 @@
+//! Where a downloaded file's bytes go. Large files are written with `O_DIRECT` from page-aligned
+//! buffers: the bytes go from our buffer to the disk without being copied into the page cache,
+//! which was as much of a promote's CPU as hashing them, and a 400 GiB model does not evict
+//! everything else a production node keeps cached. A filesystem that refuses `O_DIRECT` (tmpfs,
+//! some network and FUSE filesystems) gets ordinary writes, with writeback started as they go.
+
+use std::fs::File;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `O_DIRECT` needs offsets, lengths and memory aligned to the logical block size; 4 KiB covers
+/// the devices we meet (512-byte and 4 KiB sectors).
+pub const ALIGN: usize = 4096;
+/// Below this a file is written through the page cache: it is one or two writes anyway.
+const DIRECT_MIN_BYTES: u64 = 8 * 1024 * 1024;
+
+pub struct FileSink {
+    /// Ordinary descriptor: the unaligned tail, reads back, fsync, and everything when `direct`
+    /// is unavailable.
+    buffered: File,
+    direct: Option<File>,
+    direct_works: AtomicBool,
+}
+
+impl FileSink {
+    /// Opens (creating, or keeping the bytes of an interrupted run when `resuming`) a file of
+    /// `size` bytes, allocated up front so a full disk fails now rather than mid-download.
+    pub fn create(path: &Path, size: u64, resuming: bool) -> std::io::Result<FileSink> {
+        let buffered = std::fs::OpenOptions::new()
+            .create(true)
+            .read(true)
+            .write(true)
+            .truncate(!resuming)
+            .open(path)?;
+        allocate(&buffered, size)?;
+        let direct = if size >= DIRECT_MIN_BYTES {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .custom_flags(libc::O_DIRECT)
+                .open(path)
+                .ok()
+        } else {
+            None
+        };
+        Ok(FileSink {
+            buffered,
+            direct_works: AtomicBool::new(direct.is_some()),
+            direct,
+        })
+    }
+
+    /// The file, for reading back and for fsync.
+    pub fn file(&self) -> &File {
+        &self.buffered
+    }
+
+    /// Writes `data` at `offset`: directly where it is aligned, the rest through the page cache.
+    pub fn write_at(&self, data: &[u8], offset: u64) -> std::io::Result<()> {
+        let aligned_len = data.len() / ALIGN * ALIGN;
+        if let Some(direct) = &self.direct
+            && aligned_len > 0
+            && self.direct_works.load(Ordering::Relaxed)
+            && offset.is_multiple_of(ALIGN as u64)
+            && (data.as_ptr() as usize).is_multiple_of(ALIGN)
+        {
+            match direct.write_all_at(&data[..aligned_len], offset) {
+                Ok(()) => {
+                    return self.write_buffered(&data[aligned_len..], offset + aligned_len as u64);
+                }
+                // Opened with O_DIRECT but refused on write (some FUSE filesystems): stop trying.
+                Err(error) if error.raw_os_error() == Some(libc::EINVAL) => {
+                    self.direct_works.store(false, Ordering::Relaxed);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        self.write_buffered(data, offset)
+    }
+
+    fn write_buffered(&self, data: &[u8], offset: u64) -> std::io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.buffered.write_all_at(data, offset)?;
+        start_writeback(&self.buffered, offset, data.len());
+        Ok(())
+    }
+}
+
+/// Reserves the blocks (`fallocate`); where the filesystem cannot, sets the length (sparse).
+fn allocate(file: &File, size: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    if size == 0 {
+        return file.set_len(0);
+    }
+    // SAFETY: a plain syscall on an open descriptor.
+    let status = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, size as libc::off_t) };
+    if status == 0 {
+        // fallocate never shrinks: a longer leftover from an earlier, different object is cut.
+        return file.set_len(size);
+    }
+    let error = std::io::Error::last_os_error();
+    match error.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => Err(error),
+        _ => file.set_len(size),
+    }
+}
+
+/// Asks the kernel to start writing these bytes to disk now, without waiting: the fsync before
+/// the folder is published then finds little left to write, instead of the whole model at once.
+fn start_writeback(file: &File, offset: u64, len: usize) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a plain syscall on an open descriptor; it reads no memory of ours. An error (a
+    // filesystem without it) only means the fsync does all the work, as it would anyway.
+    unsafe {
+        libc::sync_file_range(
+            file.as_raw_fd(),
+            offset as libc::off64_t,
+            len as libc::off64_t,
+            libc::SYNC_FILE_RANGE_WRITE,
+        );
+    }
+}
+
+/// A page-aligned buffer of fixed capacity, filled from the network and written in one call.
+pub struct AlignedBuffer {
+    storage: Box<[u8]>,
+    start: usize,
+    capacity: usize,
+    filled: usize,
+}
+
+impl AlignedBuffer {
+    pub fn new(capacity: usize) -> AlignedBuffer {
+        let storage = vec![0u8; capacity + ALIGN].into_boxed_slice();
+        let start = storage.as_ptr().align_offset(ALIGN);
+        AlignedBuffer {
+            storage,
+            start,
+            capacity,
+            filled: 0,
+        }
+    }
+
+    /// Copies as much of `data` as fits; returns how much did.
+    pub fn fill_from(&mut self, data: &[u8]) -> usize {
+        let n = data.len().min(self.capacity - self.filled);
+        let at = self.start + self.filled;
+        self.storage[at..at + n].copy_from_slice(&data[..n]);
+        self.filled += n;
+        n
+    }
+
+    pub fn is_full(&self) -> bool {
+        self.filled == self.capacity
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.storage[self.start..self.start + self.filled]
+    }
+
+    pub fn clear(&mut self) {
+        self.filled = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligned_and_unaligned_writes_read_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let size = DIRECT_MIN_BYTES + 1234;
+        let sink = FileSink::create(&path, size, false).unwrap();
+        let bytes: Vec<u8> = (0..size).map(|i| (i % 253) as u8).collect();
+        let mut buffer = AlignedBuffer::new(1 << 20);
+        let mut offset = 0u64;
+        let mut rest = &bytes[..];
+        while !rest.is_empty() {
+            let n = buffer.fill_from(rest);
+            rest = &rest[n..];
+            if buffer.is_full() || rest.is_empty() {
+                sink.write_at(buffer.bytes(), offset).unwrap();
+                offset += buffer.bytes().len() as u64;
+                buffer.clear();
+            }
+        }
+        sink.file().sync_all().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_shorter_object_replaces_a_longer_leftover() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, vec![7u8; 10_000]).unwrap();
+        let sink = FileSink::create(&path, 100, true).unwrap();
+        sink.write_at(&[1u8; 100], 0).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), vec![1u8; 100]);
+    }
+}
