@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use md5::Md5;
 use sha2::{Digest, Sha256};
+
+use super::sink::AlignedBuffer;
 
 /// Which digest a promote checks: sha256 against the manifest, or MD5 against a single-part ETag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +43,61 @@ impl Hasher {
     }
 }
 
-/// Where the hash stands. Only the task holding `busy` hashes; the others leave their ranges in
+/// Bytes held in memory ahead of the hashes of all files together. A writer past the point where
+/// its file's hash stands keeps its buffer here rather than having it read back from disk later;
+/// when the budget is spent it waits, which paces it to the hash (and the download to the CPU).
+pub struct Lookahead {
+    held: Mutex<usize>,
+    limit: usize,
+    /// Signalled whenever bytes are hashed: a waiting writer may now fit, or be at the front.
+    progressed: tokio::sync::Notify,
+}
+
+impl Lookahead {
+    pub fn new(limit: usize) -> Lookahead {
+        Lookahead {
+            held: Mutex::new(0),
+            limit,
+            progressed: tokio::sync::Notify::new(),
+        }
+    }
+
+    fn try_hold(&self, bytes: usize) -> bool {
+        let mut held = self.held.lock().expect("lookahead lock");
+        if *held + bytes > self.limit {
+            return false;
+        }
+        *held += bytes;
+        true
+    }
+
+    fn release(&self, bytes: usize) {
+        *self.held.lock().expect("lookahead lock") -= bytes;
+    }
+}
+
+/// What became of an offered buffer.
+pub enum Offer {
+    /// Hashed now (it was at the front): the buffer is free again.
+    Hashed(AlignedBuffer),
+    /// Kept in memory until the hash reaches it.
+    Kept,
+    /// Ahead of the hash, and the lookahead budget is spent: offer it again after `progressed`.
+    Wait(AlignedBuffer),
+}
+
+/// Bytes waiting for the hash: in memory, or on disk from an earlier run.
+enum Pending {
+    InMemory(AlignedBuffer),
+    OnDisk { end: u64 },
+}
+
+/// Where the hash stands. Only the task holding `busy` hashes; the others leave their bytes in
 /// `waiting` for it, so no byte is hashed twice or skipped.
 struct Front {
     next: u64,
     busy: bool,
-    /// Written but not yet hashed: start → end, adjacent ranges merged.
-    waiting: BTreeMap<u64, u64>,
+    waiting: BTreeMap<u64, Pending>,
     /// A read-back failed: the digest is unknown (the caller re-reads the file instead).
     broken: bool,
 }
@@ -56,91 +106,122 @@ pub struct OrderedDigest {
     file: File,
     front: Mutex<Front>,
     hasher: Mutex<Option<Hasher>>,
+    lookahead: Arc<Lookahead>,
 }
 
 impl OrderedDigest {
-    /// `already_written`: ranges on disk from an earlier, interrupted run; they are hashed as soon
-    /// as the hash reaches them, the first one here if it starts the file.
+    /// `file` is read for `already_written`: ranges on disk from an earlier, interrupted run,
+    /// hashed when the hash reaches them (the first one here, if it starts the file).
     pub fn new(
         kind: DigestKind,
         file: File,
         already_written: impl IntoIterator<Item = (u64, u64)>,
+        lookahead: Arc<Lookahead>,
     ) -> OrderedDigest {
         let hasher = match kind {
             DigestKind::Sha256 => Hasher::Sha256(Sha256::new()),
             DigestKind::Md5 => Hasher::Md5(Md5::new()),
         };
+        let waiting = already_written
+            .into_iter()
+            .filter(|(start, end)| end > start)
+            .map(|(start, end)| (start, Pending::OnDisk { end }))
+            .collect();
         let digest = OrderedDigest {
             file,
             front: Mutex::new(Front {
                 next: 0,
                 busy: false,
-                waiting: BTreeMap::new(),
+                waiting,
                 broken: false,
             }),
             hasher: Mutex::new(Some(hasher)),
+            lookahead,
         };
-        {
-            let mut front = digest.front.lock().expect("digest lock");
-            for (start, end) in already_written {
-                Self::remember(&mut front, start, end);
-            }
+        if let Some(mut hasher) = digest.claim_front(0) {
+            digest.hash_waiting(&mut hasher, 0);
         }
-        digest.written(0, &[]);
         digest
     }
 
-    fn remember(front: &mut Front, start: u64, end: u64) {
-        if start == end {
-            return;
+    /// `buffer` holds the bytes written at `start`. Hashes them now if the hash stands at
+    /// `start` (and then whatever waits right behind them); else keeps them for whoever gets
+    /// there, budget permitting.
+    pub fn offer(&self, start: u64, buffer: AlignedBuffer) -> Offer {
+        if buffer.bytes().is_empty() {
+            // Nothing to hash; kept, it would sit at a start the hash passes without looking.
+            return Offer::Hashed(buffer);
         }
-        let mut merged = (start, end);
-        if let Some((&s, &e)) = front.waiting.range(..start).next_back()
-            && e == start
-        {
-            merged.0 = s;
+        let Some(mut hasher) = self.claim_front(start) else {
+            let mut front = self.front.lock().expect("digest lock");
+            // Checked again under the lock the owner releases `busy` under: never stranded.
+            if front.next != start || front.busy {
+                if !self.lookahead.try_hold(buffer.bytes().len()) {
+                    return Offer::Wait(buffer);
+                }
+                front.waiting.insert(start, Pending::InMemory(buffer));
+                return Offer::Kept;
+            }
+            drop(front);
+            return self.offer(start, buffer);
+        };
+        if let Some(h) = hasher.as_mut() {
+            h.update(buffer.bytes());
         }
-        if let Some(after_end) = front.waiting.remove(&end) {
-            merged.1 = after_end;
-        }
-        front.waiting.insert(merged.0, merged.1);
+        self.hash_waiting(&mut hasher, start + buffer.bytes().len() as u64);
+        Offer::Hashed(buffer)
     }
 
-    /// `data` has just been written at `start`. Hashes it now if the hash stands at `start`, and
-    /// then whatever waits right behind it; otherwise leaves the range for whoever gets there.
-    pub fn written(&self, start: u64, data: &[u8]) {
-        {
-            let mut front = self.front.lock().expect("digest lock");
-            if front.busy || front.next != start {
-                // Under the same lock as the owner's last look at `waiting`: never stranded.
-                Self::remember(&mut front, start, start + data.len() as u64);
-                return;
-            }
-            front.busy = true;
+    /// Completes when an offer that got `Wait` may go differently; take it before offering again,
+    /// so a change in between is not missed.
+    pub fn progressed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.lookahead.progressed.notified()
+    }
+
+    /// The hasher, if the hash stands at `start` and nobody else is hashing.
+    fn claim_front(&self, start: u64) -> Option<std::sync::MutexGuard<'_, Option<Hasher>>> {
+        let mut front = self.front.lock().expect("digest lock");
+        if front.busy || front.next != start {
+            return None;
         }
-        let mut hasher = self.hasher.lock().expect("digest lock");
-        let Some(h) = hasher.as_mut() else { return };
-        h.update(data);
-        let mut next = start + data.len() as u64;
+        front.busy = true;
+        drop(front);
+        Some(self.hasher.lock().expect("digest lock"))
+    }
+
+    /// Hashes, from `next` on, every range already waiting, then lets go of the front.
+    fn hash_waiting(&self, hasher: &mut Option<Hasher>, mut next: u64) {
         loop {
-            let (from, to) = {
+            let pending = {
                 let mut front = self.front.lock().expect("digest lock");
                 front.next = next;
                 match front.waiting.remove(&next) {
-                    Some(end) => (next, end),
+                    Some(pending) => pending,
                     None => {
                         front.busy = false;
+                        drop(front);
+                        self.lookahead.progressed.notify_waiters();
                         return;
                     }
                 }
             };
-            // Bytes that landed ahead of the hash: read them back, off the async workers.
-            if off_the_runtime(|| read_into(&self.file, from, to, h)).is_err() {
-                // Stay busy: nothing more is hashed, and `finish` reports the digest unknown.
-                self.front.lock().expect("digest lock").broken = true;
-                return;
+            let Some(h) = hasher.as_mut() else { return };
+            match pending {
+                Pending::InMemory(buffer) => {
+                    h.update(buffer.bytes());
+                    next += buffer.bytes().len() as u64;
+                    self.lookahead.release(buffer.bytes().len());
+                }
+                Pending::OnDisk { end } => {
+                    if off_the_runtime(|| read_into(&self.file, next, end, h)).is_err() {
+                        // Stay busy: nothing more is hashed, and `finish` says the digest is unknown.
+                        self.front.lock().expect("digest lock").broken = true;
+                        self.lookahead.progressed.notify_waiters();
+                        return;
+                    }
+                    next = end;
+                }
             }
-            next = to;
         }
     }
 
@@ -157,6 +238,19 @@ impl OrderedDigest {
             .expect("digest lock")
             .take()
             .map(Hasher::finish)
+    }
+}
+
+impl Drop for OrderedDigest {
+    /// A download that stopped early leaves buffers waiting: give their budget back.
+    fn drop(&mut self) {
+        let front = self.front.get_mut().expect("digest lock");
+        for pending in front.waiting.values() {
+            if let Pending::InMemory(buffer) = pending {
+                self.lookahead.release(buffer.bytes().len());
+            }
+        }
+        self.lookahead.progressed.notify_waiters();
     }
 }
 
@@ -187,7 +281,6 @@ pub fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
 mod tests {
     use super::*;
     use std::io::Write;
-    use std::sync::Arc;
 
     fn data(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 % 251) as u8).collect()
@@ -204,38 +297,109 @@ mod tests {
         hex::encode(Sha256::digest(bytes))
     }
 
+    fn buffer(bytes: &[u8]) -> AlignedBuffer {
+        let mut buffer = AlignedBuffer::new(bytes.len().max(1));
+        assert_eq!(buffer.fill_from(bytes), bytes.len());
+        buffer
+    }
+
+    /// Offers every chunk in `order`; a chunk told to wait is offered again after the others.
+    fn offer_all(digest: &OrderedDigest, bytes: &[u8], chunks: &[(usize, usize)], order: &[usize]) {
+        let mut queue: std::collections::VecDeque<usize> = order.iter().copied().collect();
+        let mut waits = 0;
+        while let Some(i) = queue.pop_front() {
+            let (s, e) = chunks[i];
+            if let Offer::Wait(_) = digest.offer(s as u64, buffer(&bytes[s..e])) {
+                queue.push_back(i);
+                waits += 1;
+                assert!(waits < 1000, "offers never settle");
+            }
+        }
+    }
+
     #[test]
     fn any_order_of_chunks_gives_the_whole_file_digest() {
         let bytes = data(10_000);
         let (_tmp, file) = file_with(&bytes);
-        // Chunk boundaries and an order that puts most bytes ahead of the hash.
         let cuts = [0, 100, 1000, 1001, 4096, 7000, 9999, 10_000];
         let chunks: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-        for order in [
-            vec![0, 1, 2, 3, 4, 5, 6],
-            vec![6, 5, 4, 3, 2, 1, 0],
-            vec![3, 0, 6, 1, 5, 2, 4],
-            vec![1, 3, 5, 0, 2, 4, 6],
-        ] {
-            let digest = OrderedDigest::new(DigestKind::Sha256, file.try_clone().unwrap(), []);
-            for i in &order {
-                let (s, e) = chunks[*i];
-                digest.written(s as u64, &bytes[s..e]);
+        for limit in [usize::MAX, 3000, 0] {
+            for order in [
+                vec![0, 1, 2, 3, 4, 5, 6],
+                vec![6, 5, 4, 3, 2, 1, 0],
+                vec![3, 0, 6, 1, 5, 2, 4],
+                vec![1, 3, 5, 0, 2, 4, 6],
+            ] {
+                let lookahead = Arc::new(Lookahead::new(limit));
+                let digest = OrderedDigest::new(
+                    DigestKind::Sha256,
+                    file.try_clone().unwrap(),
+                    [],
+                    lookahead.clone(),
+                );
+                offer_all(&digest, &bytes, &chunks, &order);
+                assert_eq!(
+                    digest.finish(bytes.len() as u64),
+                    Some(expected(&bytes)),
+                    "{order:?} with {limit} bytes of lookahead"
+                );
+                assert_eq!(*lookahead.held.lock().unwrap(), 0, "budget given back");
             }
-            assert_eq!(
-                digest.finish(bytes.len() as u64),
-                Some(expected(&bytes)),
-                "{order:?}"
-            );
         }
+    }
+
+    #[test]
+    fn a_spent_budget_says_wait_and_the_front_never_waits() {
+        let bytes = data(300);
+        let (_tmp, file) = file_with(&bytes);
+        let digest =
+            OrderedDigest::new(DigestKind::Sha256, file, [], Arc::new(Lookahead::new(100)));
+        assert!(matches!(
+            digest.offer(100, buffer(&bytes[100..200])),
+            Offer::Kept
+        ));
+        assert!(matches!(
+            digest.offer(200, buffer(&bytes[200..])),
+            Offer::Wait(_)
+        ));
+        assert!(matches!(
+            digest.offer(0, buffer(&bytes[..100])),
+            Offer::Hashed(_)
+        ));
+        assert!(matches!(
+            digest.offer(200, buffer(&bytes[200..])),
+            Offer::Hashed(_)
+        ));
+        assert_eq!(digest.finish(300), Some(expected(&bytes)));
+    }
+
+    #[test]
+    fn an_empty_buffer_ahead_of_the_hash_is_not_left_waiting() {
+        let bytes = data(200);
+        let (_tmp, file) = file_with(&bytes);
+        let digest =
+            OrderedDigest::new(DigestKind::Sha256, file, [], Arc::new(Lookahead::new(1000)));
+        // The empty tail of a part that ended on a buffer boundary, offered at the next part's start.
+        assert!(matches!(digest.offer(100, buffer(&[])), Offer::Hashed(_)));
+        digest.offer(100, buffer(&bytes[100..]));
+        digest.offer(0, buffer(&bytes[..100]));
+        assert_eq!(digest.finish(200), Some(expected(&bytes)));
     }
 
     #[test]
     fn ranges_from_an_earlier_run_are_read_back() {
         let bytes = data(5000);
         let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(DigestKind::Sha256, file, [(0, 1000), (3000, 5000)]);
-        digest.written(1000, &bytes[1000..3000]);
+        let digest = OrderedDigest::new(
+            DigestKind::Sha256,
+            file,
+            [(0, 1000), (3000, 5000)],
+            Arc::new(Lookahead::new(0)),
+        );
+        assert!(matches!(
+            digest.offer(1000, buffer(&bytes[1000..3000])),
+            Offer::Hashed(_)
+        ));
         assert_eq!(digest.finish(5000), Some(expected(&bytes)));
     }
 
@@ -243,9 +407,10 @@ mod tests {
     fn a_missing_range_leaves_the_digest_unknown() {
         let bytes = data(3000);
         let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(DigestKind::Md5, file, []);
-        digest.written(0, &bytes[..1000]);
-        digest.written(2000, &bytes[2000..]);
+        let digest =
+            OrderedDigest::new(DigestKind::Md5, file, [], Arc::new(Lookahead::new(1 << 20)));
+        digest.offer(0, buffer(&bytes[..1000]));
+        digest.offer(2000, buffer(&bytes[2000..]));
         assert_eq!(digest.finish(3000), None);
     }
 
@@ -253,18 +418,21 @@ mod tests {
     fn tasks_on_threads_agree_with_a_plain_hash() {
         let bytes = Arc::new(data(1 << 20));
         let (_tmp, file) = file_with(&bytes);
-        let digest = Arc::new(OrderedDigest::new(DigestKind::Sha256, file, []));
+        let lookahead = Arc::new(Lookahead::new(64 * 1024));
+        let digest = Arc::new(OrderedDigest::new(DigestKind::Sha256, file, [], lookahead));
         std::thread::scope(|scope| {
             for t in 0..4 {
                 let (digest, bytes) = (digest.clone(), bytes.clone());
                 scope.spawn(move || {
-                    // Thread t owns chunks t, t+4, …, of 4 KiB, written in descending order.
+                    // Thread t owns chunks t, t+4, … of 4 KiB, offered in order, retried on Wait.
                     let chunk = 4096;
-                    let mut mine: Vec<usize> = (t..bytes.len() / chunk).step_by(4).collect();
-                    mine.reverse();
-                    for c in mine {
+                    for c in (t..bytes.len() / chunk).step_by(4) {
                         let s = c * chunk;
-                        digest.written(s as u64, &bytes[s..s + chunk]);
+                        while let Offer::Wait(_) =
+                            digest.offer(s as u64, buffer(&bytes[s..s + chunk]))
+                        {
+                            std::thread::yield_now();
+                        }
                     }
                 });
             }

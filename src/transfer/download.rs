@@ -16,7 +16,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
-use super::digest::{DigestKind, OrderedDigest};
+use super::digest::{DigestKind, Lookahead, Offer, OrderedDigest};
 use super::sink::{AlignedBuffer, FileSink};
 use crate::progress::{FileProgress, Reporter};
 
@@ -199,6 +199,7 @@ pub async fn download_all(
     // flight: the writer at the front of a file's hash is then usually the one receiving, and
     // hashes its bytes in memory instead of reading them back later.
     let width = options.concurrency.max(1);
+    let lookahead = Arc::new(Lookahead::new(LOOKAHEAD_BYTES));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -206,7 +207,9 @@ pub async fn download_all(
         while window.len() < width
             && let Some(job) = queue.pop_front()
         {
-            let open = Arc::new(open_file(&job, part_size, state, options, reporter)?);
+            let open = Arc::new(open_file(
+                &job, part_size, &lookahead, state, options, reporter,
+            )?);
             if job.parts.is_empty() {
                 // Every part landed in an earlier run that stopped before recording the file done.
                 let digest = finish_file(&open, &job.file).await?;
@@ -276,6 +279,7 @@ struct OpenFile {
 fn open_file(
     job: &FileJob,
     part_size: u64,
+    lookahead: &Arc<Lookahead>,
     state: &ResumeState,
     options: DownloadOptions,
     reporter: &dyn Reporter,
@@ -302,7 +306,7 @@ fn open_file(
                 (start, start + part_len(file.size, part_size, *p))
             });
             let reader = sink.file().try_clone().map_err(io_error(&file.local))?;
-            Some(OrderedDigest::new(kind, reader, on_disk))
+            Some(OrderedDigest::new(kind, reader, on_disk, lookahead.clone()))
         }
     };
     Ok(OpenFile {
@@ -472,6 +476,8 @@ enum Attempt {
 }
 
 const WRITE_BUFFER: usize = 1024 * 1024;
+/// Bytes all files together may hold in memory ahead of their hashes (see `digest::Lookahead`).
+const LOOKAHEAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// One GET of `range` (end exclusive), or of the whole object. Bytes go into aligned buffers; a
 /// full one is written (and hashed) on a blocking thread while the next fills. `written_to`
@@ -505,7 +511,7 @@ async fn fetch_once(
     let capacity = WRITE_BUFFER.min(len as usize).max(1);
     let mut body = response.body;
     let mut buffer = AlignedBuffer::new(capacity);
-    let mut writing: Option<tokio::task::JoinHandle<Result<AlignedBuffer, Attempt>>> = None;
+    let mut writing: Option<WriteTask> = None;
     let mut received = 0u64;
     let streamed = loop {
         let chunk = match tokio::time::timeout(stall_timeout, body.next()).await {
@@ -536,9 +542,10 @@ async fn fetch_once(
             rest = &rest[buffer.fill_from(rest)..];
             if buffer.is_full() {
                 let spare = match writing.take() {
-                    Some(previous) => previous.await.expect("writes do not panic")?,
-                    None => AlignedBuffer::new(capacity),
-                };
+                    Some(previous) => settle(open, previous).await?,
+                    None => None,
+                }
+                .unwrap_or_else(|| AlignedBuffer::new(capacity));
                 let full = std::mem::replace(&mut buffer, spare);
                 writing = Some(write_in_background(open.clone(), full, *written_to));
                 *written_to += capacity as u64;
@@ -547,7 +554,7 @@ async fn fetch_once(
     };
     // The write in flight lands before anything else, so `written_to` is true for a retry.
     if let Some(previous) = writing.take() {
-        previous.await.expect("writes do not panic")?;
+        settle(open, previous).await?;
     }
     streamed?;
     if received != len {
@@ -556,20 +563,25 @@ async fn fetch_once(
         )));
     }
     let last = buffer.bytes().len() as u64;
-    write_in_background(open.clone(), buffer, *written_to)
-        .await
-        .expect("writes do not panic")?;
+    settle(open, write_in_background(open.clone(), buffer, *written_to)).await?;
     *written_to += last;
     Ok(())
 }
 
-/// Writes a full buffer at `offset` and feeds it to the file's digest, off the async workers;
-/// hands the buffer back for reuse.
-fn write_in_background(
-    open: Arc<OpenFile>,
-    mut buffer: AlignedBuffer,
-    offset: u64,
-) -> tokio::task::JoinHandle<Result<AlignedBuffer, Attempt>> {
+/// What became of a written buffer.
+enum Written {
+    /// Free for the next bytes.
+    Free(AlignedBuffer),
+    /// Kept by the digest until the hash reaches it.
+    Kept,
+    /// Ahead of the hash with the lookahead budget spent: to offer again as the hash moves.
+    Wait(AlignedBuffer, u64),
+}
+
+type WriteTask = tokio::task::JoinHandle<Result<Written, Attempt>>;
+
+/// Writes a full buffer at `offset` and offers it to the file's digest, off the async workers.
+fn write_in_background(open: Arc<OpenFile>, buffer: AlignedBuffer, offset: u64) -> WriteTask {
     tokio::task::spawn_blocking(move || {
         open.sink
             .write_at(buffer.bytes(), offset)
@@ -579,12 +591,41 @@ fn write_in_background(
                     source,
                 })
             })?;
-        if let Some(digest) = &open.digest {
-            digest.written(offset, buffer.bytes());
-        }
-        buffer.clear();
-        Ok(buffer)
+        Ok(match &open.digest {
+            None => Written::Free(buffer),
+            Some(digest) => match digest.offer(offset, buffer) {
+                Offer::Hashed(buffer) => Written::Free(buffer),
+                Offer::Kept => Written::Kept,
+                Offer::Wait(buffer) => Written::Wait(buffer, offset),
+            },
+        })
     })
+}
+
+/// Waits for a write; a buffer ahead of the hash with no budget left waits (and so does this
+/// part's download) until the hash moves. Returns a buffer free for reuse, if one is.
+async fn settle(open: &OpenFile, write: WriteTask) -> Result<Option<AlignedBuffer>, Attempt> {
+    let (mut buffer, offset) = match write.await.expect("writes do not panic")? {
+        Written::Free(mut buffer) => {
+            buffer.clear();
+            return Ok(Some(buffer));
+        }
+        Written::Kept => return Ok(None),
+        Written::Wait(buffer, offset) => (buffer, offset),
+    };
+    let digest = open.digest.as_ref().expect("only a digest says wait");
+    loop {
+        let progressed = digest.progressed();
+        match digest.offer(offset, buffer) {
+            Offer::Hashed(mut free) => {
+                free.clear();
+                return Ok(Some(free));
+            }
+            Offer::Kept => return Ok(None),
+            Offer::Wait(back) => buffer = back,
+        }
+        progressed.await;
+    }
 }
 
 /// Transient (throttling, 5xx, network) or not (missing key, access denied).
