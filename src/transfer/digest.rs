@@ -43,27 +43,51 @@ impl Hasher {
     }
 }
 
-/// Bytes held in memory ahead of the hashes of all files together. A writer past the point where
-/// its file's hash stands keeps its buffer here rather than having it read back from disk later;
-/// when the budget is spent it waits, which paces it to the hash (and the download to the CPU).
-pub struct Lookahead {
+/// The download's aligned buffers. Reused rather than freed (peak memory then stays what is in
+/// use, not what the allocator keeps after churning through a model), and a budget for those held
+/// ahead of the hashes of all files together: a writer past the point where its file's hash stands
+/// keeps its buffer in memory rather than having it read back from disk later; when the budget is
+/// spent it waits, which paces it to the hash (and the download to the CPU).
+pub struct BufferPool {
+    buffer_size: usize,
+    free: Mutex<Vec<AlignedBuffer>>,
     held: Mutex<usize>,
     limit: usize,
     /// Signalled whenever bytes are hashed: a waiting writer may now fit, or be at the front.
     progressed: tokio::sync::Notify,
 }
 
-impl Lookahead {
-    pub fn new(limit: usize) -> Lookahead {
-        Lookahead {
+impl BufferPool {
+    /// Buffers of `buffer_size` bytes are reused; `lookahead` bytes may wait for hashes.
+    pub fn new(buffer_size: usize, lookahead: usize) -> BufferPool {
+        BufferPool {
+            buffer_size,
+            free: Mutex::new(Vec::new()),
             held: Mutex::new(0),
-            limit,
+            limit: lookahead,
             progressed: tokio::sync::Notify::new(),
         }
     }
 
+    /// An empty buffer of `capacity` bytes.
+    pub fn take(&self, capacity: usize) -> AlignedBuffer {
+        if capacity == self.buffer_size
+            && let Some(buffer) = self.free.lock().expect("pool lock").pop()
+        {
+            return buffer;
+        }
+        AlignedBuffer::new(capacity)
+    }
+
+    pub fn recycle(&self, mut buffer: AlignedBuffer) {
+        if buffer.capacity() == self.buffer_size {
+            buffer.clear();
+            self.free.lock().expect("pool lock").push(buffer);
+        }
+    }
+
     fn try_hold(&self, bytes: usize) -> bool {
-        let mut held = self.held.lock().expect("lookahead lock");
+        let mut held = self.held.lock().expect("pool lock");
         if *held + bytes > self.limit {
             return false;
         }
@@ -71,8 +95,9 @@ impl Lookahead {
         true
     }
 
-    fn release(&self, bytes: usize) {
-        *self.held.lock().expect("lookahead lock") -= bytes;
+    fn release(&self, buffer: AlignedBuffer) {
+        *self.held.lock().expect("pool lock") -= buffer.bytes().len();
+        self.recycle(buffer);
     }
 }
 
@@ -82,7 +107,7 @@ pub enum Offer {
     Hashed(AlignedBuffer),
     /// Kept in memory until the hash reaches it.
     Kept,
-    /// Ahead of the hash, and the lookahead budget is spent: offer it again after `progressed`.
+    /// Ahead of the hash, and the pool's lookahead budget is spent: offer it again after `progressed`.
     Wait(AlignedBuffer),
 }
 
@@ -106,7 +131,7 @@ pub struct OrderedDigest {
     file: File,
     front: Mutex<Front>,
     hasher: Mutex<Option<Hasher>>,
-    lookahead: Arc<Lookahead>,
+    pool: Arc<BufferPool>,
 }
 
 impl OrderedDigest {
@@ -116,7 +141,7 @@ impl OrderedDigest {
         kind: DigestKind,
         file: File,
         already_written: impl IntoIterator<Item = (u64, u64)>,
-        lookahead: Arc<Lookahead>,
+        pool: Arc<BufferPool>,
     ) -> OrderedDigest {
         let hasher = match kind {
             DigestKind::Sha256 => Hasher::Sha256(Sha256::new()),
@@ -136,7 +161,7 @@ impl OrderedDigest {
                 broken: false,
             }),
             hasher: Mutex::new(Some(hasher)),
-            lookahead,
+            pool,
         };
         if let Some(mut hasher) = digest.claim_front(0) {
             digest.hash_waiting(&mut hasher, 0);
@@ -156,7 +181,7 @@ impl OrderedDigest {
             let mut front = self.front.lock().expect("digest lock");
             // Checked again under the lock the owner releases `busy` under: never stranded.
             if front.next != start || front.busy {
-                if !self.lookahead.try_hold(buffer.bytes().len()) {
+                if !self.pool.try_hold(buffer.bytes().len()) {
                     return Offer::Wait(buffer);
                 }
                 front.waiting.insert(start, Pending::InMemory(buffer));
@@ -175,7 +200,7 @@ impl OrderedDigest {
     /// Completes when an offer that got `Wait` may go differently; take it before offering again,
     /// so a change in between is not missed.
     pub fn progressed(&self) -> tokio::sync::futures::Notified<'_> {
-        self.lookahead.progressed.notified()
+        self.pool.progressed.notified()
     }
 
     /// The hasher, if the hash stands at `start` and nobody else is hashing.
@@ -200,7 +225,7 @@ impl OrderedDigest {
                     None => {
                         front.busy = false;
                         drop(front);
-                        self.lookahead.progressed.notify_waiters();
+                        self.pool.progressed.notify_waiters();
                         return;
                     }
                 }
@@ -210,13 +235,13 @@ impl OrderedDigest {
                 Pending::InMemory(buffer) => {
                     h.update(buffer.bytes());
                     next += buffer.bytes().len() as u64;
-                    self.lookahead.release(buffer.bytes().len());
+                    self.pool.release(buffer);
                 }
                 Pending::OnDisk { end } => {
                     if off_the_runtime(|| read_into(&self.file, next, end, h)).is_err() {
                         // Stay busy: nothing more is hashed, and `finish` says the digest is unknown.
                         self.front.lock().expect("digest lock").broken = true;
-                        self.lookahead.progressed.notify_waiters();
+                        self.pool.progressed.notify_waiters();
                         return;
                     }
                     next = end;
@@ -245,12 +270,12 @@ impl Drop for OrderedDigest {
     /// A download that stopped early leaves buffers waiting: give their budget back.
     fn drop(&mut self) {
         let front = self.front.get_mut().expect("digest lock");
-        for pending in front.waiting.values() {
+        for (_, pending) in std::mem::take(&mut front.waiting) {
             if let Pending::InMemory(buffer) = pending {
-                self.lookahead.release(buffer.bytes().len());
+                self.pool.release(buffer);
             }
         }
-        self.lookahead.progressed.notify_waiters();
+        self.pool.progressed.notify_waiters();
     }
 }
 
@@ -330,12 +355,12 @@ mod tests {
                 vec![3, 0, 6, 1, 5, 2, 4],
                 vec![1, 3, 5, 0, 2, 4, 6],
             ] {
-                let lookahead = Arc::new(Lookahead::new(limit));
+                let pool = Arc::new(BufferPool::new(1, limit));
                 let digest = OrderedDigest::new(
                     DigestKind::Sha256,
                     file.try_clone().unwrap(),
                     [],
-                    lookahead.clone(),
+                    pool.clone(),
                 );
                 offer_all(&digest, &bytes, &chunks, &order);
                 assert_eq!(
@@ -343,7 +368,7 @@ mod tests {
                     Some(expected(&bytes)),
                     "{order:?} with {limit} bytes of lookahead"
                 );
-                assert_eq!(*lookahead.held.lock().unwrap(), 0, "budget given back");
+                assert_eq!(*pool.held.lock().unwrap(), 0, "budget given back");
             }
         }
     }
@@ -352,8 +377,12 @@ mod tests {
     fn a_spent_budget_says_wait_and_the_front_never_waits() {
         let bytes = data(300);
         let (_tmp, file) = file_with(&bytes);
-        let digest =
-            OrderedDigest::new(DigestKind::Sha256, file, [], Arc::new(Lookahead::new(100)));
+        let digest = OrderedDigest::new(
+            DigestKind::Sha256,
+            file,
+            [],
+            Arc::new(BufferPool::new(1, 100)),
+        );
         assert!(matches!(
             digest.offer(100, buffer(&bytes[100..200])),
             Offer::Kept
@@ -377,8 +406,12 @@ mod tests {
     fn an_empty_buffer_ahead_of_the_hash_is_not_left_waiting() {
         let bytes = data(200);
         let (_tmp, file) = file_with(&bytes);
-        let digest =
-            OrderedDigest::new(DigestKind::Sha256, file, [], Arc::new(Lookahead::new(1000)));
+        let digest = OrderedDigest::new(
+            DigestKind::Sha256,
+            file,
+            [],
+            Arc::new(BufferPool::new(1, 1000)),
+        );
         // The empty tail of a part that ended on a buffer boundary, offered at the next part's start.
         assert!(matches!(digest.offer(100, buffer(&[])), Offer::Hashed(_)));
         digest.offer(100, buffer(&bytes[100..]));
@@ -394,7 +427,7 @@ mod tests {
             DigestKind::Sha256,
             file,
             [(0, 1000), (3000, 5000)],
-            Arc::new(Lookahead::new(0)),
+            Arc::new(BufferPool::new(1, 0)),
         );
         assert!(matches!(
             digest.offer(1000, buffer(&bytes[1000..3000])),
@@ -407,8 +440,12 @@ mod tests {
     fn a_missing_range_leaves_the_digest_unknown() {
         let bytes = data(3000);
         let (_tmp, file) = file_with(&bytes);
-        let digest =
-            OrderedDigest::new(DigestKind::Md5, file, [], Arc::new(Lookahead::new(1 << 20)));
+        let digest = OrderedDigest::new(
+            DigestKind::Md5,
+            file,
+            [],
+            Arc::new(BufferPool::new(1, 1 << 20)),
+        );
         digest.offer(0, buffer(&bytes[..1000]));
         digest.offer(2000, buffer(&bytes[2000..]));
         assert_eq!(digest.finish(3000), None);
@@ -418,8 +455,8 @@ mod tests {
     fn tasks_on_threads_agree_with_a_plain_hash() {
         let bytes = Arc::new(data(1 << 20));
         let (_tmp, file) = file_with(&bytes);
-        let lookahead = Arc::new(Lookahead::new(64 * 1024));
-        let digest = Arc::new(OrderedDigest::new(DigestKind::Sha256, file, [], lookahead));
+        let pool = Arc::new(BufferPool::new(1, 64 * 1024));
+        let digest = Arc::new(OrderedDigest::new(DigestKind::Sha256, file, [], pool));
         std::thread::scope(|scope| {
             for t in 0..4 {
                 let (digest, bytes) = (digest.clone(), bytes.clone());

@@ -16,7 +16,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
-use super::digest::{DigestKind, Lookahead, Offer, OrderedDigest};
+use super::digest::{BufferPool, DigestKind, Offer, OrderedDigest};
 use super::sink::{AlignedBuffer, FileSink};
 use crate::progress::{FileProgress, Reporter};
 
@@ -199,7 +199,7 @@ pub async fn download_all(
     // flight: the writer at the front of a file's hash is then usually the one receiving, and
     // hashes its bytes in memory instead of reading them back later.
     let width = options.concurrency.max(1);
-    let lookahead = Arc::new(Lookahead::new(LOOKAHEAD_BYTES));
+    let pool = Arc::new(BufferPool::new(WRITE_BUFFER, LOOKAHEAD_BYTES));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -207,9 +207,7 @@ pub async fn download_all(
         while window.len() < width
             && let Some(job) = queue.pop_front()
         {
-            let open = Arc::new(open_file(
-                &job, part_size, &lookahead, state, options, reporter,
-            )?);
+            let open = Arc::new(open_file(&job, part_size, &pool, state, options, reporter)?);
             if job.parts.is_empty() {
                 // Every part landed in an earlier run that stopped before recording the file done.
                 let digest = finish_file(&open, &job.file).await?;
@@ -269,6 +267,7 @@ struct FileJob {
 
 /// A file being written, shared by the tasks fetching its parts.
 struct OpenFile {
+    pool: Arc<BufferPool>,
     sink: FileSink,
     path: PathBuf,
     progress: Box<dyn FileProgress>,
@@ -279,7 +278,7 @@ struct OpenFile {
 fn open_file(
     job: &FileJob,
     part_size: u64,
-    lookahead: &Arc<Lookahead>,
+    pool: &Arc<BufferPool>,
     state: &ResumeState,
     options: DownloadOptions,
     reporter: &dyn Reporter,
@@ -306,10 +305,11 @@ fn open_file(
                 (start, start + part_len(file.size, part_size, *p))
             });
             let reader = sink.file().try_clone().map_err(io_error(&file.local))?;
-            Some(OrderedDigest::new(kind, reader, on_disk, lookahead.clone()))
+            Some(OrderedDigest::new(kind, reader, on_disk, pool.clone()))
         }
     };
     Ok(OpenFile {
+        pool: pool.clone(),
         sink,
         path: file.local.clone(),
         progress: reporter.file(&file.relative, file.size),
@@ -477,7 +477,7 @@ enum Attempt {
 
 const WRITE_BUFFER: usize = 1024 * 1024;
 /// Bytes all files together may hold in memory ahead of their hashes (see `digest::Lookahead`).
-const LOOKAHEAD_BYTES: usize = 16 * 1024 * 1024;
+const LOOKAHEAD_BYTES: usize = 8 * 1024 * 1024;
 
 /// One GET of `range` (end exclusive), or of the whole object. Bytes go into aligned buffers; a
 /// full one is written (and hashed) on a blocking thread while the next fills. `written_to`
@@ -510,7 +510,7 @@ async fn fetch_once(
     let len = to - from;
     let capacity = WRITE_BUFFER.min(len as usize).max(1);
     let mut body = response.body;
-    let mut buffer = AlignedBuffer::new(capacity);
+    let mut buffer = open.pool.take(capacity);
     let mut writing: Option<WriteTask> = None;
     let mut received = 0u64;
     let streamed = loop {
@@ -545,7 +545,7 @@ async fn fetch_once(
                     Some(previous) => settle(open, previous).await?,
                     None => None,
                 }
-                .unwrap_or_else(|| AlignedBuffer::new(capacity));
+                .unwrap_or_else(|| open.pool.take(capacity));
                 let full = std::mem::replace(&mut buffer, spare);
                 writing = Some(write_in_background(open.clone(), full, *written_to));
                 *written_to += capacity as u64;
@@ -553,8 +553,10 @@ async fn fetch_once(
         }
     };
     // The write in flight lands before anything else, so `written_to` is true for a retry.
-    if let Some(previous) = writing.take() {
-        settle(open, previous).await?;
+    if let Some(previous) = writing.take()
+        && let Some(free) = settle(open, previous).await?
+    {
+        open.pool.recycle(free);
     }
     streamed?;
     if received != len {
@@ -563,7 +565,10 @@ async fn fetch_once(
         )));
     }
     let last = buffer.bytes().len() as u64;
-    settle(open, write_in_background(open.clone(), buffer, *written_to)).await?;
+    if let Some(free) = settle(open, write_in_background(open.clone(), buffer, *written_to)).await?
+    {
+        open.pool.recycle(free);
+    }
     *written_to += last;
     Ok(())
 }

@@ -152,6 +152,10 @@ impl AlignedBuffer {
         n
     }
 
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
     pub fn is_full(&self) -> bool {
         self.filled == self.capacity
     }
