@@ -458,7 +458,7 @@ fn an_interrupted_promote_resumes(stack: &Stack, name: &str, staged: &Path, dest
 }
 
 /// Keys with `..`, absolute paths and empty segments under the run's prefix: refused, nothing
-/// written outside (or inside) the destination.
+/// written outside (or inside) the destination. Then bytes that differ from the manifest.
 fn hostile_keys_are_refused(stack: &Stack, model: &tempfile::TempDir, destination: &str) {
     let dev = tempfile::tempdir().unwrap();
     let registered = json_of(
@@ -523,6 +523,43 @@ fn hostile_keys_are_refused(stack: &Stack, model: &tempfile::TempDir, destinatio
             format!("{prefix}/{key}")
         ));
     }
+
+    // The shard in S3 no longer has the registered bytes (same size, one byte flipped): the digest
+    // taken while it downloads says so, it is fetched once more, and the promote fails naming it.
+    stack.s3_python(&format!(
+        "import boto3, os\ns3 = boto3.client('s3')\nb, k = os.environ['LLMOPS_STACK_BUCKET'], {:?}\nbody = bytearray(s3.get_object(Bucket=b, Key=k)['Body'].read())\nbody[1_500_000] ^= 0xFF\ns3.put_object(Bucket=b, Key=k, Body=bytes(body))\n",
+        format!("{prefix}/extra-shard.safetensors")
+    ));
+    let prod = tempfile::tempdir().unwrap();
+    stack
+        .llmops()
+        .args([
+            "promote",
+            "models:/hostile/1",
+            "--prod-root",
+            prod.path().to_str().unwrap(),
+            "--artifacts-destination",
+            destination,
+            "--part-size",
+            "512KiB",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "`extra-shard.safetensors` does not match; fetching it again",
+        ))
+        .stderr(predicate::str::contains(
+            "checksum mismatch after a second fetch: extra-shard.safetensors",
+        ));
+    let published: Vec<_> = std::fs::read_dir(prod.path().join("llm-models"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().len() == 32)
+        .collect();
+    assert!(
+        published.is_empty(),
+        "a corrupt copy was published: {published:?}"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
