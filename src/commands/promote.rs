@@ -27,6 +27,7 @@ use crate::transfer::digest::DigestKind;
 use crate::transfer::download::{
     self, DownloadOptions, RemoteFile, ResumeState, describe_sdk_error,
 };
+use crate::transfer::sink::ALIGN;
 
 /// Version tags `promote` leaves for the audit trail.
 pub mod audit {
@@ -275,6 +276,14 @@ fn options(args: &PromoteArgs) -> anyhow::Result<DownloadOptions> {
     if let Some(size) = &args.part_size {
         options.part_size = crate::units::parse_bytes(size)
             .map_err(|e| UserError::usage(format!("--part-size: {e}")))?;
+        // Parts start where direct I/O may write: on a 4 KiB boundary.
+        if options.part_size == 0 || options.part_size % ALIGN as u64 != 0 {
+            return Err(UserError::usage(format!(
+                "--part-size {size} is not a whole number of 4 KiB blocks"
+            ))
+            .with_hint("use e.g. 8MiB, 64MiB (the default) or 256MiB")
+            .into());
+        }
     }
     if let Some(seconds) = args.stall_timeout {
         options.stall_timeout = std::time::Duration::from_secs_f64(seconds);

@@ -905,3 +905,20 @@ fn doctor_names_each_failure_and_its_fix(stack: &Stack, destination: &str) {
         );
     }
 }
+
+/// Parts start on 4 KiB boundaries (where direct I/O may write); anything else is a usage error
+/// that says so, before any server is asked.
+#[test]
+fn a_part_size_off_the_block_boundary_is_refused() {
+    for size in ["1000", "10MB", "0"] {
+        crate::common::llmops()
+            .args(["promote", "models:/any/1", "--part-size", size])
+            .env("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "--part-size {size} is not a whole number of 4 KiB blocks"
+            )))
+            .stderr(predicate::str::contains("64MiB"));
+    }
+}
