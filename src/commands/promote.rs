@@ -337,8 +337,10 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
     let target = dest.target.clone();
     let work = dest.work.clone();
     let model_location = location.join(MODEL_ARTIFACT_DIR);
-    let files = list_model(&s3, &model_location, &work.join("files")).await?;
-    if files.is_empty() {
+    let files_root = work.join("files");
+    let mut listing = Listing::new(&s3, &model_location, &files_root);
+    let mut listed = listing.first_files().await?;
+    if listed.is_empty() {
         return Err(UserError::failed(format!(
             "{reference} has no binaries in {model_location}: they were never published"
         ))
@@ -351,12 +353,28 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
         require_fit(args, &s3, &model_location).await?;
     }
     let manifest = fetch_manifest(&s3, &location).await?;
-    if let Some(manifest) = &manifest {
-        check_listing_against_manifest(&files, manifest)?;
-    } else {
-        crate::output::warn(
+    // With a manifest, the plan is the manifest and downloads start with the first page of the
+    // listing while the rest streams in; the whole listing is checked against it before anything is
+    // published. Without one (or for a dry run) the listing is the plan, read whole first.
+    let streaming = manifest.is_some() && !args.dry_run;
+    if !streaming {
+        while let Some(page) = listing.next_page().await? {
+            listed.extend(page);
+        }
+        listed.sort_by(|a, b| a.relative.cmp(&b.relative));
+    }
+    let files = match &manifest {
+        Some(manifest) if streaming => {
+            planned_from_manifest(manifest, &model_location, &files_root)?
+        }
+        _ => listed.clone(),
+    };
+    match &manifest {
+        Some(manifest) if !streaming => check_listing_against_manifest(&listed, manifest)?,
+        Some(_) => {}
+        None => crate::output::warn(
             "no llmops manifest in the parent run (registered by another tool): files are checked by size and single-part ETag only",
-        );
+        ),
     }
     let total_bytes: u64 = files.iter().map(|f| f.size).sum();
     let digest = manifest.as_ref().map(Manifest::digest);
@@ -440,22 +458,58 @@ pub async fn run(args: &PromoteArgs, json: bool) -> anyhow::Result<PromoteReport
             }),
             ..download_options
         };
-        let summary = download::download_all(
-            &s3,
-            &location.bucket,
-            &files,
-            &state,
-            download_options,
-            reporter.as_ref(),
-        )
-        .await?;
+        let (listed, summary) = if streaming {
+            let manifest = manifest.as_ref().expect("streaming needs a manifest");
+            let (sender, incoming) = tokio::sync::mpsc::channel(1024);
+            let feed = async {
+                let sender = sender;
+                let mut all = listed;
+                for file in &all {
+                    sender.send(file.clone()).await?;
+                }
+                while let Some(page) = listing.next_page().await? {
+                    for file in &page {
+                        sender.send(file.clone()).await?;
+                    }
+                    all.extend(page);
+                }
+                drop(sender);
+                all.sort_by(|a, b| a.relative.cmp(&b.relative));
+                check_listing_against_manifest(&all, manifest)?;
+                anyhow::Ok(all)
+            };
+            let download = async {
+                Ok(download::download_stream(
+                    &s3,
+                    &location.bucket,
+                    incoming,
+                    (total_bytes, files.len()),
+                    &state,
+                    download_options,
+                    reporter.as_ref(),
+                )
+                .await?)
+            };
+            tokio::try_join!(feed, download)?
+        } else {
+            let summary = download::download_all(
+                &s3,
+                &location.bucket,
+                &listed,
+                &state,
+                download_options,
+                reporter.as_ref(),
+            )
+            .await?;
+            (listed, summary)
+        };
         report.fetched_bytes = summary.fetched_bytes;
         report.resumed_bytes = summary.resumed_bytes;
         report.retries = summary.retries;
         let verification = verify_with_one_refetch(
             &s3,
             &location.bucket,
-            &files,
+            &listed,
             manifest.as_ref(),
             &summary.digests,
             &state,
@@ -527,35 +581,78 @@ pub(crate) async fn list_model(
     location: &S3Location,
     root: &Path,
 ) -> anyhow::Result<Vec<RemoteFile>> {
-    let prefix = format!("{}/", location.prefix);
+    let mut listing = Listing::new(client, location, root);
     let mut files = Vec::new();
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(&location.bucket)
-        .prefix(&prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|error| {
-            let text = describe_sdk_error(&error);
-            let hint = if text.contains("NoSuchBucket") {
-                "the bucket does not exist: check `--artifacts-destination` (or LLMOPS_ARTIFACTS_DESTINATION / MLFLOW_S3_BUCKET)".to_string()
-            } else if text.contains("AccessDenied") {
-                format!("the credentials ({}) may not list {location}", s3::credential_source())
-            } else {
-                "check the S3 endpoint and network".to_string()
-            };
-            UserError::failed(format!("cannot list {location}: {text}")).with_hint(hint)
-        })?;
+    while let Some(page) = listing.next_page().await? {
+        files.extend(page);
+    }
+    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+    Ok(files)
+}
+
+/// The objects under a location, a page (up to 1,000 keys) at a time, each key mapped to its
+/// path under `root` by `local_path_for_key`: an unsafe key is an error, folder markers are
+/// skipped.
+pub(crate) struct Listing<'a> {
+    client: &'a aws_sdk_s3::Client,
+    location: &'a S3Location,
+    root: &'a Path,
+    continuation: Option<String>,
+    finished: bool,
+}
+
+impl<'a> Listing<'a> {
+    pub(crate) fn new(
+        client: &'a aws_sdk_s3::Client,
+        location: &'a S3Location,
+        root: &'a Path,
+    ) -> Listing<'a> {
+        Listing {
+            client,
+            location,
+            root,
+            continuation: None,
+            finished: false,
+        }
+    }
+
+    /// The next page's files; `None` once the listing is over.
+    pub(crate) async fn next_page(&mut self) -> anyhow::Result<Option<Vec<RemoteFile>>> {
+        if self.finished {
+            return Ok(None);
+        }
+        let location = self.location;
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(&location.bucket)
+            .prefix(format!("{}/", location.prefix))
+            .set_continuation_token(self.continuation.take())
+            .send()
+            .await
+            .map_err(|error| {
+                let text = describe_sdk_error(&error);
+                let hint = if text.contains("NoSuchBucket") {
+                    "the bucket does not exist: check `--artifacts-destination` (or LLMOPS_ARTIFACTS_DESTINATION / MLFLOW_S3_BUCKET)".to_string()
+                } else if text.contains("AccessDenied") {
+                    format!("the credentials ({}) may not list {location}", s3::credential_source())
+                } else {
+                    "check the S3 endpoint and network".to_string()
+                };
+                UserError::failed(format!("cannot list {location}: {text}")).with_hint(hint)
+            })?;
+        self.continuation = page.next_continuation_token().map(str::to_string);
+        self.finished = !page.is_truncated().unwrap_or(false) || self.continuation.is_none();
+        let mut files = Vec::new();
         for object in page.contents() {
             let key = object.key().unwrap_or_default();
-            let Some(local) = local_path_for_key(root, &location.prefix, key)
+            let Some(local) = local_path_for_key(self.root, &location.prefix, key)
                 .map_err(|e| UserError::failed(e.to_string()))?
             else {
                 continue;
             };
             let relative = local
-                .strip_prefix(root)
+                .strip_prefix(self.root)
                 .expect("inside the root")
                 .to_string_lossy()
                 .into_owned();
@@ -567,8 +664,43 @@ pub(crate) async fn list_model(
                 local,
             });
         }
+        Ok(Some(files))
     }
-    files.sort_by(|a, b| a.relative.cmp(&b.relative));
+
+    /// Pages until one has a file (or the listing ends): an empty result means no objects.
+    async fn first_files(&mut self) -> anyhow::Result<Vec<RemoteFile>> {
+        while let Some(page) = self.next_page().await? {
+            if !page.is_empty() {
+                return Ok(page);
+            }
+        }
+        Ok(Vec::new())
+    }
+}
+
+/// The files a manifest lists, with their keys under `location`; a manifest path that is not a
+/// safe relative path is refused like a hostile key.
+fn planned_from_manifest(
+    manifest: &Manifest,
+    location: &S3Location,
+    root: &Path,
+) -> anyhow::Result<Vec<RemoteFile>> {
+    let mut files = Vec::new();
+    for entry in &manifest.files {
+        let key = format!("{}/{}", location.prefix, entry.path);
+        let Some(local) = local_path_for_key(root, &location.prefix, &key)
+            .map_err(|e| UserError::failed(format!("the manifest: {e}")))?
+        else {
+            continue;
+        };
+        files.push(RemoteFile {
+            key,
+            relative: entry.path.clone(),
+            size: entry.size,
+            etag: None,
+            local,
+        });
+    }
     Ok(files)
 }
 

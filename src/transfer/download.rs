@@ -169,31 +169,55 @@ pub async fn download_all(
     options: DownloadOptions,
     reporter: &dyn Reporter,
 ) -> Result<DownloadSummary, DownloadError> {
+    let (sender, incoming) = tokio::sync::mpsc::channel(files.len().max(1));
+    for file in files {
+        sender
+            .try_send(file.clone())
+            .expect("the channel holds every file");
+    }
+    drop(sender);
+    let expected = (files.iter().map(|f| f.size).sum(), files.len());
+    download_stream(client, bucket, incoming, expected, state, options, reporter).await
+}
+
+/// Like `download_all`, with files arriving as a listing finds them: downloads start with the
+/// first page and go on until the sender is dropped. `expected` (bytes, files) sizes the progress.
+pub async fn download_stream(
+    client: &Client,
+    bucket: &str,
+    mut incoming: tokio::sync::mpsc::Receiver<RemoteFile>,
+    expected: (u64, usize),
+    state: &ResumeState,
+    options: DownloadOptions,
+    reporter: &dyn Reporter,
+) -> Result<DownloadSummary, DownloadError> {
     let part_size = options.part_size.max(1);
     let mut summary = DownloadSummary::default();
-    let mut queue = VecDeque::new();
-    let mut pending_bytes = 0;
-    for file in files {
-        match state.done_parts(file, part_size) {
-            None => summary.resumed_bytes += file.size,
-            Some(done) => {
-                let resumed: u64 = done
-                    .iter()
-                    .map(|p| part_len(file.size, part_size, *p))
-                    .sum();
-                summary.resumed_bytes += resumed;
-                pending_bytes += file.size - resumed;
-                queue.push_back(FileJob {
-                    file: file.clone(),
-                    parts: (0..file.size.div_ceil(part_size).max(1))
-                        .filter(|p| !done.contains(p))
-                        .collect(),
-                    done,
-                });
-            }
-        }
-    }
-    reporter.start("downloading", pending_bytes, queue.len());
+    reporter.start("downloading", expected.0, expected.1);
+    // A file the listing sent: what is left of it to fetch, or nothing when an earlier run
+    // completed it.
+    let job_for = |file: RemoteFile, summary: &mut DownloadSummary| {
+        let Some(done) = state.done_parts(&file, part_size) else {
+            summary.resumed_bytes += file.size;
+            let progress = reporter.file(&file.relative, file.size);
+            progress.advance(file.size);
+            progress.done();
+            return None;
+        };
+        summary.resumed_bytes += done
+            .iter()
+            .map(|p| part_len(file.size, part_size, *p))
+            .sum::<u64>();
+        Some(FileJob {
+            parts: (0..file.size.div_ceil(part_size).max(1))
+                .filter(|p| !done.contains(p))
+                .collect(),
+            file,
+            done,
+        })
+    };
+    let mut listing_open = true;
+    let mut arrived = VecDeque::new();
 
     // Parts go out round-robin over a window of open files, so each file has about one part in
     // flight: the writer at the front of a file's hash is then usually the one receiving, and
@@ -204,9 +228,22 @@ pub async fn download_all(
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
     loop {
-        while window.len() < width
-            && let Some(job) = queue.pop_front()
-        {
+        while window.len() < width && (listing_open || !arrived.is_empty()) {
+            let next = match arrived.pop_front() {
+                Some(file) => Ok(file),
+                None => incoming.try_recv(),
+            };
+            let file = match next {
+                Ok(file) => file,
+                Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                    listing_open = false;
+                    break;
+                }
+            };
+            let Some(job) = job_for(file, &mut summary) else {
+                continue;
+            };
             let open = Arc::new(open_file(&job, part_size, &pool, state, options, reporter)?);
             if job.parts.is_empty() {
                 // Every part landed in an earlier run that stopped before recording the file done.
@@ -217,7 +254,16 @@ pub async fn download_all(
             }
         }
         let Some((open, mut job)) = window.pop_front() else {
-            break;
+            if !listing_open {
+                break;
+            }
+            // Everything listed so far is in flight: wait for the listing (or its end).
+            match incoming.recv().await {
+                Some(file) => arrived.push_back(file),
+                None => listing_open = false,
+            }
+            drain_finished(&mut tasks, state, &mut summary, false).await?;
+            continue;
         };
         let part = job
             .parts
@@ -308,11 +354,19 @@ fn open_file(
             Some(OrderedDigest::new(kind, reader, on_disk, pool.clone()))
         }
     };
+    let progress = reporter.file(&file.relative, file.size);
+    // Parts from an earlier run count as done in the progress, as whole files do.
+    progress.advance(
+        job.done
+            .iter()
+            .map(|p| part_len(file.size, part_size, *p))
+            .sum(),
+    );
     Ok(OpenFile {
         pool: pool.clone(),
         sink,
         path: file.local.clone(),
-        progress: reporter.file(&file.relative, file.size),
+        progress,
         remaining: AtomicU64::new(job.parts.len() as u64),
         digest,
     })

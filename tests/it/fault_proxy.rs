@@ -32,6 +32,9 @@ pub enum Fault {
     },
     /// Every object GET waits `millis` before it is forwarded (a slow network).
     Delay { path: &'static str, millis: u64 },
+    /// Listing requests for a second or later page wait `millis` before they are forwarded; how
+    /// many object GETs were forwarded meanwhile is recorded in `gets_while_delayed`.
+    DelayLaterListingPages { millis: u64 },
     /// No fault: forward and count.
     None,
 }
@@ -53,6 +56,8 @@ pub struct FaultProxy {
     pub forwarded: Arc<AtomicUsize>,
     /// Bytes of responses relayed from the real server (heads included).
     pub relayed_bytes: Arc<AtomicUsize>,
+    /// Object GETs forwarded while a request held by `DelayLaterListingPages` waited.
+    pub gets_while_delayed: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -70,22 +75,28 @@ impl FaultProxy {
         let stop = Arc::new(AtomicBool::new(false));
         let relayed_bytes = Arc::new(AtomicUsize::new(0));
         let relayed = relayed_bytes.clone();
-        let (f, w, s) = (faults.clone(), forwarded.clone(), stop.clone());
+        let gets_while_delayed = Arc::new(AtomicUsize::new(0));
+        let counters = Counters {
+            faults: faults.clone(),
+            forwarded: forwarded.clone(),
+            relayed: relayed.clone(),
+            object_gets: Arc::new(AtomicUsize::new(0)),
+            gets_while_delayed: gets_while_delayed.clone(),
+        };
+        let s = stop.clone();
         std::thread::spawn(move || {
             let seen = Arc::new(AtomicUsize::new(0));
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
-                        let (upstream, fault, f, w, seen, relayed) = (
+                        let (upstream, fault, seen, counters) = (
                             upstream.clone(),
                             fault.clone(),
-                            f.clone(),
-                            w.clone(),
                             seen.clone(),
-                            relayed.clone(),
+                            counters.clone(),
                         );
                         std::thread::spawn(move || {
-                            let _ = handle(client, &upstream, &fault, &f, &w, &seen, &relayed);
+                            let _ = handle(client, &upstream, &fault, &seen, &counters);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -97,6 +108,7 @@ impl FaultProxy {
             faults,
             forwarded,
             relayed_bytes,
+            gets_while_delayed,
             stop,
         }
     }
@@ -108,15 +120,27 @@ impl Drop for FaultProxy {
     }
 }
 
+#[derive(Clone)]
+struct Counters {
+    faults: Arc<AtomicUsize>,
+    forwarded: Arc<AtomicUsize>,
+    relayed: Arc<AtomicUsize>,
+    object_gets: Arc<AtomicUsize>,
+    gets_while_delayed: Arc<AtomicUsize>,
+}
+
 fn handle(
     mut client: TcpStream,
     upstream: &str,
     fault: &Fault,
-    faults: &AtomicUsize,
-    forwarded: &AtomicUsize,
     seen: &AtomicUsize,
-    relayed: &AtomicUsize,
+    counters: &Counters,
 ) -> std::io::Result<()> {
+    let (faults, forwarded, relayed) = (
+        counters.faults.as_ref(),
+        counters.forwarded.as_ref(),
+        counters.relayed.as_ref(),
+    );
     client.set_nonblocking(false)?;
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     // Read the request head.
@@ -166,6 +190,18 @@ fn handle(
             std::thread::sleep(Duration::from_millis(*millis));
             None
         }
+        Fault::DelayLaterListingPages { millis }
+            if request_line.contains("list-type")
+                && request_line.contains("continuation-token") =>
+        {
+            let before = counters.object_gets.load(Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(*millis));
+            let during = counters.object_gets.load(Ordering::SeqCst) - before;
+            counters
+                .gets_while_delayed
+                .fetch_max(during, Ordering::SeqCst);
+            None
+        }
         _ => None,
     };
     if let Some((status, body)) = faulty {
@@ -178,6 +214,9 @@ fn handle(
         return Ok(());
     }
     forwarded.fetch_add(1, Ordering::SeqCst);
+    if object_get("") {
+        counters.object_gets.fetch_add(1, Ordering::SeqCst);
+    }
     let mut server = TcpStream::connect(upstream)?;
     // Forward the head with `Connection: close`, then pipe both ways until the server closes.
     let mut rewritten: String = head_text

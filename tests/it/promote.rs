@@ -268,6 +268,7 @@ fn promote_from_s3_with_web_identity() {
     faults_are_survived(&stack, name, &staged, &destination);
     an_interrupted_promote_resumes(&stack, name, &staged, &destination);
     hostile_keys_are_refused(&stack, &model, &destination);
+    a_long_listing_streams_into_the_downloads(&stack, &model, &destination);
     deployer_errors_are_clear(&stack, &model, &destination);
 }
 
@@ -560,6 +561,100 @@ fn hostile_keys_are_refused(stack: &Stack, model: &tempfile::TempDir, destinatio
         published.is_empty(),
         "a corrupt copy was published: {published:?}"
     );
+}
+
+/// A model of more than one listing page (1,000 keys): downloads start from the first page while
+/// the next is still being listed, and the whole model arrives and verifies.
+fn a_long_listing_streams_into_the_downloads(
+    stack: &Stack,
+    model: &tempfile::TempDir,
+    destination: &str,
+) {
+    let dev = tempfile::tempdir().unwrap();
+    let registered = json_of(
+        &stack
+            .llmops()
+            .args([
+                "register",
+                model.path().to_str().unwrap(),
+                "--name",
+                "paged",
+                "--publish",
+                "--output",
+                "json",
+            ])
+            .args([
+                "--dev-root",
+                dev.path().to_str().unwrap(),
+                "--python-model",
+                test_model_code().to_str().unwrap(),
+            ])
+            .output()
+            .unwrap(),
+    );
+    let parent = registered["parent_run_id"].as_str().unwrap().to_string();
+    let run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={parent}"));
+    let relative = run["run"]["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .to_string();
+    // 1,000 more small files, straight into S3, and into the manifest with their sha256.
+    stack.s3_python(&format!(
+        "import boto3, hashlib, json, os\n\
+         s3 = boto3.client('s3')\n\
+         b, root = os.environ['LLMOPS_STACK_BUCKET'], {root:?}\n\
+         key = root + '/llmops/manifest.json'\n\
+         m = json.loads(s3.get_object(Bucket=b, Key=key)['Body'].read())\n\
+         for i in range(1000):\n\
+         \x20   body, path = f'file {{i}}\\n'.encode(), f'many/f{{i:04}}.txt'\n\
+         \x20   s3.put_object(Bucket=b, Key=root + '/model/' + path, Body=body)\n\
+         \x20   m['files'].append({{'path': path, 'size': len(body), 'sha256': hashlib.sha256(body).hexdigest()}})\n\
+         m['files'].sort(key=lambda e: e['path'])\n\
+         s3.put_object(Bucket=b, Key=key, Body=json.dumps(m).encode())\n",
+        root = format!("mlflow/{relative}")
+    ));
+    let proxy = FaultProxy::start(
+        stack.var("MOTO_URL"),
+        Fault::DelayLaterListingPages { millis: 1500 },
+    );
+    let prod = tempfile::tempdir().unwrap();
+    let report = json_of(
+        &stack
+            .llmops()
+            .env("AWS_ENDPOINT_URL_S3", &proxy.url)
+            .args([
+                "promote",
+                "models:/paged/1",
+                "--prod-root",
+                prod.path().to_str().unwrap(),
+                "--artifacts-destination",
+                destination,
+                "--output",
+                "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(report["verified"], "sha256");
+    let fixture_files = std::fs::read_dir(model.path()).unwrap().count();
+    assert_eq!(
+        report["files"].as_u64().unwrap() as usize,
+        fixture_files + 1000
+    );
+    let gets = proxy
+        .gets_while_delayed
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        gets > 0,
+        "no object was fetched while the second listing page was pending"
+    );
+    let target = prod.path().join("llm-models").join(&parent);
+    assert_eq!(
+        std::fs::read_to_string(target.join("many/f0999.txt")).unwrap(),
+        "file 999\n"
+    );
+    assert_eq!(walk(&target).len(), fixture_files + 1000);
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
