@@ -22,9 +22,10 @@
 # to the stack's moto (AWS_ENDPOINT_URL_STS). The script shows the error rclone's answer produces.
 #
 # What differs between the clients, and is part of what is measured:
-#   - llmops checks the sha256 of every byte against the manifest and fsyncs every file before it
-#     renames the folder into place; the others hash nothing and leave dirty pages to the kernel (the
-#     "+sync" column adds the `sync` that flushes them, run right after each client).
+#   - llmops checks the sha256 of every byte against the manifest (while it downloads), writes large
+#     files with O_DIRECT and fsyncs every file before it renames the folder into place; the others
+#     hash nothing and leave dirty pages to the kernel (the "+sync" column adds the `sync` that flushes
+#     them, run right after each client, and the llmops/(s5cmd + sync) ratio compares durable copies).
 #   - llmops' time includes a few MLflow REST calls (resolve the version, lineage, audit tags) and one
 #     STS call; aws and the boto3 loop include Python start-up.
 #
@@ -389,22 +390,22 @@ command_for() {
 
 CLK_TCK=$(getconf CLK_TCK)
 pid_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of one process (rclone: one Go process)
-declare -A WALL SYNCED RSS CPU SRV
+declare -A WALL SYNCED RSS CPU SRV BUSY
 
 # run_one KEY ROUND: one timed fetch into a fresh folder, checked, then removed.
 run_one() {
   local key=$1 round=$2 dest="$WORK/dest/$1-$2" id="$1-$2"
-  local t0 t1 t2 s0 s1 got
+  local t0 t1 t2 s0 s1 m0 m1 got
   mkdir -p "$dest"
   command_for "$key" "$dest"
   sync  # no earlier run's dirty pages are flushed on this one's clock
-  s0=$(pid_ticks "$RCLONE_PID"); t0=$EPOCHREALTIME
+  s0=$(pid_ticks "$RCLONE_PID"); m0=$(machine_ticks); t0=$EPOCHREALTIME
   if ! /usr/bin/time -v -o "$WORK/logs/$id.time" "${CMD[@]}" >"$WORK/logs/$id.out" 2>"$WORK/logs/$id.err"; then
     log "${LABEL[$key]} failed; last lines of its stderr:"
     tail -n 30 "$WORK/logs/$id.err" | sed 's/^/  | /' >&2
     die "${LABEL[$key]} failed (logs: $WORK/logs/$id.*; BENCH_KEEP=1 keeps them)"
   fi
-  t1=$EPOCHREALTIME; s1=$(pid_ticks "$RCLONE_PID")
+  t1=$EPOCHREALTIME; s1=$(pid_ticks "$RCLONE_PID"); m1=$(machine_ticks)
   sync
   t2=$EPOCHREALTIME
   got=$(find "$OUTDIR" -type f -printf '%s\n' | awk '{n++; s += $1} END {printf "%d %.0f", n, s}')
@@ -421,9 +422,14 @@ EOF
   RSS[$id]=$(awk '/Maximum resident set size/ {printf "%.0f", $NF / 1024}' "$WORK/logs/$id.time")
   CPU[$id]=$(awk '/User time|System time/ {s += $NF} END {printf "%.2f", s}' "$WORK/logs/$id.time")
   SRV[$id]=$(awk -v a="$s0" -v b="$s1" -v h="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / h}')
+  BUSY[$id]=$(awk -v a="$m0" -v b="$m1" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (1 - (y[2] - x[2]) / (y[1] - x[1]))}')
   log "  round $round ${LABEL[$key]}: ${WALL[$id]} s ($(awk -v b="$TOTAL_BYTES" -v s="${WALL[$id]}" 'BEGIN {printf "%.0f", b / 1048576 / s}') MiB/s), RSS ${RSS[$id]} MiB, client CPU ${CPU[$id]} s, rclone CPU ${SRV[$id]} s"
   rm -rf "$dest"
 }
+
+# All CPUs' ticks, "total idle" (idle + iowait), from /proc/stat: how busy the machine was, kernel
+# threads (network softirq, disk writeback) included, which neither process's CPU time shows.
+machine_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t, $5 + $6}' /proc/stat; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 maximum() { printf '%s\n' "$@" | sort -g | tail -n 1; }
@@ -464,18 +470,21 @@ echo "STS:       $STS_NOTE"
 echo "MLflow:    $MLFLOW_VERSION (scripts/stack), for promote's version lookup and audit tags only"
 echo "rounds:    $ROUNDS, order ${KEYS[*]} in each, $bench_s s in all; medians below (MiB/s from the median time)"
 echo
-fmt='%-52s %7s %8s %9s %9s %8s %8s\n'
+fmt='%-52s %7s %8s %9s %9s %8s %8s %8s\n'
 # shellcheck disable=SC2059
-printf "$fmt" "tool" "MiB/s" "seconds" "s + sync" "peak RSS" "client" "rclone"
+printf "$fmt" "tool" "MiB/s" "seconds" "s + sync" "peak RSS" "client" "rclone" "machine"
 # shellcheck disable=SC2059
-printf "$fmt" "" "" "" "" "MiB (max)" "CPU s" "CPU s"
+printf "$fmt" "" "" "" "" "MiB (max)" "CPU s" "CPU s" "busy %"
+declare -A MED_SYNCED
 for key in "${KEYS[@]}"; do
   mapfile -t s < <(values SYNCED "$key"); mapfile -t r < <(values RSS "$key")
   mapfile -t c < <(values CPU "$key"); mapfile -t v < <(values SRV "$key")
+  mapfile -t u < <(values BUSY "$key")
+  MED_SYNCED[$key]=$(median "${s[@]}")
   # shellcheck disable=SC2059
   printf "$fmt" "${LABEL[$key]}" "${MED_RATE[$key]}" "$(printf '%.2f' "${MED_WALL[$key]}")" \
-    "$(printf '%.2f' "$(median "${s[@]}")")" "$(maximum "${r[@]}")" "$(printf '%.1f' "$(median "${c[@]}")")" \
-    "$(printf '%.1f' "$(median "${v[@]}")")"
+    "$(printf '%.2f' "${MED_SYNCED[$key]}")" "$(maximum "${r[@]}")" "$(printf '%.1f' "$(median "${c[@]}")")" \
+    "$(printf '%.1f' "$(median "${v[@]}")")" "$(median "${u[@]}")"
 done
 echo
 echo "per round, seconds:"
@@ -499,6 +508,7 @@ for key in "${KEYS[@]}"; do
   [[ $key == llmops* ]] || continue
   echo "  ${LABEL[$key]}:"
   echo "    llmops/s5cmd   = $(speed_ratio "$key" s5cmd)"
+  echo "    llmops/(s5cmd + sync) = $(awk -v x="${MED_WALL[$key]}" -v y="${MED_SYNCED[s5cmd]}" 'BEGIN {printf "%.2f", y / x}') (both copies on disk when the clock stops)"
   echo "    llmops/aws-cli = $(speed_ratio "$key" aws)"
   echo "    llmops/boto3   = $(speed_ratio "$key" boto3)"
 done
@@ -513,9 +523,12 @@ echo "  throughput >= 5x aws s3 cp: ${MED_RATE[llmops]} vs 5 x ${MED_RATE[aws]} 
 echo "  peak RSS < 64 MiB:          $llmops_rss MiB -> $(verdict "$llmops_rss < 64")"
 echo
 echo "notes:"
-echo "  - llmops also checks the sha256 of every byte against the manifest and fsyncs each file (the others"
-echo "    hash nothing and do not fsync; \"s + sync\" adds a \`sync\` right after each client). For scale: sha256"
-echo "    of the whole model took $hash_s s on one core (Python/OpenSSL) when the manifest was written."
+echo "  - llmops also checks the sha256 of every byte against the manifest (hashed as it arrives) and its copy"
+echo "    is on disk when it returns (O_DIRECT writes, fsync); the others hash nothing and leave dirty pages to"
+echo "    the kernel (\"s + sync\" adds a \`sync\` right after each client). For scale: sha256 of the whole model"
+echo "    took $hash_s s on one core (Python/OpenSSL) when the manifest was written."
+echo "  - \"machine busy\" is both cores, kernel threads included: near 100 %, a client is CPU-bound here, and"
+echo "    llmops' sha256 competes with the server for the same cores."
 echo "  - llmops' time includes resolving the version in MLflow, one STS call and setting audit tags;"
 echo "    aws and the boto3 loop include Python start-up. Files land on the same disk rclone reads from;"
 echo "    the served files are in the page cache (just written), so no number includes disk reads."
