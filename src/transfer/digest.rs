@@ -477,3 +477,25 @@ mod tests {
         assert_eq!(digest.finish(1 << 20), Some(expected(&bytes)));
     }
 }
+
+#[cfg(test)]
+mod runtime_tests {
+    use super::off_the_runtime;
+
+    /// Read-backs run from async workers and from blocking-pool threads (the background writes).
+    #[test]
+    fn blocking_work_runs_from_workers_and_from_the_blocking_pool() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            assert_eq!(off_the_runtime(|| 1), 1);
+            let from_pool = tokio::task::spawn_blocking(|| off_the_runtime(|| 2));
+            assert_eq!(from_pool.await.unwrap(), 2);
+            let from_task = tokio::spawn(async { off_the_runtime(|| 3) });
+            assert_eq!(from_task.await.unwrap(), 3);
+        });
+        assert_eq!(off_the_runtime(|| 4), 4);
+    }
+}

@@ -1,9 +1,11 @@
 //! The download engine behind `promote`: objects up to `part_size` in one GET, larger ones in
-//! concurrent ranged GETs written at their offsets into a preallocated file; at most `concurrency`
-//! requests in flight and one 1 MiB buffer each, whatever the model size. A read that stalls longer
-//! than `stall_timeout` (reset on every byte) is retried like a dropped connection, a 5xx or
-//! throttling, with backoff. Completed parts are recorded beside the staging tree, so a re-run after
-//! an interruption fetches only what is missing.
+//! ranged GETs written at their offsets into a preallocated file (`sink`), files taken as a listing
+//! yields them. At most `concurrency` requests are in flight, with two 1 MiB buffers each plus a
+//! fixed lookahead, whatever the model size. Each file is hashed as it arrives (`digest`), so
+//! verifying costs no second read. A read that stalls longer than `stall_timeout` (reset on every
+//! byte) is retried like a dropped connection, a 5xx or throttling, with backoff, from the first byte
+//! not yet written. Completed parts are recorded beside the staging tree, so a re-run after an
+//! interruption fetches only what is missing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fs::File;
