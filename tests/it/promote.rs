@@ -461,38 +461,8 @@ fn an_interrupted_promote_resumes(stack: &Stack, name: &str, staged: &Path, dest
 /// Keys with `..`, absolute paths and empty segments under the run's prefix: refused, nothing
 /// written outside (or inside) the destination. Then bytes that differ from the manifest.
 fn hostile_keys_are_refused(stack: &Stack, model: &tempfile::TempDir, destination: &str) {
-    let dev = tempfile::tempdir().unwrap();
-    let registered = json_of(
-        &stack
-            .llmops()
-            .args([
-                "register",
-                model.path().to_str().unwrap(),
-                "--name",
-                "hostile",
-                "--publish",
-                "--output",
-                "json",
-            ])
-            .args([
-                "--dev-root",
-                dev.path().to_str().unwrap(),
-                "--python-model",
-                test_model_code().to_str().unwrap(),
-            ])
-            .output()
-            .unwrap(),
-    );
-    let run = stack.rest_get(&format!(
-        "/api/2.0/mlflow/runs/get?run_id={}",
-        registered["parent_run_id"].as_str().unwrap()
-    ));
-    let relative = run["run"]["info"]["artifact_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("mlflow-artifacts:/")
-        .to_string();
-    let prefix = format!("mlflow/{relative}/model");
+    let (_, root) = register_published(stack, model, "hostile");
+    let prefix = format!("{root}/model");
     for key in ["../../../../escaped.txt", "/etc/escaped.txt", "a//b.txt"] {
         stack.s3_python(&format!(
             "import boto3, os\nboto3.client('s3').put_object(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Key={:?}, Body=b'evil')\n",
@@ -570,35 +540,7 @@ fn a_long_listing_streams_into_the_downloads(
     model: &tempfile::TempDir,
     destination: &str,
 ) {
-    let dev = tempfile::tempdir().unwrap();
-    let registered = json_of(
-        &stack
-            .llmops()
-            .args([
-                "register",
-                model.path().to_str().unwrap(),
-                "--name",
-                "paged",
-                "--publish",
-                "--output",
-                "json",
-            ])
-            .args([
-                "--dev-root",
-                dev.path().to_str().unwrap(),
-                "--python-model",
-                test_model_code().to_str().unwrap(),
-            ])
-            .output()
-            .unwrap(),
-    );
-    let parent = registered["parent_run_id"].as_str().unwrap().to_string();
-    let run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={parent}"));
-    let relative = run["run"]["info"]["artifact_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("mlflow-artifacts:/")
-        .to_string();
+    let (parent, root) = register_published(stack, model, "paged");
     // 1,000 more small files, straight into S3, and into the manifest with their sha256.
     stack.s3_python(&format!(
         "import boto3, hashlib, json, os\n\
@@ -612,7 +554,6 @@ fn a_long_listing_streams_into_the_downloads(
          \x20   m['files'].append({{'path': path, 'size': len(body), 'sha256': hashlib.sha256(body).hexdigest()}})\n\
          m['files'].sort(key=lambda e: e['path'])\n\
          s3.put_object(Bucket=b, Key=key, Body=json.dumps(m).encode())\n",
-        root = format!("mlflow/{relative}")
     ));
     let proxy = FaultProxy::start(
         stack.var("MOTO_URL"),
@@ -655,6 +596,41 @@ fn a_long_listing_streams_into_the_downloads(
         "file 999\n"
     );
     assert_eq!(walk(&target).len(), fixture_files + 1000);
+}
+
+/// Registers `model` as `name` with its binaries published; returns the parent run id and the S3
+/// key prefix of its artifacts (`mlflow/<experiment>/<run>/artifacts`).
+fn register_published(stack: &Stack, model: &tempfile::TempDir, name: &str) -> (String, String) {
+    let dev = tempfile::tempdir().unwrap();
+    let registered = json_of(
+        &stack
+            .llmops()
+            .args([
+                "register",
+                model.path().to_str().unwrap(),
+                "--name",
+                name,
+                "--publish",
+                "--output",
+                "json",
+            ])
+            .args([
+                "--dev-root",
+                dev.path().to_str().unwrap(),
+                "--python-model",
+                test_model_code().to_str().unwrap(),
+            ])
+            .output()
+            .unwrap(),
+    );
+    let parent = registered["parent_run_id"].as_str().unwrap().to_string();
+    let run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={parent}"));
+    let relative = run["run"]["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .to_string();
+    (parent, format!("mlflow/{relative}"))
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
