@@ -1,9 +1,9 @@
 //! A file's digest computed while its parts download. Parts arrive out of order from several
 //! tasks, and a hash only takes bytes in order: the writer whose bytes start where the hash stands
-//! hashes them while they are still in memory; bytes written ahead of that point are remembered
-//! as ranges and read back (from the page cache) once the hash reaches them. Hashing this way
-//! overlaps the download instead of re-reading the whole model after it, which was half of
-//! promote's time.
+//! hashes them while they are still in memory; a writer further along keeps its buffers (within
+//! the pool's lookahead budget, waiting when it is spent) until the hash reaches them. Only parts
+//! an earlier, interrupted run left on disk are read back. Hashing this way overlaps the download
+//! instead of re-reading the whole model after it, which was half of promote's time.
 
 use std::collections::BTreeMap;
 use std::fs::File;
