@@ -202,7 +202,7 @@ pub async fn download_stream(
         let Some(done) = state.done_parts(&file, part_size) else {
             summary.resumed_bytes += file.size;
             let progress = reporter.file(&file.relative, file.size);
-            progress.advance(file.size);
+            progress.resumed(file.size);
             progress.done();
             return None;
         };
@@ -358,7 +358,7 @@ fn open_file(
     };
     let progress = reporter.file(&file.relative, file.size);
     // Parts from an earlier run count as done in the progress, as whole files do.
-    progress.advance(
+    progress.resumed(
         job.done
             .iter()
             .map(|p| part_len(file.size, part_size, *p))
