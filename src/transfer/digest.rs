@@ -1,8 +1,9 @@
 //! A file's digest computed while its parts download. Parts arrive out of order from several
 //! tasks, and a hash only takes bytes in order: the writer whose bytes start where the hash stands
 //! hashes them while they are still in memory; a writer further along keeps its buffers (within
-//! the pool's lookahead budget, waiting when it is spent) until the hash reaches them. Only parts
-//! an earlier, interrupted run left on disk are read back. Hashing this way overlaps the download
+//! the pool's lookahead budget) until the hash reaches them. When the budget is spent it waits, or,
+//! where the CPU has room (see `cpu`), leaves its bytes on disk to be read back (`spill`); parts an
+//! earlier, interrupted run left on disk are read back too. Hashing this way overlaps the download
 //! instead of re-reading the whole model after it, which was half of promote's time.
 
 use std::collections::BTreeMap;
@@ -47,7 +48,7 @@ impl Hasher {
 /// use, not what the allocator keeps after churning through a model), and a budget for those held
 /// ahead of the hashes of all files together: a writer past the point where its file's hash stands
 /// keeps its buffer in memory rather than having it read back from disk later; when the budget is
-/// spent it waits, which paces it to the hash (and the download to the CPU).
+/// spent it waits (which paces it to the hash, and the download to the CPU) or spills.
 pub struct BufferPool {
     buffer_size: usize,
     free: Mutex<Vec<AlignedBuffer>>,
@@ -195,6 +196,26 @@ impl OrderedDigest {
         }
         self.hash_waiting(&mut hasher, start + buffer.bytes().len() as u64);
         Offer::Hashed(buffer)
+    }
+
+    /// For a buffer told to wait when waiting is not worth it (the CPU has room to read back): its
+    /// bytes, already written, are left on disk and read back when the hash reaches them. Returns
+    /// the buffer, free again, unless the offer made now finds room to keep it.
+    pub fn spill(&self, start: u64, buffer: AlignedBuffer) -> Option<AlignedBuffer> {
+        let buffer = match self.offer(start, buffer) {
+            Offer::Hashed(buffer) => return Some(buffer),
+            Offer::Kept => return None,
+            Offer::Wait(buffer) => buffer,
+        };
+        let mut front = self.front.lock().expect("digest lock");
+        if front.next == start && !front.busy {
+            // The hash got here meanwhile: hash it now rather than read it back.
+            drop(front);
+            return self.spill(start, buffer);
+        }
+        let end = start + buffer.bytes().len() as u64;
+        front.waiting.insert(start, Pending::OnDisk { end });
+        Some(buffer)
     }
 
     /// Completes when an offer that got `Wait` may go differently; take it before offering again,
@@ -399,6 +420,36 @@ mod tests {
             digest.offer(200, buffer(&bytes[200..])),
             Offer::Hashed(_)
         ));
+        assert_eq!(digest.finish(300), Some(expected(&bytes)));
+    }
+
+    #[test]
+    fn spilled_bytes_are_read_back_when_the_hash_reaches_them() {
+        let bytes = data(300);
+        let (_tmp, file) = file_with(&bytes);
+        let digest = OrderedDigest::new(
+            DigestKind::Sha256,
+            file,
+            [],
+            Arc::new(BufferPool::new(1, 0)),
+        );
+        // Nothing may wait in memory: the two later chunks are left on disk.
+        assert!(digest.spill(200, buffer(&bytes[200..])).is_some());
+        assert!(digest.spill(100, buffer(&bytes[100..200])).is_some());
+        assert!(matches!(
+            digest.offer(0, buffer(&bytes[..100])),
+            Offer::Hashed(_)
+        ));
+        assert_eq!(digest.finish(300), Some(expected(&bytes)));
+        // At the front, a spill is simply hashed.
+        let (_tmp, file) = file_with(&bytes);
+        let digest = OrderedDigest::new(
+            DigestKind::Sha256,
+            file,
+            [],
+            Arc::new(BufferPool::new(1, 0)),
+        );
+        assert!(digest.spill(0, buffer(&bytes[..300])).is_some());
         assert_eq!(digest.finish(300), Some(expected(&bytes)));
     }
 

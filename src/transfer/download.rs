@@ -18,6 +18,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use sha2::{Digest, Sha256};
 
+use super::cpu::CpuGauge;
 use super::digest::{BufferPool, DigestKind, Offer, OrderedDigest};
 use super::sink::{AlignedBuffer, FileSink};
 use crate::progress::{FileProgress, Reporter};
@@ -226,6 +227,7 @@ pub async fn download_stream(
     // hashes its bytes in memory instead of reading them back later.
     let width = options.concurrency.max(1);
     let pool = Arc::new(BufferPool::new(WRITE_BUFFER, LOOKAHEAD_BYTES));
+    let cpu = Arc::new(CpuGauge::new());
     let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -246,7 +248,14 @@ pub async fn download_stream(
             let Some(job) = job_for(file, &mut summary) else {
                 continue;
             };
-            let open = Arc::new(open_file(&job, part_size, &pool, state, options, reporter)?);
+            let open = Arc::new(open_file(
+                &job,
+                part_size,
+                (&pool, &cpu),
+                state,
+                options,
+                reporter,
+            )?);
             if job.parts.is_empty() {
                 // Every part landed in an earlier run that stopped before recording the file done.
                 let digest = finish_file(&open, &job.file).await?;
@@ -316,6 +325,7 @@ struct FileJob {
 /// A file being written, shared by the tasks fetching its parts.
 struct OpenFile {
     pool: Arc<BufferPool>,
+    cpu: Arc<CpuGauge>,
     sink: FileSink,
     path: PathBuf,
     progress: Box<dyn FileProgress>,
@@ -326,7 +336,7 @@ struct OpenFile {
 fn open_file(
     job: &FileJob,
     part_size: u64,
-    pool: &Arc<BufferPool>,
+    (pool, cpu): (&Arc<BufferPool>, &Arc<CpuGauge>),
     state: &ResumeState,
     options: DownloadOptions,
     reporter: &dyn Reporter,
@@ -366,6 +376,7 @@ fn open_file(
     );
     Ok(OpenFile {
         pool: pool.clone(),
+        cpu: cpu.clone(),
         sink,
         path: file.local.clone(),
         progress,
@@ -532,7 +543,9 @@ enum Attempt {
 }
 
 const WRITE_BUFFER: usize = 1024 * 1024;
-/// Bytes all files together may hold in memory ahead of their hashes (see `digest::Lookahead`).
+/// How often a part waiting for its file's hash looks again whether the CPU has room to spare.
+const CPU_RECHECK: Duration = Duration::from_millis(200);
+/// Bytes all files together may hold in memory ahead of their hashes (see `digest::BufferPool`).
 const LOOKAHEAD_BYTES: usize = 8 * 1024 * 1024;
 
 /// One GET of `range` (end exclusive), or of the whole object. Bytes go into aligned buffers; a
@@ -685,7 +698,15 @@ async fn settle(open: &OpenFile, write: WriteTask) -> Result<Option<AlignedBuffe
             Offer::Kept => return Ok(None),
             Offer::Wait(back) => buffer = back,
         }
-        progressed.await;
+        // Network-bound (idle CPU): go on, and let the hash read these bytes back later.
+        // CPU-bound: wait for the hash, which frees the CPU a read-back would take.
+        if open.cpu.has_spare() {
+            return Ok(digest.spill(offset, buffer).map(|mut free| {
+                free.clear();
+                free
+            }));
+        }
+        let _ = tokio::time::timeout(CPU_RECHECK, progressed).await;
     }
 }
 
