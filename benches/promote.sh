@@ -484,7 +484,7 @@ for key in "${KEYS[@]}"; do
   # shellcheck disable=SC2059
   printf "$fmt" "${LABEL[$key]}" "${MED_RATE[$key]}" "$(printf '%.2f' "${MED_WALL[$key]}")" \
     "$(printf '%.2f' "${MED_SYNCED[$key]}")" "$(maximum "${r[@]}")" "$(printf '%.1f' "$(median "${c[@]}")")" \
-    "$(printf '%.1f' "$(median "${v[@]}")")" "$(median "${u[@]}")"
+    "$(printf '%.1f' "$(median "${v[@]}")")" "$(printf '%.0f' "$(median "${u[@]}")")"
 done
 echo
 echo "per round, seconds:"
