@@ -4,7 +4,7 @@
 //! registered from the child. Everything is checked before the first run is created; a failure
 //! midway marks the runs FAILED and removes the staged copy, so nothing half-registered looks healthy.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::Context;
@@ -14,7 +14,7 @@ use crate::cli::RegisterArgs;
 use crate::exit::UserError;
 use crate::layout::roots::{self, RootKind};
 use crate::layout::{LLM_MODELS_DIR, staging};
-use crate::manifest::MANIFEST_ARTIFACT;
+use crate::manifest::{MANIFEST_ARTIFACT, Manifest};
 use crate::mlflow::client::{MlflowClient, Run};
 use crate::mlflow::model_ref::validate_registered_model_name;
 use crate::mlflow::pyfunc::{self, PyfuncModel};
@@ -436,66 +436,15 @@ async fn register_into(
             &plan.model_dir.display().to_string(),
         )
         .await?;
-    client
-        .log_param(&parent_id, "file_count", &manifest.files.len().to_string())
-        .await?;
-    client
-        .log_param(
-            &parent_id,
-            "total_bytes",
-            &manifest.total_bytes().to_string(),
-        )
-        .await?;
-    upload_bytes(
+    record_binaries(
         client,
-        &parent_path,
-        MANIFEST_ARTIFACT,
-        &manifest.to_canonical_json(),
+        (&parent_id, &parent_path),
+        &manifest,
+        args.publish.then_some(staged.as_path()),
+        reporter.as_ref(),
     )
     .await?;
-    client
-        .set_run_tag(&parent_id, tags::MANIFEST_DIGEST, &manifest.digest())
-        .await?;
-
-    let published = args.publish;
-    if published {
-        transfer::upload_tree(
-            client,
-            &staged,
-            &manifest,
-            &format!("{parent_path}/{MODEL_ARTIFACT_DIR}"),
-            reporter.as_ref(),
-        )
-        .await?;
-        transfer::verify_uploaded(
-            client,
-            &manifest,
-            &format!("{parent_path}/{MODEL_ARTIFACT_DIR}"),
-        )
-        .await?;
-        client
-            .set_run_tag(&parent_id, tags::PUBLISHED, "true")
-            .await?;
-    }
-
-    // The version's tags summarise what was registered.
-    let mut version_tags = vec![
-        (tags::PARENT_RUN_ID.to_string(), parent_id.clone()),
-        (tags::MANIFEST_DIGEST.to_string(), manifest.digest()),
-        (
-            tags::FILE_COUNT.to_string(),
-            manifest.files.len().to_string(),
-        ),
-        (
-            tags::TOTAL_BYTES.to_string(),
-            manifest.total_bytes().to_string(),
-        ),
-        (tags::PUBLISHED.to_string(), published.to_string()),
-        (
-            tags::DEV_STAGED_PATH.to_string(),
-            staged.display().to_string(),
-        ),
-    ];
+    let mut version_tags = summary_tags(&parent_id, &manifest, args.publish, &staged);
     if let Some(gpu) = &args.gpu {
         version_tags.extend(sizing_tags(&plan.model_dir, gpu, args.max_model_len)?);
     }
@@ -545,7 +494,7 @@ async fn register_into(
         manifest_digest: manifest.digest(),
         files: manifest.files.len(),
         bytes: manifest.total_bytes(),
-        published,
+        published: args.publish,
         tracking_uri: client.tracking_uri().to_string(),
         triton_model: None,
         triton_version: None,
@@ -563,6 +512,74 @@ pub(crate) fn pip_requirements(args: &RegisterArgs) -> Vec<String> {
     }
     requirements.extend(args.pip_requirement.iter().cloned());
     requirements
+}
+
+/// What the parent run records of the binaries, for either target: their count and size, the
+/// manifest and its digest; with `publish` (the staged folder), the binaries themselves, checked
+/// against the manifest once uploaded, and the `published` tag.
+pub(crate) async fn record_binaries(
+    client: &MlflowClient,
+    (parent_id, parent_path): (&str, &str),
+    manifest: &Manifest,
+    publish: Option<&Path>,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<()> {
+    client
+        .log_param(parent_id, "file_count", &manifest.files.len().to_string())
+        .await?;
+    client
+        .log_param(
+            parent_id,
+            "total_bytes",
+            &manifest.total_bytes().to_string(),
+        )
+        .await?;
+    upload_bytes(
+        client,
+        parent_path,
+        MANIFEST_ARTIFACT,
+        &manifest.to_canonical_json(),
+    )
+    .await?;
+    client
+        .set_run_tag(parent_id, tags::MANIFEST_DIGEST, &manifest.digest())
+        .await?;
+    if let Some(folder) = publish {
+        let dest = format!("{parent_path}/{MODEL_ARTIFACT_DIR}");
+        transfer::upload_tree(client, folder, manifest, &dest, reporter).await?;
+        transfer::verify_uploaded(client, manifest, &dest).await?;
+        client
+            .set_run_tag(parent_id, tags::PUBLISHED, "true")
+            .await?;
+    }
+    Ok(())
+}
+
+/// The tags every registered version carries, for either target: its parent run, manifest, size,
+/// whether the binaries were published, and where they were staged in dev.
+pub(crate) fn summary_tags(
+    parent_id: &str,
+    manifest: &Manifest,
+    published: bool,
+    staged: &Path,
+) -> Vec<(String, String)> {
+    vec![
+        (tags::PARENT_RUN_ID.to_string(), parent_id.to_string()),
+        (tags::MANIFEST_DIGEST.to_string(), manifest.digest()),
+        (
+            tags::FILE_COUNT.to_string(),
+            manifest.files.len().to_string(),
+        ),
+        (
+            tags::TOTAL_BYTES.to_string(),
+            manifest.total_bytes().to_string(),
+        ),
+        (tags::PUBLISHED.to_string(), published.to_string()),
+        (
+            tags::DEV_STAGED_PATH.to_string(),
+            staged.display().to_string(),
+        ),
+    ]
 }
 
 pub(crate) async fn upload_bytes(

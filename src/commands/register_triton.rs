@@ -14,20 +14,18 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::register::{
-    ChildModel, Created, MODEL_ARTIFACT_DIR, RegisterReport, pip_requirements, register_child,
-    tags, upload_bytes, user_tags,
+    ChildModel, Created, MODEL_ARTIFACT_DIR, RegisterReport, pip_requirements, record_binaries,
+    register_child, summary_tags, tags, user_tags,
 };
 use crate::cli::RegisterArgs;
 use crate::env;
 use crate::exit::UserError;
 use crate::layout::staging::{self, SourceFile};
 use crate::layout::triton::{self, TritonModel};
-use crate::manifest::MANIFEST_ARTIFACT;
 use crate::mlflow::model_ref::validate_registered_model_name;
 use crate::mlflow::pyfunc;
 use crate::mlflow::{self, lineage};
 use crate::progress::Reporter;
-use crate::transfer;
 
 /// Tags on the client version that say where its Triton model lives.
 pub mod triton_tags {
@@ -252,49 +250,22 @@ async fn register(
         .with_context(|| format!("moving the model into {}", cx.repo.display()))?;
     created.staged = Some(version_dir.clone());
 
-    client
-        .log_param(&parent_id, "file_count", &manifest.files.len().to_string())
-        .await?;
-    upload_bytes(
+    record_binaries(
         client,
-        &parent_path,
-        MANIFEST_ARTIFACT,
-        &manifest.to_canonical_json(),
+        (&parent_id, &parent_path),
+        &manifest,
+        args.publish.then_some(model_dir.as_path()),
+        reporter.as_ref(),
     )
     .await?;
-    client
-        .set_run_tag(&parent_id, tags::MANIFEST_DIGEST, &manifest.digest())
-        .await?;
-    if args.publish {
-        let dest = format!("{parent_path}/{MODEL_ARTIFACT_DIR}");
-        transfer::upload_tree(client, &model_dir, &manifest, &dest, reporter.as_ref()).await?;
-        transfer::verify_uploaded(client, &manifest, &dest).await?;
-        client
-            .set_run_tag(&parent_id, tags::PUBLISHED, "true")
-            .await?;
-    }
 
     // Tags on both versions: the binary holder and the client deployers promote.
-    let mut summary = vec![
-        (tags::PARENT_RUN_ID.to_string(), parent_id.clone()),
-        (tags::MANIFEST_DIGEST.to_string(), manifest.digest()),
-        (
-            tags::FILE_COUNT.to_string(),
-            manifest.files.len().to_string(),
-        ),
-        (
-            tags::TOTAL_BYTES.to_string(),
-            manifest.total_bytes().to_string(),
-        ),
-        (tags::PUBLISHED.to_string(), args.publish.to_string()),
-        (
-            tags::DEV_STAGED_PATH.to_string(),
-            version_dir.display().to_string(),
-        ),
+    let mut summary = summary_tags(&parent_id, &manifest, args.publish, &version_dir);
+    summary.extend([
         (triton_tags::TARGET.to_string(), "triton".to_string()),
         (triton_tags::MODEL_NAME.to_string(), args.name.clone()),
         (triton_tags::MODEL_VERSION.to_string(), version.clone()),
-    ];
+    ]);
     summary.extend(cx.user_tags.iter().cloned());
     for (key, value) in &summary {
         client
