@@ -23,7 +23,7 @@ use crate::mlflow::model_ref::{ModelRef, ResolveError};
 use crate::mlflow::{self, proxied_artifact_path};
 use crate::progress;
 use crate::s3::{self, S3Location, local_path_for_key};
-use crate::transfer::digest::DigestKind;
+use crate::transfer::digest::{DigestKind, digest_file};
 use crate::transfer::download::{
     self, DownloadOptions, RemoteFile, ResumeState, describe_sdk_error,
 };
@@ -173,10 +173,12 @@ impl Destination {
     /// Moves the verified tree in. Triton: the version folder by rename (exchanged if it exists),
     /// then `config.pbtxt` by rename; a new model folder moves in whole.
     fn publish(&self, files: &Path) -> anyhow::Result<Swap> {
-        publish::sync_tree(files)?;
+        // `swap_into_place` fsyncs the tree it moves; Triton also moves `config.pbtxt` (or the
+        // whole model folder) outside it.
         let Some((_, number)) = &self.triton else {
             return Ok(publish::swap_into_place(files, &self.target)?);
         };
+        publish::sync_tree(files)?;
         let model_dir = &self.compare_root;
         if !model_dir.exists() {
             std::fs::rename(files, model_dir)?;
@@ -846,7 +848,7 @@ async fn mismatches(
 fn digest_matches(file: &RemoteFile, manifest: Option<&Manifest>, digest: &str) -> bool {
     match manifest {
         Some(m) => m.entry(&file.relative).is_some_and(|e| e.sha256 == digest),
-        None => file.etag.as_deref() == Some(digest),
+        None => file.single_part_etag() == Some(digest),
     }
 }
 
@@ -885,11 +887,9 @@ fn matches_expected(path: &Path, file: &RemoteFile, manifest: Option<&Manifest>)
     match manifest {
         Some(m) => crate::layout::staging::sha256_file(path)
             .is_ok_and(|hash| m.entry(&file.relative).is_some_and(|e| e.sha256 == hash)),
-        None => match &file.etag {
-            Some(etag) if !etag.contains('-') => {
-                download::file_digests(path).is_ok_and(|(_, md5)| *etag == md5)
-            }
-            _ => std::fs::metadata(path).is_ok_and(|m| m.len() == file.size),
+        None => match file.single_part_etag() {
+            Some(etag) => digest_file(path, DigestKind::Md5).is_ok_and(|md5| md5 == etag),
+            None => std::fs::metadata(path).is_ok_and(|m| m.len() == file.size),
         },
     }
 }

@@ -284,17 +284,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// sha256 of a file, for checking a staged or downloaded copy against the manifest.
 pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; CHUNK];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hex::encode(hasher.finalize()))
+    crate::transfer::digest::digest_file(path, crate::transfer::digest::DigestKind::Sha256)
 }
 
 #[cfg(test)]

@@ -44,6 +44,24 @@ impl Hasher {
     }
 }
 
+impl DigestKind {
+    fn hasher(self) -> Hasher {
+        match self {
+            DigestKind::Sha256 => Hasher::Sha256(Sha256::new()),
+            DigestKind::Md5 => Hasher::Md5(Md5::new()),
+        }
+    }
+}
+
+/// The hex digest of a whole file, read once (a copy completed before this run, or checked later).
+pub fn digest_file(path: &std::path::Path, kind: DigestKind) -> std::io::Result<String> {
+    let file = File::open(path)?;
+    let size = file.metadata()?.len();
+    let mut hasher = kind.hasher();
+    read_into(&file, 0, size, &mut hasher)?;
+    Ok(hasher.finish())
+}
+
 /// The download's aligned buffers. Reused rather than freed (peak memory then stays what is in
 /// use, not what the allocator keeps after churning through a model), and a budget for those held
 /// ahead of the hashes of all files together: a writer past the point where its file's hash stands
@@ -144,10 +162,7 @@ impl OrderedDigest {
         already_written: impl IntoIterator<Item = (u64, u64)>,
         pool: Arc<BufferPool>,
     ) -> OrderedDigest {
-        let hasher = match kind {
-            DigestKind::Sha256 => Hasher::Sha256(Sha256::new()),
-            DigestKind::Md5 => Hasher::Md5(Md5::new()),
-        };
+        let hasher = kind.hasher();
         let waiting = already_written
             .into_iter()
             .filter(|(start, end)| end > start)

@@ -8,7 +8,6 @@
 //! interruption fetches only what is missing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,7 +15,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
-use sha2::{Digest, Sha256};
 
 use super::cpu::CpuGauge;
 use super::digest::{BufferPool, DigestKind, Offer, OrderedDigest};
@@ -33,6 +31,13 @@ pub struct RemoteFile {
     pub etag: Option<String>,
     #[serde(skip)]
     pub local: PathBuf,
+}
+
+impl RemoteFile {
+    /// The ETag when it is the object's MD5: a multipart upload's (`<md5 of md5s>-<parts>`) is not.
+    pub fn single_part_etag(&self) -> Option<&str> {
+        self.etag.as_deref().filter(|etag| !etag.contains('-'))
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -389,7 +394,7 @@ fn open_file(
 fn useful_digest(kind: DigestKind, file: &RemoteFile) -> bool {
     match kind {
         DigestKind::Sha256 => true,
-        DigestKind::Md5 => file.etag.as_deref().is_some_and(|e| !e.contains('-')),
+        DigestKind::Md5 => file.single_part_etag().is_some(),
     }
 }
 
@@ -786,23 +791,4 @@ where
             text
         }
     }
-}
-
-/// sha256 and MD5 of a file in one read, for checking against the manifest or a single-part ETag.
-pub fn file_digests(path: &Path) -> std::io::Result<(String, String)> {
-    use md5::Md5;
-    use std::io::Read;
-    let mut file = File::open(path)?;
-    let mut sha = Sha256::new();
-    let mut md5 = Md5::new();
-    let mut buffer = vec![0u8; 4 * 1024 * 1024];
-    loop {
-        let n = file.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        sha.update(&buffer[..n]);
-        md5.update(&buffer[..n]);
-    }
-    Ok((hex::encode(sha.finalize()), hex::encode(md5.finalize())))
 }
