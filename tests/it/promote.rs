@@ -269,6 +269,7 @@ fn promote_from_s3_with_web_identity() {
     an_interrupted_promote_resumes(&stack, name, &staged, &destination);
     hostile_keys_are_refused(&stack, &model, &destination);
     a_long_listing_streams_into_the_downloads(&stack, &model, &destination);
+    without_a_manifest_sizes_and_etags_are_checked(&stack, &model, &destination);
     deployer_errors_are_clear(&stack, &model, &destination);
 }
 
@@ -596,6 +597,46 @@ fn a_long_listing_streams_into_the_downloads(
         "file 999\n"
     );
     assert_eq!(walk(&target).len(), fixture_files + 1000);
+}
+
+/// A version registered by another tool has no llmops manifest: the promote says its check is
+/// weaker, checks sizes and single-part ETags (MD5, taken while downloading), and the copy is whole.
+fn without_a_manifest_sizes_and_etags_are_checked(
+    stack: &Stack,
+    model: &tempfile::TempDir,
+    destination: &str,
+) {
+    let (parent, root) = register_published(stack, model, "no-manifest");
+    stack.s3_python(&format!(
+        "import boto3, os\nboto3.client('s3').delete_object(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Key={:?})\n",
+        format!("{root}/llmops/manifest.json")
+    ));
+    let prod = tempfile::tempdir().unwrap();
+    let output = stack
+        .llmops()
+        .args([
+            "promote",
+            "models:/no-manifest/1",
+            "--prod-root",
+            prod.path().to_str().unwrap(),
+            "--artifacts-destination",
+            destination,
+            "--part-size",
+            "512KiB",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no llmops manifest in the parent run")
+            && stderr.contains("checked by size and single-part ETag only"),
+        "{stderr}"
+    );
+    let report = json_of(&output);
+    assert_eq!(report["verified"], "size_and_etag");
+    assert_same_tree(model.path(), &prod.path().join("llm-models").join(&parent));
 }
 
 /// Registers `model` as `name` with its binaries published; returns the parent run id and the S3
