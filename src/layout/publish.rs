@@ -15,7 +15,7 @@ pub enum PublishError {
         source: std::io::Error,
     },
     #[error(
-        "another promote of this model is running ({holder}); wait for it, or remove `{lock}` if that process is gone"
+        "another promote of this model is running ({holder}); wait for it: the lock on `{lock}` is freed when that process ends, even if it is killed"
     )]
     Locked { holder: String, lock: PathBuf },
 }

@@ -349,6 +349,7 @@ fn faults_are_survived(stack: &Stack, name: &str, staged: &Path, destination: &s
 }
 
 /// Killed halfway: the destination is untouched, and the next run fetches only what is missing.
+/// While it runs, a second promote of the same model is refused by the lock.
 fn an_interrupted_promote_resumes(stack: &Stack, name: &str, staged: &Path, destination: &str) {
     let proxy = FaultProxy::start(
         stack.var("MOTO_URL"),
@@ -411,6 +412,19 @@ fn an_interrupted_promote_resumes(stack: &Stack, name: &str, staged: &Path, dest
             "the slow promote never got going"
         );
     }
+    // Meanwhile a second promote of the same model is refused, naming the one running.
+    let mut second = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmops"));
+    second
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap())
+        .envs(&stack.env);
+    args(&mut second);
+    assert_cmd::assert::OutputAssertExt::assert(&mut second)
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "another promote of this model is running (pid {}",
+            child.id()
+        )));
     child.kill().unwrap();
     child.wait().unwrap();
     let target_exists = std::fs::read_dir(prod.path().join("llm-models"))
