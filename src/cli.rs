@@ -15,8 +15,70 @@ use crate::sizing::{DtypeChoice, KvCacheDtype};
     after_help = env::help()
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Flags every command takes, before or after its name.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Output format: tables for people, or one JSON document on stdout for scripts
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Print only results and errors: no progress, no notes (warnings still go to stderr)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
+
+    /// No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)
+    #[arg(long, global = true)]
+    pub no_progress: bool,
+
+    /// When to colour the output; `auto` colours a terminal unless NO_COLOR is set
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// The MLflow tracking server.
+#[derive(Debug, Args)]
+pub struct TrackingArgs {
+    /// MLflow tracking server, http(s)://host:port
+    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
+    pub tracking_uri: Option<String>,
+}
+
+/// Where the MLflow server keeps artifacts, for reading them from S3 directly.
+#[derive(Debug, Args)]
+pub struct ArtifactStoreArgs {
+    /// The MLflow server's artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs
+    #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
+    pub artifacts_destination: Option<String>,
+}
+
+/// The dev dataset root (or dev Triton repository).
+#[derive(Debug, Args)]
+pub struct DevRootArgs {
+    /// The dev dataset root (binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/), or the dev Triton repository
+    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
+    pub dev_root: Option<PathBuf>,
+}
+
+/// The prod dataset root (or prod Triton repository).
+#[derive(Debug, Args)]
+pub struct ProdRootArgs {
+    /// The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository
+    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
+    pub prod_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,13 +121,11 @@ pub struct SizeArgs {
     /// is: models:/<name>/<version>, models:/<name>@<alias>, runs:/<run>/<path>, s3://bucket/prefix
     pub model: PathBuf,
 
-    /// For models:/ and runs:/: the MLflow tracking server
-    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
-    pub tracking_uri: Option<String>,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 
-    /// For models:/ and runs:/: the MLflow server's artifact store, s3://BUCKET[/PREFIX]
-    #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
-    pub artifacts_destination: Option<String>,
+    #[command(flatten)]
+    pub artifact_store: ArtifactStoreArgs,
 
     /// Context length(s) to size for; comma-separated for a sweep [default: the config's]
     #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
@@ -110,10 +170,6 @@ pub struct SizeArgs {
     /// The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)
     #[arg(long, default_value = "latest", env = env::LLMOPS_VLLM_VERSION)]
     pub vllm_version: String,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
 }
 
 fn parse_memory(text: &str) -> Result<u64, String> {
@@ -173,9 +229,8 @@ pub struct RegisterArgs {
     #[arg(long, requires = "gpu", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
     pub max_model_len: Option<u64>,
 
-    /// The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/
-    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
-    pub dev_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub dev: DevRootArgs,
 
     /// Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template
     #[arg(long, conflicts_with = "template")]
@@ -197,13 +252,8 @@ pub struct RegisterArgs {
     #[arg(long)]
     pub description: Option<String>,
 
-    /// MLflow tracking server
-    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
-    pub tracking_uri: Option<String>,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -234,17 +284,11 @@ pub struct PublishArgs {
     #[arg(long)]
     pub version: Option<String>,
 
-    /// The dev dataset root the binaries were staged in
-    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
-    pub dev_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub dev: DevRootArgs,
 
-    /// MLflow tracking server
-    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
-    pub tracking_uri: Option<String>,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 #[derive(Debug, Args)]
@@ -259,13 +303,11 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub version: Option<String>,
 
-    /// The prod dataset root; the model lands in <PROD_ROOT>/llm-models/<parent-run-id>/
-    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
-    pub prod_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub prod: ProdRootArgs,
 
-    /// The MLflow server's artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs
-    #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
-    pub artifacts_destination: Option<String>,
+    #[command(flatten)]
+    pub artifact_store: ArtifactStoreArgs,
 
     /// Move this alias to the promoted version
     #[arg(long)]
@@ -320,13 +362,8 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub stall_timeout: Option<f64>,
 
-    /// MLflow tracking server
-    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
-    pub tracking_uri: Option<String>,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 #[derive(Debug, Args)]
@@ -334,21 +371,14 @@ pub struct StatusArgs {
     /// Registered model name
     pub name: String,
 
-    /// The dev dataset root, to show whether each version is staged there
-    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
-    pub dev_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub dev: DevRootArgs,
 
-    /// The prod dataset root, to show whether each version is promoted there
-    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
-    pub prod_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub prod: ProdRootArgs,
 
-    /// MLflow tracking server
-    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
-    pub tracking_uri: Option<String>,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 #[derive(Debug, Args)]
@@ -363,17 +393,11 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub version: Option<String>,
 
-    /// The prod dataset root
-    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
-    pub prod_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub prod: ProdRootArgs,
 
-    /// MLflow tracking server
-    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
-    pub tracking_uri: Option<String>,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 }
 
 #[derive(Debug, Args)]
@@ -388,11 +412,7 @@ pub struct ConfigArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print every setting with its value and source; secrets only as set or not set
-    Show {
-        /// Output format
-        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-        output: OutputFormat,
-    },
+    Show,
 }
 
 #[derive(Debug, Args)]
@@ -433,25 +453,17 @@ pub struct DoctorArgs {
     #[arg(long, value_enum, default_value_t = Role::DataScientist)]
     pub role: Role,
 
-    /// MLflow tracking server
-    #[arg(long, env = env::MLFLOW_TRACKING_URI)]
-    pub tracking_uri: Option<String>,
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
 
-    /// The MLflow server's artifact store, s3://BUCKET[/PREFIX] (prod-deployer)
-    #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
-    pub artifacts_destination: Option<String>,
+    #[command(flatten)]
+    pub artifact_store: ArtifactStoreArgs,
 
-    /// The dev dataset root (data-scientist)
-    #[arg(long, env = env::LLMOPS_DEV_ROOT)]
-    pub dev_root: Option<PathBuf>,
+    #[command(flatten)]
+    pub dev: DevRootArgs,
 
-    /// The prod dataset root (prod-deployer)
-    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
-    pub prod_root: Option<PathBuf>,
-
-    /// Output format
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    #[command(flatten)]
+    pub prod: ProdRootArgs,
 }
 
 #[cfg(test)]

@@ -1,90 +1,78 @@
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::Parser;
-use llmops::cli::{Cli, Command, OutputFormat};
-use llmops::exit::{self, ExitStatus};
-use llmops::{commands, output};
+use llmops::cli::{Cli, Command, ConfigCommand, OutputFormat};
+use llmops::exit::{self, ExitStatus, UserError};
+use llmops::output::{self, Printer};
+use llmops::progress::{self, Messages, Reporter};
+use llmops::{commands, config};
 
 fn main() -> ExitCode {
     // Configuration files fill in what flags and variables leave unset; read before clap, which
     // takes its `env = …` defaults from the environment.
-    let settings = match llmops::config::resolve() {
+    let settings = match config::resolve() {
         Ok(settings) => settings,
         Err(error) => {
-            let error = anyhow::Error::new(llmops::exit::UserError::usage(error.to_string()));
-            output::print_error(&error);
+            let error = anyhow::Error::new(UserError::usage(error.to_string()));
+            output::print_error(&error, false);
             return ExitStatus::Usage.into();
         }
     };
-    llmops::config::apply(&settings);
+    config::apply(&settings);
     // clap prints usage errors itself and exits 2 (0 for --help / --version).
     let cli = Cli::parse();
-    match run(&cli, &settings) {
+    let global = &cli.global;
+    let printer = Printer::new(global.output, global.color);
+    let silenced = global.quiet || global.no_progress || global.output == OutputFormat::Json;
+    let messages = Messages {
+        notes: !global.quiet,
+        color: printer.stderr_color,
+    };
+    let reporter = progress::reporter(progress::mode(silenced), messages);
+    match run(&cli, &settings, &printer, reporter) {
         Ok(status) => status.into(),
         Err(error) if exit::is_broken_pipe(&error) => ExitStatus::Success.into(),
         Err(error) => {
-            output::print_error(&error);
+            printer.print_error(&error);
             exit::status_for(&error).into()
         }
     }
 }
 
-fn run(cli: &Cli, settings: &[llmops::config::Setting]) -> anyhow::Result<ExitStatus> {
+/// Runs the command and prints its report; the report decides the exit status.
+fn run(
+    cli: &Cli,
+    settings: &[config::Setting],
+    printer: &Printer,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<ExitStatus> {
     match &cli.command {
-        Command::Size(args) => {
-            let report = commands::size::run(args)?;
-            output::print_size(&report, args.output)?;
-            Ok(report.exit_status())
-        }
+        Command::Size(args) => printer.print(&commands::size::run(args, reporter)?),
         Command::Register(args) => {
-            let json = args.output == OutputFormat::Json;
-            let report = runtime()?.block_on(commands::register::run(args, json))?;
-            output::print_record(&report, args.output)?;
-            Ok(ExitStatus::Success)
+            printer.print(&runtime()?.block_on(commands::register::run(args, reporter))?)
         }
         Command::Publish(args) => {
-            let json = args.output == OutputFormat::Json;
-            let report = runtime()?.block_on(commands::publish::run(args, json))?;
-            output::print_record(&report, args.output)?;
-            Ok(ExitStatus::Success)
+            printer.print(&runtime()?.block_on(commands::publish::run(args, reporter))?)
         }
         Command::Promote(args) => {
-            let json = args.output == OutputFormat::Json;
-            let report = runtime()?.block_on(commands::promote::run(args, json))?;
-            output::print_promote(&report, args.output)?;
-            Ok(ExitStatus::Success)
+            printer.print(&runtime()?.block_on(commands::promote::run(args, reporter))?)
         }
         Command::Status(args) => {
-            let report = runtime()?.block_on(commands::promote::status(args))?;
-            output::print_status(&report, args.output)?;
-            Ok(ExitStatus::Success)
+            printer.print(&runtime()?.block_on(commands::status::run(args, reporter))?)
         }
         Command::Verify(args) => {
-            let report = runtime()?.block_on(commands::promote::verify(args))?;
-            output::print_record(&report, args.output)?;
-            Ok(if report.verified {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Failure
-            })
+            printer.print(&runtime()?.block_on(commands::verify::run(args, reporter))?)
         }
         Command::Doctor(args) => {
-            let report = runtime()?.block_on(commands::doctor::run(args));
-            output::print_doctor(&report, args.output)?;
-            Ok(if report.ok {
-                ExitStatus::Success
-            } else {
-                ExitStatus::Failure
-            })
+            printer.print(&runtime()?.block_on(commands::doctor::run(args, reporter)))
         }
-        Command::Config(args) => {
-            let llmops::cli::ConfigCommand::Show { output: format } = &args.what;
-            output::print_config(&llmops::config::show(settings), *format)?;
-            Ok(ExitStatus::Success)
-        }
+        Command::Config(args) => match args.what {
+            ConfigCommand::Show => printer.print(&commands::config::show(settings)),
+        },
         Command::Generate(args) => {
             for path in commands::generate::run(&args.what)? {
-                eprintln!("wrote {path}");
+                reporter.note(&format!("wrote {path}"));
             }
             Ok(ExitStatus::Success)
         }

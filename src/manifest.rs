@@ -46,6 +46,27 @@ impl Manifest {
     pub fn entry(&self, path: &str) -> Option<&ManifestEntry> {
         self.files.iter().find(|f| f.path == path)
     }
+
+    /// A manifest from untrusted bytes (a run's artifact, an S3 object): its paths become local
+    /// paths, so each must be a plain relative path, and each digest a sha256.
+    pub fn from_untrusted(bytes: &[u8]) -> Result<Manifest, crate::exit::UserError> {
+        use crate::exit::UserError;
+        let manifest: Manifest = serde_json::from_slice(bytes).map_err(|e| {
+            UserError::failed(format!("the parent run's manifest is not valid: {e}"))
+        })?;
+        for entry in &manifest.files {
+            let plain = crate::safe_path::problem(&entry.path).is_none();
+            let sha256 =
+                entry.sha256.len() == 64 && entry.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !plain || !sha256 {
+                return Err(UserError::failed(format!(
+                    "the manifest has an unsafe or malformed entry `{}`",
+                    crate::text::printable(&entry.path)
+                )));
+            }
+        }
+        Ok(manifest)
+    }
 }
 
 #[cfg(test)]
@@ -70,5 +91,34 @@ mod tests {
         let changed = Manifest::new(vec![a, ManifestEntry { size: 3, ..b }]);
         assert_ne!(one.digest(), changed.digest());
         assert_eq!(one.total_bytes(), 3);
+    }
+
+    #[test]
+    fn untrusted_manifests_name_the_bad_entry() {
+        let good = format!(
+            r#"{{"schema_version":1,"files":[{{"path":"a/b","size":1,"sha256":"{}"}}]}}"#,
+            "0".repeat(64)
+        );
+        assert!(Manifest::from_untrusted(good.as_bytes()).is_ok());
+        for bad in ["../x", "a//b", "/abs", "a\\b", "a\\u0007b", ""] {
+            let text = format!(
+                r#"{{"schema_version":1,"files":[{{"path":"{bad}","size":1,"sha256":"{}"}}]}}"#,
+                "0".repeat(64)
+            );
+            let error = Manifest::from_untrusted(text.as_bytes()).unwrap_err();
+            assert!(
+                error.message.contains("unsafe or malformed"),
+                "{bad}: {}",
+                error.message
+            );
+        }
+        let short = r#"{"schema_version":1,"files":[{"path":"a","size":1,"sha256":"00"}]}"#;
+        assert!(Manifest::from_untrusted(short.as_bytes()).is_err());
+        assert!(
+            Manifest::from_untrusted(b"not json")
+                .unwrap_err()
+                .message
+                .contains("not valid")
+        );
     }
 }

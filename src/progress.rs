@@ -1,6 +1,8 @@
-//! Progress, as an interface the core calls. On a terminal: a bar for the total and one for each
-//! large file (bytes, rate, ETA). Off a terminal (CI, Domino jobs): a plain line every few seconds,
-//! so a long job never looks hung. `LLMOPS_NO_PROGRESS=1` or `--output json` silences both.
+//! Progress and notes, as an interface the core calls (commands, transfers and clients never print).
+//! On a terminal: a bar for the total and one for each large file (bytes, rate, ETA). Off a terminal
+//! (CI, Domino jobs): a plain line every few seconds, so a long job never looks hung.
+//! `--no-progress`, `--quiet`, `LLMOPS_NO_PROGRESS=1` or `--output json` silence progress; notes (a
+//! retry, a fallback) go to stderr unless `--quiet`; warnings always do.
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -22,6 +24,31 @@ pub trait Reporter: Send + Sync {
     /// A file begins; returns a handle that receives its bytes.
     fn file(&self, name: &str, size: u64) -> Box<dyn FileProgress>;
     fn finish(&self);
+    /// Something worth knowing while a command runs (a retry, a fallback taken).
+    fn note(&self, message: &str);
+    /// Something that may be wrong but does not stop the command.
+    fn warn(&self, message: &str);
+}
+
+/// Where notes and warnings go: stderr, notes only without `--quiet`, `warning:` coloured when
+/// colour is on.
+#[derive(Debug, Clone, Copy)]
+pub struct Messages {
+    pub notes: bool,
+    pub color: bool,
+}
+
+impl Messages {
+    fn note(self, message: &str) {
+        if self.notes {
+            eprintln!("note: {message}");
+        }
+    }
+
+    fn warn(self, message: &str) {
+        let label = crate::output::paint(self.color, crate::output::Tone::Warn, "warning:");
+        eprintln!("{label} {message}");
+    }
 }
 
 pub trait FileProgress: Send + Sync {
@@ -38,9 +65,9 @@ pub enum Mode {
     Silent,
 }
 
-/// Decided once at start-up.
-pub fn mode(json_output: bool) -> Mode {
-    if json_output || env::is_truthy(env::LLMOPS_NO_PROGRESS) {
+/// Decided once at start-up, from the global flags.
+pub fn mode(silenced: bool) -> Mode {
+    if silenced || env::is_truthy(env::LLMOPS_NO_PROGRESS) {
         Mode::Silent
     } else if std::io::stderr().is_terminal() && std::env::var("TERM").map_or(true, |t| t != "dumb")
     {
@@ -50,15 +77,37 @@ pub fn mode(json_output: bool) -> Mode {
     }
 }
 
-pub fn reporter(mode: Mode) -> Arc<dyn Reporter> {
+pub fn reporter(mode: Mode, messages: Messages) -> Arc<dyn Reporter> {
     match mode {
-        Mode::Bars => Arc::new(Bars::default()),
-        Mode::Plain => Arc::new(Plain::default()),
-        Mode::Silent => Arc::new(Silent),
+        Mode::Bars => Arc::new(Bars {
+            multi: MultiProgress::new(),
+            total: Default::default(),
+            messages,
+        }),
+        Mode::Plain => Arc::new(Plain {
+            state: Default::default(),
+            messages,
+        }),
+        Mode::Silent => Arc::new(Silent { messages }),
     }
 }
 
-pub struct Silent;
+/// No progress; notes and warnings as `messages` says.
+pub struct Silent {
+    pub messages: Messages,
+}
+
+impl Silent {
+    /// Nothing at all, not even notes (warnings still reach stderr): for work done twice on purpose.
+    pub fn quiet() -> Silent {
+        Silent {
+            messages: Messages {
+                notes: false,
+                color: false,
+            },
+        }
+    }
+}
 
 impl Reporter for Silent {
     fn start(&self, _: &str, _: u64, _: usize) {}
@@ -66,6 +115,12 @@ impl Reporter for Silent {
         Box::new(SilentFile)
     }
     fn finish(&self) {}
+    fn note(&self, message: &str) {
+        self.messages.note(message);
+    }
+    fn warn(&self, message: &str) {
+        self.messages.warn(message);
+    }
 }
 
 struct SilentFile;
@@ -75,10 +130,10 @@ impl FileProgress for SilentFile {
     fn done(&self) {}
 }
 
-#[derive(Default)]
 struct Bars {
     multi: MultiProgress,
     total: std::sync::Mutex<Option<ProgressBar>>,
+    messages: Messages,
 }
 
 impl Reporter for Bars {
@@ -108,7 +163,7 @@ impl Reporter for Bars {
                 .expect("valid template")
                 .progress_chars("=> "),
             );
-            bar.set_message(crate::output::printable(name));
+            bar.set_message(crate::text::printable(name));
             bar
         });
         Box::new(BarFile { total, own })
@@ -118,6 +173,15 @@ impl Reporter for Bars {
         if let Some(bar) = self.total.lock().unwrap().take() {
             bar.finish_and_clear();
         }
+    }
+
+    // Printed above the bars, so they are not torn.
+    fn note(&self, message: &str) {
+        self.multi.suspend(|| self.messages.note(message));
+    }
+
+    fn warn(&self, message: &str) {
+        self.multi.suspend(|| self.messages.warn(message));
     }
 }
 
@@ -151,9 +215,9 @@ impl FileProgress for BarFile {
 }
 
 /// One line every few seconds: `staging: 1.2 GiB of 4.0 GiB (30 %), 3 of 12 files, 410 MiB/s, ETA 7 s`.
-#[derive(Default)]
 struct Plain {
     state: Arc<PlainState>,
+    messages: Messages,
 }
 
 #[derive(Default)]
@@ -205,6 +269,14 @@ impl Reporter for Plain {
     fn finish(&self) {
         self.state.stopped.store(true, Ordering::Relaxed);
     }
+
+    fn note(&self, message: &str) {
+        self.messages.note(message);
+    }
+
+    fn warn(&self, message: &str) {
+        self.messages.warn(message);
+    }
 }
 
 /// `staging: 1.2 GiB of 4.0 GiB (30 %), 3 of 12 files, 410 MiB/s, ETA 7 s`; the rate counts only
@@ -249,15 +321,14 @@ impl FileProgress for PlainFile {
     }
 }
 
-pub fn human_bytes(bytes: u64) -> String {
-    indicatif::HumanBytes(bytes).to_string()
-}
+use crate::units::human_bytes;
 
-/// Counts what the core reports, for tests.
+/// Counts what the core reports, and keeps its notes and warnings, for tests.
 #[derive(Default)]
 pub struct Counting {
     pub bytes: Arc<AtomicU64>,
     pub files: Arc<AtomicU64>,
+    pub messages: std::sync::Mutex<Vec<String>>,
 }
 
 impl Reporter for Counting {
@@ -269,6 +340,18 @@ impl Reporter for Counting {
         })
     }
     fn finish(&self) {}
+    fn note(&self, message: &str) {
+        self.messages
+            .lock()
+            .unwrap()
+            .push(format!("note: {message}"));
+    }
+    fn warn(&self, message: &str) {
+        self.messages
+            .lock()
+            .unwrap()
+            .push(format!("warning: {message}"));
+    }
 }
 
 struct CountingFile {

@@ -3,7 +3,7 @@
 //! endpoint is overridden (there is no variable for it), and the one function that turns an S3 key
 //! into a local path.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use aws_config::BehaviorVersion;
 
@@ -155,17 +155,12 @@ pub struct UnsafeKey {
     pub reason: &'static str,
 }
 
-/// The local path for `key` under `root`, given the listing `prefix` it was found under. The only
-/// place S3 keys become paths: it refuses `..`, `.`, absolute paths, empty segments, backslashes and
-/// control characters (NUL included), so the result is always inside `root`. `Ok(None)` for folder
-/// markers (`key/`) and the prefix itself.
-pub fn local_path_for_key(
-    root: &Path,
-    prefix: &str,
-    key: &str,
-) -> Result<Option<PathBuf>, UnsafeKey> {
+/// `key` relative to the listing `prefix` it was found under, checked by `safe_path`'s rule
+/// (no `..`, `.`, absolute paths, empty segments, backslashes or control characters). `Ok(None)`
+/// for folder markers (`key/`) and the prefix itself.
+pub fn relative_key<'k>(prefix: &str, key: &'k str) -> Result<Option<&'k str>, UnsafeKey> {
     let unsafe_key = |reason| UnsafeKey {
-        key: crate::output::printable(key),
+        key: crate::text::printable(key),
         reason,
     };
     let prefix = prefix.trim_end_matches('/');
@@ -179,29 +174,20 @@ pub fn local_path_for_key(
     if relative.is_empty() || relative.ends_with('/') {
         return Ok(None);
     }
-    if relative.starts_with('/') {
-        return Err(unsafe_key("it is an absolute path"));
+    match crate::safe_path::problem(relative) {
+        Some(reason) => Err(unsafe_key(reason)),
+        None => Ok(Some(relative)),
     }
-    if relative.chars().any(|c| c.is_control()) {
-        return Err(unsafe_key("it contains a control character"));
-    }
-    if relative.contains('\\') {
-        return Err(unsafe_key("it contains a backslash"));
-    }
-    let mut path = root.to_path_buf();
-    for segment in relative.split('/') {
-        match segment {
-            "" => return Err(unsafe_key("it has an empty path segment (`//`)")),
-            "." | ".." => return Err(unsafe_key("it has a `.` or `..` segment")),
-            _ => path.push(segment),
-        }
-    }
-    // Belt and braces: every component below the root is a plain name.
-    debug_assert!(
-        path.strip_prefix(root)
-            .is_ok_and(|p| p.components().all(|c| matches!(c, Component::Normal(_))))
-    );
-    Ok(Some(path))
+}
+
+/// The local path for `key` under `root`: the only place S3 keys become paths, always inside
+/// `root` (see [`relative_key`]).
+pub fn local_path_for_key(
+    root: &Path,
+    prefix: &str,
+    key: &str,
+) -> Result<Option<PathBuf>, UnsafeKey> {
+    Ok(relative_key(prefix, key)?.map(|relative| root.join(relative)))
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub async fn load_and_wait(
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
             .unwrap_or(text);
-        return Err(UserError::failed(format!("Triton refused to load `{model}` ({status}): {}", crate::output::printable(&message)))
+        return Err(UserError::failed(format!("Triton refused to load `{model}` ({status}): {}", crate::text::excerpt(&message, 300)))
             .with_hint(if status.as_u16() == 503 {
                 "this Triton polls its repository (--model-control-mode=poll): it loads the new version by itself; drop --load"
             } else {

@@ -67,6 +67,34 @@ pub fn thousands(value: u64) -> String {
     out
 }
 
+/// Now, in RFC 3339 with the zone (`2026-11-30T21:05:27.415977Z`): what llmops records and shows.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// A duration for people: `850 ms`, `12.3 s`, `4 min 05 s`, `1 h 02 min`.
+pub fn human_duration(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds < 0.0 {
+        return "-".into();
+    }
+    if seconds < 1.0 {
+        return format!("{:.0} ms", seconds * 1000.0);
+    }
+    if seconds < 60.0 {
+        return format!("{seconds:.1} s");
+    }
+    let whole = seconds.round() as u64;
+    if whole < 3600 {
+        return format!("{} min {:02} s", whole / 60, whole % 60);
+    }
+    format!("{} h {:02} min", whole / 3600, whole % 3600 / 60)
+}
+
+/// Bytes for people, in binary units: `1.50 GiB`.
+pub fn human_bytes(bytes: u64) -> String {
+    indicatif::HumanBytes(bytes).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -93,5 +121,22 @@ mod tests {
         assert_eq!(thousands(476_032), "476,032");
         assert_eq!(thousands(12), "12");
         assert_eq!(gib(58.11 * GIB).to_string(), "58.11 GiB");
+    }
+
+    #[test]
+    fn durations_read_like_a_person_would_say_them() {
+        assert_eq!(human_duration(0.335), "335 ms");
+        assert_eq!(human_duration(12.34), "12.3 s");
+        assert_eq!(human_duration(245.0), "4 min 05 s");
+        assert_eq!(human_duration(3720.0), "1 h 02 min");
+        assert_eq!(human_duration(f64::NAN), "-");
+        assert_eq!(human_bytes(1536 * 1024 * 1024), "1.50 GiB");
+    }
+
+    #[test]
+    fn timestamps_carry_their_zone() {
+        let now = now_rfc3339();
+        assert!(now.ends_with('Z') && now.contains('T'), "{now}");
+        assert!(chrono::DateTime::parse_from_rfc3339(&now).is_ok());
     }
 }

@@ -5,11 +5,18 @@
 use std::path::Path;
 use std::time::Duration;
 
+use std::io::Write;
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::cli::{DoctorArgs, Role};
 use crate::env;
+use crate::exit::ExitStatus;
 use crate::layout::roots::{self, RootKind};
+use crate::output::{Render, Style, Tone};
+use crate::progress::Reporter;
+use crate::text::printable;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,9 +70,9 @@ fn skipped(name: &'static str, detail: impl Into<String>) -> Check {
     }
 }
 
-pub async fn run(args: &DoctorArgs) -> DoctorReport {
+pub async fn run(args: &DoctorArgs, reporter: Arc<dyn Reporter>) -> DoctorReport {
     let mut checks = Vec::new();
-    tracking_server(args, &mut checks).await;
+    tracking_server(args, reporter, &mut checks).await;
     if args.role == Role::ProdDeployer {
         aws(args, &mut checks).await;
     }
@@ -80,8 +87,8 @@ pub async fn run(args: &DoctorArgs) -> DoctorReport {
     }
 }
 
-async fn tracking_server(args: &DoctorArgs, checks: &mut Vec<Check>) {
-    let client = match crate::mlflow::client_from(args.tracking_uri.as_deref()) {
+async fn tracking_server(args: &DoctorArgs, reporter: Arc<dyn Reporter>, checks: &mut Vec<Check>) {
+    let client = match crate::mlflow::client_from(args.tracking.tracking_uri.as_deref(), reporter) {
         Ok(client) => client.with_max_retries(1),
         Err(error) => {
             checks.push(fail(
@@ -222,8 +229,8 @@ async fn aws(args: &DoctorArgs, checks: &mut Vec<Check>) {
             return;
         }
     }
-    let destination = match crate::commands::promote::artifacts_destination(
-        args.artifacts_destination.as_deref(),
+    let destination = match crate::registry::artifacts_destination_or_env(
+        args.artifact_store.artifacts_destination.as_deref(),
     ) {
         Ok(destination) => destination,
         Err(error) => {
@@ -278,8 +285,8 @@ async fn aws(args: &DoctorArgs, checks: &mut Vec<Check>) {
 
 fn root_check(args: &DoctorArgs) -> Check {
     let (kind, flag, name) = match args.role {
-        Role::DataScientist => (RootKind::Dev, args.dev_root.as_deref(), "dev root"),
-        Role::ProdDeployer => (RootKind::Prod, args.prod_root.as_deref(), "prod root"),
+        Role::DataScientist => (RootKind::Dev, args.dev.dev_root.as_deref(), "dev root"),
+        Role::ProdDeployer => (RootKind::Prod, args.prod.prod_root.as_deref(), "prod root"),
     };
     let root = match roots::resolve(kind, flag) {
         Ok(root) => root,
@@ -354,5 +361,41 @@ async fn triton(checks: &mut Vec<Check>) {
             ),
             "check LLMOPS_TRITON_URL and that Triton is running (its HTTP port, usually 8000)",
         )),
+    }
+}
+
+impl Render for DoctorReport {
+    /// One row per check; the fix beside each failure.
+    fn render(&self, out: &mut dyn Write, style: &Style) -> std::io::Result<()> {
+        let mut rows = style.table();
+        rows.set_header(vec!["check", "status", "detail", "fix"]);
+        for check in &self.checks {
+            let status = match check.status {
+                Status::Ok => style.paint(Tone::Good, "ok"),
+                Status::Fail => style.paint(Tone::Bad, "FAIL"),
+                Status::Skipped => style.paint(Tone::Dim, "skipped"),
+            };
+            rows.add_row(vec![
+                check.name.to_string(),
+                status,
+                printable(&check.detail),
+                printable(check.fix.as_deref().unwrap_or_default()),
+            ]);
+        }
+        writeln!(out, "{rows}")?;
+        let verdict = if self.ok {
+            style.paint(Tone::Good, "All checks passed.")
+        } else {
+            style.paint(Tone::Bad, "Some checks failed: see the fix beside each.")
+        };
+        writeln!(out, "{verdict}")
+    }
+
+    fn exit_status(&self) -> ExitStatus {
+        if self.ok {
+            ExitStatus::Success
+        } else {
+            ExitStatus::Failure
+        }
     }
 }

@@ -1,9 +1,13 @@
-//! One module per subcommand: each takes its clap args and returns a report for `output.rs`.
+//! One module per subcommand: each takes its clap args (and the reporter for progress and notes)
+//! and returns a report that renders itself (`output::Render`). Commands are leaves: none imports
+//! another; what they share lives in `registry`, `layout`, `transfer` and `sizing`.
 
+pub mod config;
 pub mod doctor;
 pub mod generate;
 pub mod promote;
 pub mod publish;
 pub mod register;
-pub mod register_triton;
 pub mod size;
+pub mod status;
+pub mod verify;

@@ -12,7 +12,7 @@ pub enum RootKind {
 }
 
 impl RootKind {
-    fn flag(self) -> &'static str {
+    pub fn flag(self) -> &'static str {
         match self {
             RootKind::Dev => "--dev-root",
             RootKind::Prod => "--prod-root",
@@ -34,7 +34,7 @@ impl RootKind {
         std::env::var(variable).unwrap_or_else(|_| default.to_string())
     }
 
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             RootKind::Dev => "dev",
             RootKind::Prod => "prod",

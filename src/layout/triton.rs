@@ -6,6 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::exit::UserError;
+use crate::layout::roots::RootKind;
+
+/// The model configuration Triton reads beside the version folders.
+pub const CONFIG_FILE: &str = "config.pbtxt";
+
 /// Where a model's files come from in the folder a scientist registers, and what they are.
 #[derive(Debug, Clone)]
 pub struct TritonModel {
@@ -365,6 +371,103 @@ pub fn with_model_name(text: &str, model: &str) -> (String, Option<String>) {
             Some(format!("config.pbtxt had no name; `{model}` added")),
         ),
     }
+}
+
+/// The folder beside the repository root (same filesystem, never inside it: every folder in the
+/// root would be a model) where trees are built before they are renamed in. Only computed: for
+/// `status`, which reads.
+pub fn staging_area_path(repo: &Path) -> Result<PathBuf, UserError> {
+    let repo = repo
+        .canonicalize()
+        .map_err(|e| UserError::usage(format!("`{}`: {e}", repo.display())))?;
+    let parent = repo
+        .parent()
+        .ok_or_else(|| UserError::usage("the Triton repository cannot be the filesystem root"))?;
+    Ok(parent.join(format!(
+        ".{}.llmops-staging",
+        repo.file_name().and_then(|n| n.to_str()).unwrap_or("repo")
+    )))
+}
+
+/// [`staging_area_path`], created, and checked to be on the repository's filesystem.
+pub fn staging_area(repo: &Path) -> Result<PathBuf, UserError> {
+    use std::os::unix::fs::MetadataExt;
+    let area = staging_area_path(repo)?;
+    std::fs::create_dir_all(&area).map_err(|e| {
+        UserError::usage(format!("cannot create the staging folder `{}` beside the repository: {e}", area.display()))
+            .with_hint("llmops stages Triton models next to the repository root, on the same filesystem; make its parent writable")
+    })?;
+    let device = |p: &Path| std::fs::metadata(p).map(|m| m.dev()).ok();
+    if device(&area) != device(repo) {
+        return Err(UserError::usage(format!(
+            "`{}` and the repository `{}` are on different filesystems; a rename between them would not be atomic",
+            area.display(),
+            repo.display()
+        )));
+    }
+    Ok(area)
+}
+
+/// Checks the repository root is a writable folder, with a file probe (a folder would be a model).
+/// `kind` names the flag to fix: the dev repository for `register`, the prod one for `promote`.
+pub fn check_repository(repo: &Path, kind: RootKind) -> Result<(), UserError> {
+    let not_writable = |reason: String| {
+        UserError::usage(format!(
+            "the Triton repository `{}` is not writable: {reason}",
+            repo.display()
+        ))
+        .with_hint(format!(
+            "pass the {} model repository as `{}` (it must exist and be writable)",
+            kind.name(),
+            kind.flag()
+        ))
+    };
+    if !repo.is_dir() {
+        return Err(not_writable(
+            "it does not exist or is not a directory".into(),
+        ));
+    }
+    let probe = repo.join(format!(".llmops-write-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").map_err(|e| not_writable(e.to_string()))?;
+    std::fs::remove_file(&probe).map_err(|e| not_writable(e.to_string()))
+}
+
+/// `built` holds `config.pbtxt` (maybe) and `<version>/`. A new model folder moves in whole; into an
+/// existing one the version folder moves first (it is new), then `config.pbtxt` replaces the old
+/// one by rename. Either way Triton never sees a partial folder.
+pub fn move_into_repository(built: &Path, model_dir: &Path, version: &str) -> std::io::Result<()> {
+    if !model_dir.exists() {
+        std::fs::rename(built, model_dir)?;
+    } else {
+        let version_dir = model_dir.join(version);
+        if version_dir.exists() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                format!(
+                    "{} already exists; llmops never writes into a live version folder",
+                    version_dir.display()
+                ),
+            ));
+        }
+        std::fs::rename(built.join(version), &version_dir)?;
+        if built.join(CONFIG_FILE).exists() {
+            std::fs::rename(built.join(CONFIG_FILE), model_dir.join(CONFIG_FILE))?;
+        }
+        let _ = std::fs::remove_dir_all(built);
+    }
+    std::fs::File::open(model_dir).and_then(|d| d.sync_all())?;
+    Ok(())
+}
+
+/// A Triton version's files are `config.pbtxt` and `<N>/…`, nothing else.
+pub fn stray_file<'a>(
+    relatives: impl IntoIterator<Item = &'a str>,
+    number: &str,
+) -> Option<&'a str> {
+    let prefix = format!("{number}/");
+    relatives
+        .into_iter()
+        .find(|r| *r != CONFIG_FILE && !r.starts_with(&prefix))
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! are ignored, since 3.x adds them.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
@@ -13,6 +14,7 @@ use serde_json::{Value, json};
 
 use super::retry::{RetryPolicy, parse_retry_after};
 use crate::env;
+use crate::progress::Reporter;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MlflowError {
@@ -220,12 +222,23 @@ impl Auth {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct MlflowClient {
     http: reqwest::Client,
     base: String,
     auth: Auth,
     retry: RetryPolicy,
+    /// Where retries are reported (the client never prints).
+    reporter: Arc<dyn Reporter>,
+}
+
+impl std::fmt::Debug for MlflowClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MlflowClient")
+            .field("base", &self.base)
+            .field("auth", &self.auth)
+            .finish_non_exhaustive()
+    }
 }
 
 impl MlflowClient {
@@ -233,6 +246,7 @@ impl MlflowClient {
         tracking_uri: &str,
         auth: Auth,
         retry: RetryPolicy,
+        reporter: Arc<dyn Reporter>,
     ) -> std::result::Result<Self, String> {
         let base = tracking_uri.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
@@ -251,6 +265,7 @@ impl MlflowClient {
             base,
             auth,
             retry,
+            reporter,
         })
     }
 
@@ -364,7 +379,7 @@ impl MlflowClient {
             }
             attempt += 1;
             let delay = self.retry.delay(attempt, retry_after);
-            crate::output::note(&format!(
+            self.reporter.note(&format!(
                 "MLflow {method} {path} failed ({error}); retry {attempt} of {} in {:.1} s",
                 self.retry.max_retries,
                 delay.as_secs_f64()
@@ -571,7 +586,7 @@ impl MlflowClient {
                 Err(error) if attempt < self.retry.max_retries && is_retryable(&error) => {
                     attempt += 1;
                     let delay = self.retry.delay(attempt, None);
-                    crate::output::note(&format!(
+                    self.reporter.note(&format!(
                         "upload of `{path}` failed ({error}); retry {attempt} in {:.1} s",
                         delay.as_secs_f64()
                     ));

@@ -1,9 +1,7 @@
-//! MLflow: the REST client, its retry policy, model references, artifact URIs, and the small pyfunc
-//! model `register` logs in the child run.
+//! MLflow: the REST client, its retry policy, artifact URIs, and the small pyfunc model `register`
+//! logs in the child run. What those calls mean for a version is `registry`'s.
 
 pub mod client;
-pub mod lineage;
-pub mod model_ref;
 pub mod pyfunc;
 pub mod retry;
 
@@ -25,8 +23,12 @@ pub fn proxied_artifact_path(artifact_uri: &str) -> Option<String> {
     (!rest.is_empty()).then(|| rest.to_string())
 }
 
-/// A client for `--tracking-uri` or `MLFLOW_TRACKING_URI`, with MLflow's auth and retry variables.
-pub fn client_from(tracking_uri: Option<&str>) -> Result<MlflowClient, crate::exit::UserError> {
+/// A client for `--tracking-uri` or `MLFLOW_TRACKING_URI`, with MLflow's auth and retry variables;
+/// retries are reported through `reporter`.
+pub fn client_from(
+    tracking_uri: Option<&str>,
+    reporter: std::sync::Arc<dyn crate::progress::Reporter>,
+) -> Result<MlflowClient, crate::exit::UserError> {
     use crate::exit::UserError;
     let uri = match tracking_uri {
         Some(uri) => uri.to_string(),
@@ -36,7 +38,7 @@ pub fn client_from(tracking_uri: Option<&str>) -> Result<MlflowClient, crate::ex
         })?,
     };
     let retry = retry::RetryPolicy::from_env().map_err(UserError::usage)?;
-    MlflowClient::new(&uri, Auth::from_env(), retry).map_err(UserError::usage)
+    MlflowClient::new(&uri, Auth::from_env(), retry, reporter).map_err(UserError::usage)
 }
 
 #[cfg(test)]

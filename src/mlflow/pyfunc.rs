@@ -1,7 +1,7 @@
 //! The child run's model: a pyfunc "model from code" that `mlflow.pyfunc.load_model` loads without
 //! pickle (`loader_module: mlflow.pyfunc.loaders.code_model`; the loader joins the basename of
 //! `model_code_path` to the model directory). Its only artifact is `model_context.json`, naming the
-//! parent run that holds the binaries. Verified shape: `../shared/research/mlflow-s3-stack.md` §6.
+//! parent run that holds the binaries. Verified shape: `docs/mlflow-rest.md` (the pyfunc model).
 
 use std::path::{Path, PathBuf};
 
@@ -185,6 +185,13 @@ utc_time_created: '{time}'
         }
         Ok(written)
     }
+}
+
+/// Now as MLflow writes `utc_time_created` in an MLmodel (`2026-11-30 21:05:27.415977`, UTC).
+pub fn utc_time_created() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.6f")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -1,73 +1,37 @@
-//! Sizing a model where it already is: `models:/name/3` (or `@alias`), `runs:/<run>/<path>`, or
-//! `s3://bucket/prefix/model/`. config.json is fetched whole; each safetensors file contributes only
-//! its header, read with two ranged GETs (8 bytes, then the header): the tensors are never fetched.
+//! Sizing a model where it already is in S3 (the `size` command resolves `models:/…` and `runs:/…`
+//! to a location through the registry). config.json is fetched whole; each safetensors file
+//! contributes only its header, read with two ranged GETs (8 bytes, then the header): the tensors
+//! are never fetched.
 
 use aws_sdk_s3::Client;
 
 use super::config::ModelConfig;
 use super::weights::{self, CheckpointWeights, WeightSource};
 use super::{InvalidConfig, Model};
-use crate::commands::promote;
 use crate::exit::UserError;
-use crate::mlflow::model_ref::ModelRef;
-use crate::mlflow::{self, proxied_artifact_path};
 use crate::s3::{self, S3Location};
 use crate::transfer::download::describe_sdk_error;
+use crate::transfer::listing::Listing;
 
 pub fn is_remote(model: &str) -> bool {
     model.starts_with("models:/") || model.starts_with("runs:/") || model.starts_with("s3://")
 }
 
-/// Where the model's files are in S3.
-async fn locate(
-    reference: &str,
-    tracking_uri: Option<&str>,
-    destination: Option<&str>,
-) -> anyhow::Result<S3Location> {
-    if reference.starts_with("s3://") {
-        return Ok(S3Location::parse(reference).map_err(UserError::usage)?);
-    }
-    let client = mlflow::client_from(tracking_uri)?;
-    if let Some(rest) = reference.strip_prefix("runs:/") {
-        let (run_id, path) = rest.split_once('/').unwrap_or((rest, "model"));
-        let run = client.get_run(run_id).await?;
-        let base = if run.info.artifact_uri.starts_with("s3://") {
-            S3Location::parse(&run.info.artifact_uri).map_err(UserError::failed)?
-        } else {
-            let relative = proxied_artifact_path(&run.info.artifact_uri).ok_or_else(|| {
-                UserError::failed(format!(
-                    "run {run_id} stores artifacts at `{}`",
-                    run.info.artifact_uri
-                ))
-            })?;
-            let destination = promote::artifacts_destination(destination)?;
-            S3Location::parse(&destination)
-                .map_err(UserError::usage)?
-                .join(&relative)
-        };
-        return Ok(base.join(path));
-    }
-    let model_ref = ModelRef::parse(reference, None).map_err(UserError::usage)?;
-    let resolved = promote::resolve(&client, &model_ref, destination).await?;
-    Ok(resolved
-        .location
-        .join(crate::commands::register::MODEL_ARTIFACT_DIR))
-}
-
-pub async fn load(
-    reference: &str,
-    tracking_uri: Option<&str>,
-    destination: Option<&str>,
-) -> anyhow::Result<Model> {
-    let location = locate(reference, tracking_uri, destination).await?;
-    let (client, _) = s3::clients().await;
-    load_from(&client, &location).await
-}
-
 /// The model whose files are under `location` (config.json and safetensors headers only).
 pub async fn load_from(client: &Client, location: &S3Location) -> anyhow::Result<Model> {
-    let root = std::path::Path::new("/nonexistent-remote-model");
-    let files = promote::list_model(client, location, root).await?;
+    // (relative name, key, size) of every object; a hostile key is refused like anywhere else.
+    let mut files = Vec::new();
+    for object in Listing::new(client, location).all().await? {
+        if let Some(relative) = s3::relative_key(&location.prefix, &object.key)
+            .map_err(|e| UserError::failed(e.to_string()))?
+        {
+            files.push(RemoteObject {
+                relative: relative.to_string(),
+                key: object.key.clone(),
+                size: object.size,
+            });
+        }
+    }
     let config_file = files.iter().find(|f| f.relative == "config.json").ok_or_else(|| {
         UserError::usage(format!("{location} has no config.json (listed {} files)", files.len()))
             .with_hint("for a registered version, publish its binaries first (`llmops publish`), or size the local folder")
@@ -111,6 +75,12 @@ pub async fn load_from(client: &Client, location: &S3Location) -> anyhow::Result
         config,
         checkpoint,
     })
+}
+
+struct RemoteObject {
+    relative: String,
+    key: String,
+    size: u64,
 }
 
 fn invalid(key: &str, problem: String) -> anyhow::Error {

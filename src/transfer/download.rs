@@ -175,7 +175,7 @@ pub async fn download_all(
     files: &[RemoteFile],
     state: &ResumeState,
     options: DownloadOptions,
-    reporter: &dyn Reporter,
+    reporter: &Arc<dyn Reporter>,
 ) -> Result<DownloadSummary, DownloadError> {
     let (sender, incoming) = tokio::sync::mpsc::channel(files.len().max(1));
     for file in files {
@@ -197,7 +197,7 @@ pub async fn download_stream(
     expected: (u64, usize),
     state: &ResumeState,
     options: DownloadOptions,
-    reporter: &dyn Reporter,
+    reporter: &Arc<dyn Reporter>,
 ) -> Result<DownloadSummary, DownloadError> {
     let part_size = options.part_size.max(1);
     let mut summary = DownloadSummary::default();
@@ -259,7 +259,7 @@ pub async fn download_stream(
                 (&pool, &cpu),
                 state,
                 options,
-                reporter,
+                reporter.as_ref(),
             )?);
             if job.parts.is_empty() {
                 // Every part landed in an earlier run that stopped before recording the file done.
@@ -296,8 +296,15 @@ pub async fn download_stream(
             .expect("semaphore is never closed");
         let client = client.clone();
         let bucket = bucket.to_string();
+        let notes = reporter.clone();
         tasks.spawn(async move {
-            let result = fetch_part(&client, &bucket, &file, &open, part, part_size, options).await;
+            let target = PartTarget {
+                file: &file,
+                open: &open,
+                part,
+                part_size,
+            };
+            let result = fetch_part(&client, &bucket, target, options, notes.as_ref()).await;
             drop(permit);
             let last = result.is_ok() && open.remaining.fetch_sub(1, Ordering::SeqCst) == 1;
             let finished = if last {
@@ -485,17 +492,29 @@ fn part_len(size: u64, part_size: u64, part: u64) -> u64 {
     (size.saturating_sub(start)).min(part_size)
 }
 
+/// Which bytes a part task fetches, and the file they go to.
+struct PartTarget<'a> {
+    file: &'a RemoteFile,
+    open: &'a Arc<OpenFile>,
+    part: u64,
+    part_size: u64,
+}
+
 /// One part, retried until it lands or the retries are spent; a retry asks only for the bytes not
 /// yet written. Returns (bytes, retries).
 async fn fetch_part(
     client: &Client,
     bucket: &str,
-    file: &RemoteFile,
-    open: &Arc<OpenFile>,
-    part: u64,
-    part_size: u64,
+    target: PartTarget<'_>,
     options: DownloadOptions,
+    reporter: &dyn Reporter,
 ) -> Result<(u64, u64), DownloadError> {
+    let PartTarget {
+        file,
+        open,
+        part,
+        part_size,
+    } = target;
     let start = part * part_size;
     let len = part_len(file.size, part_size, part);
     let whole_object = start == 0 && len == file.size;
@@ -529,9 +548,9 @@ async fn fetch_part(
                 }
                 let delay = Duration::from_millis(200 * 2u64.pow(attempt.min(6) - 1))
                     .min(Duration::from_secs(10));
-                crate::output::note(&format!(
+                reporter.note(&format!(
                     "{} bytes {written_to}..{}: {reason}; retry {attempt} of {} in {:.1} s",
-                    crate::output::printable(&file.relative),
+                    crate::text::printable(&file.relative),
                     start + len,
                     options.max_retries,
                     delay.as_secs_f64()
@@ -772,11 +791,9 @@ where
                 (None, _) => format!(
                     "HTTP {}: {}",
                     service.raw().status().as_u16(),
-                    crate::output::printable(
-                        &String::from_utf8_lossy(service.raw().body().bytes().unwrap_or_default())
-                            .chars()
-                            .take(300)
-                            .collect::<String>()
+                    crate::text::excerpt(
+                        &String::from_utf8_lossy(service.raw().body().bytes().unwrap_or_default()),
+                        300
                     )
                 ),
             }

@@ -4,7 +4,9 @@
 pub mod cpu;
 pub mod digest;
 pub mod download;
+pub mod listing;
 pub mod sink;
+pub mod verify;
 
 use std::path::Path;
 use std::sync::Arc;

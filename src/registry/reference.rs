@@ -1,7 +1,7 @@
 //! Model references as MLflow users type them: `models:/name/3`, `models:/name@champion`,
 //! `models:/name/latest`, or a bare `name` with `--version 3`.
 
-use super::client::{MlflowClient, MlflowError, ModelVersion};
+use crate::mlflow::client::{MlflowClient, MlflowError, ModelVersion};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {

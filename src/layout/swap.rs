@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
-pub enum PublishError {
+pub enum SwapError {
     #[error("`{path}`: {source}")]
     Io {
         path: PathBuf,
@@ -20,8 +20,8 @@ pub enum PublishError {
     Locked { holder: String, lock: PathBuf },
 }
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PublishError + '_ {
-    move |source| PublishError::Io {
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SwapError + '_ {
+    move |source| SwapError::Io {
         path: path.to_path_buf(),
         source,
     }
@@ -35,7 +35,7 @@ pub struct Lock {
 }
 
 impl Lock {
-    pub fn acquire(path: &Path, holder: &str) -> Result<Lock, PublishError> {
+    pub fn acquire(path: &Path, holder: &str) -> Result<Lock, SwapError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
@@ -57,12 +57,12 @@ impl Lock {
             }
             Err(std::fs::TryLockError::WouldBlock) => {
                 let holder = std::fs::read_to_string(path).unwrap_or_default();
-                Err(PublishError::Locked {
+                Err(SwapError::Locked {
                     holder: holder.trim().to_string(),
                     lock: path.to_path_buf(),
                 })
             }
-            Err(std::fs::TryLockError::Error(e)) => Err(PublishError::Io {
+            Err(std::fs::TryLockError::Error(e)) => Err(SwapError::Io {
                 path: path.to_path_buf(),
                 source: e,
             }),
@@ -83,12 +83,12 @@ pub fn holder_description(user: &str) -> String {
         "pid {} on {} by {user} since {}",
         std::process::id(),
         host.trim(),
-        crate::mlflow::client::now_ms() / 1000
+        crate::units::now_rfc3339()
     )
 }
 
 /// fsyncs every file and folder under `dir`, so a crash after the rename cannot expose empty files.
-pub fn sync_tree(dir: &Path) -> Result<(), PublishError> {
+pub fn sync_tree(dir: &Path) -> Result<(), SwapError> {
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let path = entry.map_err(io(dir))?.path();
         if path.is_dir() {
@@ -112,7 +112,7 @@ pub enum Swap {
 }
 
 /// Moves the complete tree `ready` to `target`. `ready` and `target` must be on one filesystem.
-pub fn swap_into_place(ready: &Path, target: &Path) -> Result<Swap, PublishError> {
+pub fn swap_into_place(ready: &Path, target: &Path) -> Result<Swap, SwapError> {
     sync_tree(ready)?;
     let parent = target.parent().expect("a publish target has a parent");
     let swap = if target.exists() {
@@ -132,16 +132,16 @@ pub fn swap_into_place(ready: &Path, target: &Path) -> Result<Swap, PublishError
 
 /// Atomically exchanges two paths. Where the filesystem cannot, falls back to renaming the old copy
 /// aside and the new one into place (a moment without the folder, but never a partial one).
-fn exchange(a: &Path, b: &Path) -> Result<(), PublishError> {
+fn exchange(a: &Path, b: &Path) -> Result<(), SwapError> {
     #[cfg(target_os = "linux")]
     {
         use std::ffi::CString;
         use std::os::unix::ffi::OsStrExt;
-        let ca = CString::new(a.as_os_str().as_bytes()).map_err(|e| PublishError::Io {
+        let ca = CString::new(a.as_os_str().as_bytes()).map_err(|e| SwapError::Io {
             path: a.into(),
             source: e.into(),
         })?;
-        let cb = CString::new(b.as_os_str().as_bytes()).map_err(|e| PublishError::Io {
+        let cb = CString::new(b.as_os_str().as_bytes()).map_err(|e| SwapError::Io {
             path: b.into(),
             source: e.into(),
         })?;
@@ -163,7 +163,7 @@ fn exchange(a: &Path, b: &Path) -> Result<(), PublishError> {
             error.raw_os_error(),
             Some(libc::EINVAL | libc::ENOSYS | libc::EOPNOTSUPP)
         ) {
-            return Err(PublishError::Io {
+            return Err(SwapError::Io {
                 path: b.into(),
                 source: error,
             });
@@ -209,7 +209,7 @@ mod tests {
         let path = root.path().join(".run.lock");
         let _held = Lock::acquire(&path, "pid 1 on host by ann").unwrap();
         match Lock::acquire(&path, "pid 2") {
-            Err(PublishError::Locked { holder, .. }) => assert_eq!(holder, "pid 1 on host by ann"),
+            Err(SwapError::Locked { holder, .. }) => assert_eq!(holder, "pid 1 on host by ann"),
             other => panic!("expected a lock error, got {:?}", other.err()),
         }
     }

@@ -3,8 +3,9 @@
 //! `mlflow.parentRunId` tag and `parent_run_id` param (what other tools and the reference notebooks
 //! leave), and says which was used.
 
-use super::client::{MlflowClient, MlflowError, ModelVersion, Run};
-use super::proxied_artifact_path;
+use super::names::{context, mlflow_tag, param};
+use crate::mlflow::client::{MlflowClient, MlflowError, ModelVersion, Run};
+use crate::mlflow::proxied_artifact_path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -68,8 +69,8 @@ pub async fn resolve(
     let (parent_id, parent_source) = match context_run_id(client, &child).await? {
         Some(id) => (id, ParentSource::ModelContext),
         None => match (
-            child.tag("mlflow.parentRunId"),
-            child.param("parent_run_id"),
+            child.tag(mlflow_tag::PARENT_RUN_ID),
+            child.param(param::PARENT_RUN_ID),
         ) {
             (Some(id), _) => (id.to_string(), ParentSource::ParentRunIdTag),
             (None, Some(id)) => (id.to_string(), ParentSource::ParentRunIdParam),
@@ -82,7 +83,7 @@ pub async fn resolve(
     };
     if !is_run_id(&parent_id) {
         return Err(LineageError::BadParentId {
-            id: crate::output::printable(&parent_id),
+            id: crate::text::printable(&parent_id),
             source_name: parent_source,
         });
     }
@@ -125,8 +126,8 @@ async fn context_run_id(
         .await?;
     let context: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
     Ok(context
-        .get("run_id")
-        .or_else(|| context.get("parent_run_id"))
+        .get(context::RUN_ID)
+        .or_else(|| context.get(context::PARENT_RUN_ID))
         .and_then(|v| v.as_str())
         .map(str::to_string))
 }

@@ -1,9 +1,18 @@
 //! `llmops size`: one report per (GPU, context length), built from the sizing library.
 
+mod render;
+
+use std::sync::Arc;
+
 use serde::Serialize;
 
+use crate::mlflow;
+use crate::progress::Reporter;
+use crate::registry::{self, ModelRef};
+use crate::s3::S3Location;
+
 use crate::cli::SizeArgs;
-use crate::exit::{ExitStatus, UserError};
+use crate::exit::UserError;
 use crate::sizing::gpus::{self, Gpu};
 use crate::sizing::verdict::{self, Advice};
 use crate::sizing::weights::WeightSource;
@@ -15,6 +24,35 @@ use crate::sizing::{
 };
 use crate::units::{gib, thousands};
 use crate::{env, units};
+
+/// The model where it already is: `models:/name/3` (or `@alias`), `runs:/<run>/<path>`, or
+/// `s3://bucket/prefix/model/`. The registry says where a version's bytes are.
+async fn load_remote(
+    reference: &str,
+    args: &SizeArgs,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<Model> {
+    let destination = args.artifact_store.artifacts_destination.as_deref();
+    let location = if reference.starts_with("s3://") {
+        S3Location::parse(reference).map_err(UserError::usage)?
+    } else {
+        let client = mlflow::client_from(args.tracking.tracking_uri.as_deref(), reporter.clone())?;
+        if let Some(rest) = reference.strip_prefix("runs:/") {
+            let (run_id, path) = rest
+                .split_once('/')
+                .unwrap_or((rest, registry::MODEL_ARTIFACT_DIR));
+            let run = client.get_run(run_id).await?;
+            registry::artifact_location(&run.info.artifact_uri, run_id, destination)?.join(path)
+        } else {
+            let model_ref = ModelRef::parse(reference, None).map_err(UserError::usage)?;
+            registry::locate(&client, &model_ref, destination, reporter.as_ref())
+                .await?
+                .binaries()
+        }
+    };
+    let (s3, _) = crate::s3::clients().await;
+    crate::sizing::remote::load_from(&s3, &location).await
+}
 
 /// Bumped only when a field is renamed or removed; new fields may appear within a version.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -105,37 +143,22 @@ pub struct ProblemSummary {
     pub message: String,
 }
 
+/// One report, or a sweep's array of them (one per GPU × context length).
+#[derive(Serialize)]
+#[serde(untagged)]
 pub enum SizeOutput {
     One(Box<SizeReport>),
     Sweep(Vec<SizeReport>),
 }
 
-impl SizeOutput {
-    pub fn exit_status(&self) -> ExitStatus {
-        let all_fit = match self {
-            SizeOutput::One(report) => report.fits,
-            SizeOutput::Sweep(reports) => reports.iter().all(|r| r.fits),
-        };
-        if all_fit {
-            ExitStatus::Success
-        } else {
-            ExitStatus::Failure
-        }
-    }
-}
-
-pub fn run(args: &SizeArgs) -> anyhow::Result<SizeOutput> {
+pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeOutput> {
     let reference = args.model.to_string_lossy();
     let model = if crate::sizing::remote::is_remote(&reference) {
         // Only the headers are fetched: config.json, and 8 + N bytes of each safetensors file.
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
-            .block_on(crate::sizing::remote::load(
-                &reference,
-                args.tracking_uri.as_deref(),
-                args.artifacts_destination.as_deref(),
-            ))?
+            .block_on(load_remote(&reference, args, reporter))?
     } else {
         Model::load(&args.model).map_err(model_error)?
     };

@@ -1,0 +1,395 @@
+//! `llmops register`: a parent run that holds the binaries (under `model/`, uploaded only with
+//! `--publish`), the binaries staged in the dev dataset, a nested child run with a small pyfunc
+//! model whose context names the parent, and a model version registered from the child. Everything
+//! is checked before the first run is created; a failure midway marks the runs FAILED and removes
+//! the staged copy, so nothing half-registered looks healthy.
+//!
+//! This file is what both targets share (the session, the parent run, the child run and its
+//! version, the roll-back, the tags every version carries); `llm.rs` stages into
+//! `<dev-root>/llm-models/<parent-run-id>/`, `triton.rs` into a Triton repository.
+
+mod llm;
+mod report;
+mod triton;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context;
+
+pub use report::RegisterReport;
+
+use crate::cli::{RegisterArgs, Target};
+use crate::exit::UserError;
+use crate::layout::staging;
+use crate::manifest::{MANIFEST_ARTIFACT, Manifest};
+use crate::mlflow::client::{MlflowClient, ModelVersion, Run};
+use crate::mlflow::pyfunc::PyfuncModel;
+use crate::progress::Reporter;
+use crate::registry::names::{mlflow_tag, param, tag, value};
+use crate::registry::{MODEL_ARTIFACT_DIR, lineage};
+use crate::{env, mlflow, transfer};
+
+pub async fn run(
+    args: &RegisterArgs,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<RegisterReport> {
+    match args.target {
+        Target::Llm => llm::run(args, reporter).await,
+        Target::Triton => triton::run(args, reporter).await,
+    }
+}
+
+/// What every registration needs before its first run: a client that answers, the experiment, the
+/// user to record, and the progress reporter.
+struct Session {
+    client: MlflowClient,
+    server_version: String,
+    experiment_id: String,
+    user: String,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl Session {
+    async fn open(args: &RegisterArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<Session> {
+        let client = mlflow::client_from(args.tracking.tracking_uri.as_deref(), reporter.clone())?;
+        let server_version = client.server_version().await.map_err(|e| {
+            UserError::failed(format!("the MLflow tracking server does not answer: {e}")).with_hint(
+                format!(
+                    "check `MLFLOW_TRACKING_URI` ({}) and that the server is up",
+                    client.tracking_uri()
+                ),
+            )
+        })?;
+        let experiment_name = args
+            .experiment
+            .clone()
+            .or_else(|| std::env::var(env::MLFLOW_EXPERIMENT_NAME).ok())
+            .unwrap_or_else(|| args.name.clone());
+        let experiment = client
+            .get_or_create_experiment(&experiment_name)
+            .await
+            .context("getting the experiment")?;
+        let user = std::env::var(env::DOMINO_STARTING_USERNAME)
+            .or_else(|_| std::env::var("USER"))
+            .unwrap_or_else(|_| "llmops".into());
+        Ok(Session {
+            client,
+            server_version,
+            experiment_id: experiment.experiment_id,
+            user,
+            reporter,
+        })
+    }
+
+    /// The parent run (`<name>-binaries`) with the standard tags, `extra` and the user's tags.
+    async fn start_parent(
+        &self,
+        name: &str,
+        extra: Vec<(&'static str, String)>,
+        user_tags: &[(String, String)],
+    ) -> anyhow::Result<(Run, Created)> {
+        let run_name = format!("{name}-binaries");
+        let mut tags = standard_tags(&run_name, &self.user);
+        tags.push((tag::ROLE, value::ROLE_PARENT.into()));
+        tags.extend(extra);
+        tags.extend(user_tags.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let parent = self
+            .client
+            .create_run(&self.experiment_id, &run_name, &tags)
+            .await?;
+        let created = Created {
+            parent: Some(parent.info.run_id.clone()),
+            ..Created::default()
+        };
+        Ok((parent, created))
+    }
+
+    /// Logs the child run and its model, then registers the version from it; returns (child run
+    /// id, version). The child is recorded in `created` as soon as it exists, for the roll-back.
+    async fn register_child(
+        &self,
+        created: &mut Created,
+        child: ChildModel<'_>,
+    ) -> anyhow::Result<(String, ModelVersion)> {
+        let client = &self.client;
+        let run_name = format!("{}-model", child.registered_name);
+        let mut tags = standard_tags(&run_name, &self.user);
+        tags.push((mlflow_tag::PARENT_RUN_ID, child.parent_id.to_string()));
+        tags.push((tag::ROLE, value::ROLE_CHILD.into()));
+        let run = client
+            .create_run(&self.experiment_id, &run_name, &tags)
+            .await?;
+        let child_id = run.info.run_id.clone();
+        created.child = Some(child_id.clone());
+        for (key, value) in &child.params {
+            client.log_param(&child_id, key, value).await?;
+        }
+        let model = PyfuncModel {
+            code_file_name: child.code.0.clone(),
+            code: child.code.1.clone(),
+            context: child.context,
+            pip_requirements: child.pip_requirements,
+            python_version: local_python_version(),
+            mlflow_version: self.server_version.clone(),
+            child_run_id: child_id.clone(),
+        };
+        let model_dir = tempfile::tempdir()?;
+        model.write_to(
+            model_dir.path(),
+            &mlflow::pyfunc::utc_time_created(),
+            &child_id,
+        )?;
+        let destination = format!("{}/{MODEL_ARTIFACT_DIR}", lineage::artifact_path(&run)?);
+        for file in staging::scan(model_dir.path())? {
+            client
+                .upload_artifact(&destination, &file.relative, &file.path, |_: &[u8]| {})
+                .await?;
+        }
+        client.finish_run(&child_id, "FINISHED").await?;
+
+        client
+            .get_or_create_registered_model(child.registered_name, child.description)
+            .await?;
+        let source = format!(
+            "{}/{MODEL_ARTIFACT_DIR}",
+            run.info.artifact_uri.trim_end_matches('/')
+        );
+        let version = client
+            .create_model_version(
+                child.registered_name,
+                &source,
+                &child_id,
+                child.version_tags,
+                child.description,
+            )
+            .await?;
+        Ok((child_id, version))
+    }
+}
+
+/// The nested child run (tag `mlflow.parentRunId`) holding a small pyfunc model, and the registered
+/// version made from it: the same for the LLM layout and for Triton's proxy.
+struct ChildModel<'a> {
+    registered_name: &'a str,
+    parent_id: &'a str,
+    params: Vec<(&'a str, String)>,
+    /// (file name, code) of the model from code.
+    code: &'a (String, String),
+    context: serde_json::Value,
+    pip_requirements: Vec<String>,
+    version_tags: &'a [(String, String)],
+    description: Option<&'a str>,
+}
+
+/// What a failure must clean up.
+#[derive(Default)]
+struct Created {
+    parent: Option<String>,
+    child: Option<String>,
+    staged: Option<PathBuf>,
+    /// A version registered before the failure (Triton's binary holder), deleted on roll-back.
+    version: Option<(String, String)>,
+}
+
+impl Created {
+    async fn roll_back(&self, client: &MlflowClient, reporter: &dyn Reporter) {
+        if let Some((name, version)) = &self.version
+            && let Err(e) = client.delete_model_version(name, version).await
+        {
+            reporter.warn(&format!(
+                "could not delete model version {name}/{version}: {e}"
+            ));
+        }
+        for run in [&self.child, &self.parent].into_iter().flatten() {
+            if let Err(e) = client.finish_run(run, "FAILED").await {
+                reporter.warn(&format!("could not mark run {run} FAILED: {e}"));
+            }
+        }
+        if let Some(staged) = &self.staged {
+            let _ = std::fs::remove_dir_all(staged);
+        }
+    }
+
+    /// A registration's outcome: on failure, roll back and say what happened and what to re-run.
+    async fn settle<T>(
+        &self,
+        result: anyhow::Result<T>,
+        session: &Session,
+        name: &str,
+    ) -> anyhow::Result<T> {
+        match result {
+            Ok(value) => Ok(value),
+            Err(error) => {
+                self.roll_back(&session.client, session.reporter.as_ref())
+                    .await;
+                Err(error.context(format!(
+                    "registration of `{name}` failed; {}; fix the cause and run `llmops register` again",
+                    self.describe()
+                )))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        let runs: Vec<&str> = [&self.parent, &self.child]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        let mut text = if runs.is_empty() {
+            "no run was created".to_string()
+        } else {
+            format!("runs {} are marked FAILED", runs.join(" and "))
+        };
+        if let Some(staged) = &self.staged {
+            text.push_str(&format!(
+                " and the staged copy {} was removed",
+                staged.display()
+            ));
+        }
+        if let Some((name, version)) = &self.version {
+            text.push_str(&format!("; model version {name}/{version} was deleted"));
+        }
+        text
+    }
+}
+
+/// The child model's `model_context.json`, from `registry::names::context` keys.
+fn model_context<const N: usize>(pairs: [(&str, serde_json::Value); N]) -> serde_json::Value {
+    serde_json::Value::Object(
+        pairs
+            .into_iter()
+            .map(|(key, value)| (key.to_string(), value))
+            .collect(),
+    )
+}
+
+/// `--tag KEY=VALUE` pairs.
+fn user_tags(args: &RegisterArgs) -> Result<Vec<(String, String)>, UserError> {
+    args.tag
+        .iter()
+        .map(|pair| match pair.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                Ok((key.trim().to_string(), value.to_string()))
+            }
+            _ => Err(UserError::usage(format!("`--tag {pair}` is not KEY=VALUE"))),
+        })
+        .collect()
+}
+
+fn standard_tags<'a>(run_name: &str, user: &str) -> Vec<(&'a str, String)> {
+    vec![
+        (mlflow_tag::RUN_NAME, run_name.to_string()),
+        (mlflow_tag::USER, user.to_string()),
+        (mlflow_tag::SOURCE_NAME, "llmops".into()),
+        (mlflow_tag::SOURCE_TYPE, "LOCAL".into()),
+        (tag::LLMOPS_VERSION, env!("CARGO_PKG_VERSION").into()),
+    ]
+}
+
+fn pip_requirements(args: &RegisterArgs) -> Vec<String> {
+    let mut requirements = Vec::new();
+    if args.python_model.is_none() {
+        requirements.extend([
+            "transformers".to_string(),
+            "torch".to_string(),
+            "accelerate".to_string(),
+        ]);
+    }
+    requirements.extend(args.pip_requirement.iter().cloned());
+    requirements
+}
+
+/// What the parent run records of the binaries, for either target: their count and size, the
+/// manifest and its digest; with `publish` (the staged folder), the binaries themselves, checked
+/// against the manifest once uploaded, and the `published` tag.
+async fn record_binaries(
+    session: &Session,
+    (parent_id, parent_path): (&str, &str),
+    manifest: &Manifest,
+    publish: Option<&Path>,
+) -> anyhow::Result<()> {
+    let client = &session.client;
+    let count = manifest.files.len().to_string();
+    client
+        .log_param(parent_id, param::FILE_COUNT, &count)
+        .await?;
+    let bytes = manifest.total_bytes().to_string();
+    client
+        .log_param(parent_id, param::TOTAL_BYTES, &bytes)
+        .await?;
+    upload_bytes(
+        client,
+        parent_path,
+        MANIFEST_ARTIFACT,
+        &manifest.to_canonical_json(),
+    )
+    .await?;
+    client
+        .set_run_tag(parent_id, tag::MANIFEST_DIGEST, &manifest.digest())
+        .await?;
+    if let Some(folder) = publish {
+        let dest = format!("{parent_path}/{MODEL_ARTIFACT_DIR}");
+        let reporter = session.reporter.as_ref();
+        transfer::upload_tree(client, folder, manifest, &dest, reporter).await?;
+        transfer::verify_uploaded(client, manifest, &dest).await?;
+        client
+            .set_run_tag(parent_id, tag::PUBLISHED, "true")
+            .await?;
+    }
+    Ok(())
+}
+
+/// The tags every registered version carries, for either target: its parent run, manifest, size,
+/// whether the binaries were published, and where they were staged in dev.
+fn summary_tags(
+    parent_id: &str,
+    manifest: &Manifest,
+    published: bool,
+    staged: &Path,
+) -> Vec<(String, String)> {
+    vec![
+        (tag::PARENT_RUN_ID.to_string(), parent_id.to_string()),
+        (tag::MANIFEST_DIGEST.to_string(), manifest.digest()),
+        (
+            tag::FILE_COUNT.to_string(),
+            manifest.files.len().to_string(),
+        ),
+        (
+            tag::TOTAL_BYTES.to_string(),
+            manifest.total_bytes().to_string(),
+        ),
+        (tag::PUBLISHED.to_string(), published.to_string()),
+        (
+            tag::DEV_STAGED_PATH.to_string(),
+            staged.display().to_string(),
+        ),
+    ]
+}
+
+async fn upload_bytes(
+    client: &MlflowClient,
+    artifact_path: &str,
+    name: &str,
+    bytes: &[u8],
+) -> anyhow::Result<()> {
+    let file = tempfile::NamedTempFile::new()?;
+    std::fs::write(file.path(), bytes)?;
+    client
+        .upload_artifact(artifact_path, name, file.path(), |_: &[u8]| {})
+        .await?;
+    Ok(())
+}
+
+/// `python3 --version` of this machine, for `python_env.yaml`; 3.11 when there is none.
+fn local_python_version() -> String {
+    std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|out| String::from_utf8(out.stdout).ok())
+        .and_then(|text| text.trim().strip_prefix("Python ").map(str::to_string))
+        .filter(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        .unwrap_or_else(|| "3.11".into())
+}

@@ -1,0 +1,225 @@
+//! Where `promote` writes a version in production, and what it keeps beside it.
+//!
+//! - LLM layout: the model at `<prod-root>/llm-models/<parent-run-id>/` (the folder endpoints mount as
+//!   `/llm-models`, so it holds model folders only); llmops' own files beside it in
+//!   `<prod-root>/.llmops/`: `partial/<run>/` (the download in progress, same filesystem as the
+//!   target so the swap is one rename), `locks/<run>.lock` and `state/<run>.json` (what was
+//!   promoted, verified how and when). Files an older llmops kept inside `llm-models/` are moved
+//!   here on the next promote.
+//! - Triton: the version at `<repo>/<model>/<N>/` and `<repo>/<model>/config.pbtxt`; llmops' files in
+//!   the staging area beside the repository (never inside it: every folder there is a model).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::LLM_MODELS_DIR;
+use super::roots::{self, DatasetRoot, RootKind};
+use super::swap::{self, Lock, Swap};
+use super::triton;
+use crate::exit::UserError;
+use crate::registry::Served;
+
+/// llmops' own folder in a prod dataset root, beside `llm-models/`.
+const STATE_DIR: &str = ".llmops";
+
+/// What `promote` remembers about a promoted copy.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PromotedState {
+    pub name: String,
+    pub version: String,
+    pub manifest_digest: Option<String>,
+    pub promoted_at: String,
+    pub verification: Verification,
+    pub verified_at: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verification {
+    /// Every file's sha256 against the manifest `register` recorded.
+    Sha256,
+    /// No manifest: sizes, and MD5 against single-part ETags (multipart ETags cannot be checked).
+    SizeAndEtag,
+}
+
+impl Verification {
+    pub fn label(self) -> &'static str {
+        match self {
+            Verification::Sha256 => "sha256",
+            Verification::SizeAndEtag => "size+etag",
+        }
+    }
+}
+
+/// The paths of one version's promotion.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    root: PathBuf,
+    served: Served,
+    /// The folder production reads for this version.
+    pub target: PathBuf,
+    /// The folder the manifest's paths are relative to (the run folder, or Triton's model folder).
+    pub manifest_root: PathBuf,
+    /// Where the download is built before the swap.
+    pub work: PathBuf,
+    pub lock: PathBuf,
+    pub state: PathBuf,
+    /// Where an older llmops kept (work, lock, state) for this version: moved on the next promote.
+    legacy: Option<(PathBuf, PathBuf, PathBuf)>,
+}
+
+impl Destination {
+    /// The paths for `served` under the prod `root`; nothing is created or checked.
+    pub fn plan(root: &Path, served: &Served, parent_id: &str) -> Result<Destination, UserError> {
+        match served {
+            Served::Llm => {
+                let models = root.join(LLM_MODELS_DIR);
+                let own = root.join(STATE_DIR);
+                Ok(Destination {
+                    root: root.to_path_buf(),
+                    served: served.clone(),
+                    target: models.join(parent_id),
+                    manifest_root: models.join(parent_id),
+                    work: own.join("partial").join(parent_id),
+                    lock: own.join("locks").join(format!("{parent_id}.lock")),
+                    state: own.join("state").join(format!("{parent_id}.json")),
+                    legacy: Some((
+                        models.join(format!(".{parent_id}.llmops-partial")),
+                        models.join(format!(".{parent_id}.llmops-lock")),
+                        models.join(STATE_DIR).join(format!("{parent_id}.json")),
+                    )),
+                })
+            }
+            Served::Triton { model, number } => {
+                let area = triton::staging_area_path(root)?;
+                Ok(Destination {
+                    root: root.to_path_buf(),
+                    served: served.clone(),
+                    target: root.join(model).join(number),
+                    manifest_root: root.join(model),
+                    work: area.join(format!("{model}-{number}.llmops-partial")),
+                    lock: area.join(format!("{model}-{number}.llmops-lock")),
+                    state: area.join("promoted").join(format!("{model}-{number}.json")),
+                    legacy: None,
+                })
+            }
+        }
+    }
+
+    /// Checks the root can be written, before any byte is fetched.
+    pub fn check_writable(&self, root: &DatasetRoot) -> Result<(), UserError> {
+        match &self.served {
+            Served::Llm => roots::check_writable(RootKind::Prod, root).map_err(|e| {
+                UserError::usage(e.to_string()).with_hint("pass a writable `--prod-root`")
+            }),
+            Served::Triton { .. } => {
+                triton::check_repository(&self.root, RootKind::Prod)?;
+                triton::staging_area(&self.root).map(drop)
+            }
+        }
+    }
+
+    /// Takes the version's lock (naming `holder` to anyone who waits), after moving what an older
+    /// llmops left inside the served folder.
+    pub fn lock(&self, holder: &str) -> anyhow::Result<Lock> {
+        let lock = Lock::acquire(&self.lock, holder)?;
+        self.move_legacy_files(holder)?;
+        Ok(lock)
+    }
+
+    /// An older llmops kept its partial download, lock and state inside `llm-models/`. Its lock is
+    /// taken too (an older process may still be running), then each file moves beside the folder.
+    fn move_legacy_files(&self, holder: &str) -> anyhow::Result<()> {
+        let Some((work, lock, state)) = &self.legacy else {
+            return Ok(());
+        };
+        if lock.exists() {
+            let old = Lock::acquire(lock, holder)?;
+            std::fs::remove_file(old.path())?;
+        }
+        for (old, new) in [(work, &self.work), (state, &self.state)] {
+            if std::fs::symlink_metadata(old).is_ok() && std::fs::symlink_metadata(new).is_err() {
+                std::fs::create_dir_all(new.parent().expect("inside the root"))?;
+                std::fs::rename(old, new)?;
+            }
+        }
+        if let Some(folder) = state.parent() {
+            // Only when empty: `remove_dir` refuses anything else.
+            let _ = std::fs::remove_dir(folder);
+        }
+        Ok(())
+    }
+
+    /// Moves the verified tree `files` in. LLM: one rename (an exchange when a copy is live).
+    /// Triton: the version folder by rename (exchanged if it exists), then `config.pbtxt`; a new
+    /// model folder moves in whole.
+    pub fn publish(&self, files: &Path) -> anyhow::Result<Swap> {
+        let Served::Triton { number, .. } = &self.served else {
+            return Ok(swap::swap_into_place(files, &self.target)?);
+        };
+        swap::sync_tree(files)?;
+        let model_dir = &self.manifest_root;
+        if !model_dir.exists() {
+            std::fs::rename(files, model_dir)?;
+            return Ok(Swap::Created);
+        }
+        let swapped = swap::swap_into_place(&files.join(number), &self.target)?;
+        let config = files.join(triton::CONFIG_FILE);
+        if config.exists() {
+            std::fs::rename(config, model_dir.join(triton::CONFIG_FILE))?;
+        }
+        std::fs::File::open(model_dir).and_then(|d| d.sync_all())?;
+        Ok(swapped)
+    }
+
+    /// What the last promote or verify recorded, if anything readable.
+    pub fn read_state(&self) -> Option<PromotedState> {
+        let candidates = [Some(&self.state), self.legacy.as_ref().map(|(_, _, s)| s)];
+        candidates
+            .into_iter()
+            .flatten()
+            .find_map(|path| serde_json::from_slice(&std::fs::read(path).ok()?).ok())
+    }
+
+    /// Records `state`, written whole to a temporary file and renamed over the old record.
+    pub fn write_state(&self, state: &PromotedState) -> anyhow::Result<()> {
+        let dir = self.state.parent().expect("the state file has a folder");
+        std::fs::create_dir_all(dir)?;
+        let temp = self.state.with_extension("json.tmp");
+        std::fs::write(&temp, serde_json::to_vec_pretty(state)?)?;
+        std::fs::rename(&temp, &self.state)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_served_folder_holds_model_folders_only() {
+        let root = Path::new("/prod");
+        let d = Destination::plan(root, &Served::Llm, "abc").unwrap();
+        assert_eq!(d.target, Path::new("/prod/llm-models/abc"));
+        for own in [&d.work, &d.lock, &d.state] {
+            assert!(own.starts_with("/prod/.llmops"), "{}", own.display());
+        }
+    }
+
+    #[test]
+    fn what_an_older_llmops_left_is_moved_beside_the_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let models = root.path().join("llm-models");
+        std::fs::create_dir_all(models.join(".llmops")).unwrap();
+        std::fs::write(models.join(".llmops/abc.json"), b"{}").unwrap();
+        std::fs::create_dir_all(models.join(".abc.llmops-partial/files")).unwrap();
+        std::fs::write(models.join(".abc.llmops-lock"), b"pid 1").unwrap();
+        let d = Destination::plan(root.path(), &Served::Llm, "abc").unwrap();
+        let _lock = d.lock("pid 2").unwrap();
+        assert_eq!(std::fs::read(&d.state).unwrap(), b"{}");
+        assert!(d.work.join("files").is_dir());
+        let left: Vec<_> = std::fs::read_dir(&models).unwrap().collect();
+        assert!(left.is_empty(), "llm-models/ still holds {left:?}");
+    }
+}

@@ -1,0 +1,215 @@
+//! The registry's model of a version, in one place: what llmops calls things in MLflow
+//! ([`names`]), which version a reference means ([`reference`]), which runs it came from
+//! ([`lineage`]), where its bytes are ([`locate`], [`binaries`]), which layout serves it
+//! ([`served_as`]) and what it should contain ([`read_manifest`]). Commands ask these questions;
+//! none re-derives the answers. The REST calls themselves are `mlflow::client`'s.
+
+pub mod lineage;
+pub mod names;
+pub mod reference;
+
+use crate::env;
+use crate::exit::UserError;
+use crate::manifest::{MANIFEST_ARTIFACT, Manifest};
+use crate::mlflow::client::{MlflowClient, ModelVersion};
+use crate::mlflow::proxied_artifact_path;
+use crate::progress::Reporter;
+use crate::s3::S3Location;
+use crate::text::printable;
+use lineage::{Lineage, ParentSource};
+use names::{tag, value};
+pub use reference::{ModelRef, ResolveError};
+
+/// Where the binaries are in the parent run: `<parent artifacts>/model/`.
+pub const MODEL_ARTIFACT_DIR: &str = "model";
+
+/// The version a reference points at now, or a usage error that says it does not exist.
+pub async fn resolve_version(
+    client: &MlflowClient,
+    reference: &ModelRef,
+) -> anyhow::Result<ModelVersion> {
+    reference
+        .resolve(client)
+        .await
+        .map_err(|error| match error {
+            ResolveError::NotFound(r) => anyhow::Error::new(not_found(&r)),
+            ResolveError::Mlflow(e) => e.into(),
+        })
+}
+
+/// The one "not found" message, with where to look.
+pub fn not_found(reference: &ModelRef) -> UserError {
+    UserError::usage(format!(
+        "`{reference}` does not exist in the model registry"
+    ))
+    .with_hint(format!(
+        "check the name, version or alias with `llmops status {}` or in the MLflow UI",
+        reference.name
+    ))
+}
+
+/// A version, the runs it came from, and the S3 location of its parent run's artifacts.
+pub struct Located {
+    pub version: ModelVersion,
+    pub lineage: Lineage,
+    /// The parent run's artifact root in S3 (`…/<exp>/<run>/artifacts`).
+    pub artifacts: S3Location,
+}
+
+impl Located {
+    /// The binaries: `<artifacts>/model/`.
+    pub fn binaries(&self) -> S3Location {
+        binaries(&self.artifacts)
+    }
+
+    pub fn parent_run_id(&self) -> &str {
+        &self.lineage.parent.info.run_id
+    }
+}
+
+/// `<artifacts>/model/`, where a parent run keeps the binaries.
+pub fn binaries(artifacts: &S3Location) -> S3Location {
+    artifacts.join(MODEL_ARTIFACT_DIR)
+}
+
+/// Resolves `reference` to its version, lineage and S3 location; says (through `reporter`) when
+/// the parent was found by a fallback rather than the child's model context.
+pub async fn locate(
+    client: &MlflowClient,
+    reference: &ModelRef,
+    artifacts_destination: Option<&str>,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Located> {
+    let version = resolve_version(client, reference).await?;
+    let lineage = lineage::resolve(client, &version).await?;
+    if lineage.parent_source != ParentSource::ModelContext {
+        reporter.note(&format!(
+            "parent run {} found from {}",
+            lineage.parent.info.run_id, lineage.parent_source
+        ));
+    }
+    let artifacts = artifact_location(
+        &lineage.parent.info.artifact_uri,
+        &lineage.parent.info.run_id,
+        artifacts_destination,
+    )?;
+    Ok(Located {
+        version,
+        lineage,
+        artifacts,
+    })
+}
+
+/// A run's artifact URI as an S3 location: `s3://…` as is; `mlflow-artifacts:/…` under the
+/// server's artifacts destination.
+pub fn artifact_location(
+    artifact_uri: &str,
+    run_id: &str,
+    artifacts_destination: Option<&str>,
+) -> anyhow::Result<S3Location> {
+    if artifact_uri.starts_with("s3://") {
+        return Ok(S3Location::parse(artifact_uri).map_err(UserError::failed)?);
+    }
+    let Some(relative) = proxied_artifact_path(artifact_uri) else {
+        return Err(UserError::failed(format!(
+            "run {run_id} stores artifacts at `{}`, which is neither s3:// nor mlflow-artifacts:/",
+            printable(artifact_uri)
+        ))
+        .into());
+    };
+    let destination = artifacts_destination_or_env(artifacts_destination)?;
+    Ok(S3Location::parse(&destination)
+        .map_err(UserError::usage)?
+        .join(&relative))
+}
+
+/// The MLflow server's artifact store, for `mlflow-artifacts:/` URIs: the flag, then
+/// `LLMOPS_ARTIFACTS_DESTINATION`, then `MLFLOW_S3_BUCKET` (the reference notebooks' variable).
+pub fn artifacts_destination_or_env(flag: Option<&str>) -> Result<String, UserError> {
+    let non_empty = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    flag.map(str::to_string)
+        .or_else(|| non_empty(env::LLMOPS_ARTIFACTS_DESTINATION))
+        .or_else(|| {
+            non_empty(env::MLFLOW_S3_BUCKET)
+                .map(|b| if b.starts_with("s3://") { b } else { format!("s3://{b}") })
+        })
+        .ok_or_else(|| {
+            UserError::usage("the artifacts are behind the MLflow artifact proxy, and llmops reads them from S3 directly")
+                .with_hint("pass `--artifacts-destination s3://BUCKET/PREFIX` (the server's --artifacts-destination), or set LLMOPS_ARTIFACTS_DESTINATION or MLFLOW_S3_BUCKET")
+        })
+}
+
+/// Which layout serves a version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Served {
+    /// `<root>/llm-models/<parent-run-id>/`.
+    Llm,
+    /// `<repo>/<model>/<number>/` with `<repo>/<model>/config.pbtxt`.
+    Triton { model: String, number: String },
+}
+
+/// The layout a version was registered for, from its tags; Triton coordinates are checked before
+/// they become paths.
+pub fn served_as(version: &ModelVersion) -> anyhow::Result<Served> {
+    if version.tag(tag::TARGET) != Some(value::TARGET_TRITON) {
+        return Ok(Served::Llm);
+    }
+    let (Some(model), Some(number)) = (
+        version.tag(tag::TRITON_MODEL_NAME),
+        version.tag(tag::TRITON_MODEL_VERSION),
+    ) else {
+        return Err(UserError::failed(format!(
+            "{}/{} is tagged for Triton but has no {} and {} tags",
+            version.name,
+            version.version,
+            tag::TRITON_MODEL_NAME,
+            tag::TRITON_MODEL_VERSION
+        ))
+        .into());
+    };
+    crate::layout::triton::validate_model_name(model).map_err(UserError::failed)?;
+    if !crate::layout::triton::is_version_name(number) {
+        return Err(UserError::failed(format!(
+            "`{}` is not a Triton version number",
+            printable(number)
+        ))
+        .into());
+    }
+    Ok(Served::Triton {
+        model: model.to_string(),
+        number: number.to_string(),
+    })
+}
+
+/// The manifest `register` logged to the parent run, read through the tracking server.
+pub async fn read_manifest(client: &MlflowClient, lineage: &Lineage) -> anyhow::Result<Manifest> {
+    let base = &lineage.parent_artifact_path;
+    let (folder, file) = MANIFEST_ARTIFACT
+        .rsplit_once('/')
+        .expect("the manifest lives in a folder");
+    // List first: fetching a missing artifact answers 500, which would be retried for minutes.
+    let listed = client.list_artifacts(&format!("{base}/{folder}")).await?;
+    if !listed
+        .iter()
+        .any(|f| f.path.rsplit('/').next() == Some(file))
+    {
+        return Err(UserError::usage(format!(
+            "the parent run has no `{MANIFEST_ARTIFACT}`: this version was not registered by llmops"
+        ))
+        .into());
+    }
+    let bytes = client
+        .download_artifact(&format!("{base}/{MANIFEST_ARTIFACT}"))
+        .await?;
+    Ok(Manifest::from_untrusted(&bytes)?)
+}
+
+/// The parent run id a version records (set by `register`), without asking the server for runs.
+pub fn recorded_parent(version: &ModelVersion) -> Option<&str> {
+    version.tag(tag::PARENT_RUN_ID)
+}
+
+/// Whether `publish` (or `register --publish`) completed for this version.
+pub fn is_published(version: &ModelVersion) -> bool {
+    version.tag(tag::PUBLISHED) == Some("true")
+}

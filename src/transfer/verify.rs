@@ -1,0 +1,186 @@
+//! The one verification engine: files on disk against what they should be (a manifest's sha256, a
+//! single-part ETag's MD5, or a size alone), checked on one bounded hashing pool. `publish` checks
+//! the dev copy with it, `promote` the copy it is about to replace and any file it could not hash
+//! while downloading, `verify` the prod copy.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::manifest::Manifest;
+use crate::transfer::digest::{DigestKind, digest_file};
+
+/// What a file's bytes should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// Lower-case hex sha256, from the manifest.
+    Sha256(String),
+    /// Lower-case hex MD5, from a single-part ETag.
+    Md5(String),
+    /// Nothing but the size is known (a multipart ETag).
+    SizeOnly,
+}
+
+/// One file to check.
+#[derive(Debug, Clone)]
+pub struct FileCheck {
+    /// The name to report (relative, `/`-separated).
+    pub name: String,
+    pub path: PathBuf,
+    pub size: u64,
+    pub expected: Expected,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Missing,
+    WrongSize { actual: u64, expected: u64 },
+    Differs,
+    Unreadable(String),
+}
+
+/// A file that is not what it should be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub name: String,
+    pub finding: Finding,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = crate::text::printable(&self.name);
+        match &self.finding {
+            Finding::Missing => write!(f, "`{name}` is missing"),
+            Finding::WrongSize { actual, expected } => {
+                write!(f, "`{name}` is {actual} bytes, registered as {expected}")
+            }
+            Finding::Differs => write!(f, "`{name}` differs from the manifest"),
+            Finding::Unreadable(reason) => write!(f, "`{name}`: {reason}"),
+        }
+    }
+}
+
+/// Every manifest file under `dir`, by sha256.
+pub fn manifest_checks(dir: &Path, manifest: &Manifest) -> Vec<FileCheck> {
+    manifest
+        .files
+        .iter()
+        .map(|entry| FileCheck {
+            name: entry.path.clone(),
+            path: dir.join(&entry.path),
+            size: entry.size,
+            expected: Expected::Sha256(entry.sha256.clone()),
+        })
+        .collect()
+}
+
+/// The files that are not what they should be, sorted by name. Sizes are compared first (free);
+/// only files of the right size are hashed, in parallel.
+pub fn check(files: &[FileCheck]) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = files
+        .par_iter()
+        .with_max_len(1)
+        .filter_map(|file| {
+            check_one(file).map(|finding| Problem {
+                name: file.name.clone(),
+                finding,
+            })
+        })
+        .collect();
+    problems.sort_by(|a, b| a.name.cmp(&b.name));
+    problems
+}
+
+/// [`check`] for a manifest: the tree under `dir` holds every manifest file with its bytes.
+pub fn check_tree(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
+    check(&manifest_checks(dir, manifest))
+}
+
+fn check_one(file: &FileCheck) -> Option<Finding> {
+    let actual = match std::fs::symlink_metadata(&file.path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Some(Finding::Missing),
+        Err(e) => return Some(Finding::Unreadable(e.to_string())),
+        Ok(meta) if !meta.is_file() => {
+            return Some(Finding::Unreadable("not a regular file".into()));
+        }
+        Ok(meta) => meta.len(),
+    };
+    if actual != file.size {
+        return Some(Finding::WrongSize {
+            actual,
+            expected: file.size,
+        });
+    }
+    let (kind, expected) = match &file.expected {
+        Expected::SizeOnly => return None,
+        Expected::Sha256(hex) => (DigestKind::Sha256, hex),
+        Expected::Md5(hex) => (DigestKind::Md5, hex),
+    };
+    match digest_file(&file.path, kind) {
+        Ok(digest) if digest == *expected => None,
+        Ok(_) => Some(Finding::Differs),
+        Err(e) => Some(Finding::Unreadable(e.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::ManifestEntry;
+
+    #[test]
+    fn finds_each_kind_of_difference() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("good"), b"abc").unwrap();
+        std::fs::write(dir.path().join("short"), b"ab").unwrap();
+        std::fs::write(dir.path().join("changed"), b"abd").unwrap();
+        std::fs::create_dir(dir.path().join("folder")).unwrap();
+        // sha256("abc"), computed by `printf abc | sha256sum`.
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let entry = |path: &str| ManifestEntry {
+            path: path.into(),
+            size: 3,
+            sha256: abc.into(),
+        };
+        let manifest = Manifest::new(
+            ["good", "short", "changed", "gone", "folder"]
+                .into_iter()
+                .map(entry)
+                .collect(),
+        );
+        let shown: Vec<String> = check_tree(dir.path(), &manifest)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "`changed` differs from the manifest",
+                "`folder`: not a regular file",
+                "`gone` is missing",
+                "`short` is 2 bytes, registered as 3",
+            ]
+        );
+    }
+
+    #[test]
+    fn md5_and_size_only_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"abc").unwrap();
+        let file = |expected| FileCheck {
+            name: "f".into(),
+            path: path.clone(),
+            size: 3,
+            expected,
+        };
+        // md5("abc") from RFC 1321's test suite.
+        let md5 = "900150983cd24fb0d6963f7d28e17f72";
+        assert!(check(&[file(Expected::Md5(md5.into()))]).is_empty());
+        assert_eq!(
+            check(&[file(Expected::Md5("0".repeat(32)))])[0].finding,
+            Finding::Differs
+        );
+        assert!(check(&[file(Expected::SizeOnly)]).is_empty());
+    }
+}
