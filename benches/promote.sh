@@ -3,7 +3,7 @@
 # s5cmd, `aws s3 cp --recursive` (awscli v1, defaults) and a sequential boto3 loop (list_objects_v2 +
 # download_file per key, as in the reference notebook). All fetch the same ~2 GiB model folder from the
 # same local S3 server, `rclone serve s3` (the fastest one measured here, see
-# shared/research/transfer-baselines.md), each into a fresh folder on the same disk, alternating
+# docs/benchmarks.md), each into a fresh folder on the same disk, alternating
 # A B C D A B C D ... in one run.
 #
 #   benches/promote.sh

@@ -1,5 +1,5 @@
 //! NVIDIA Triton model repositories: `<repo>/<model>/config.pbtxt` and `<repo>/<model>/<N>/model.*`.
-//! The rules that bite (`../shared/research/reference-and-triton.md` §3): every folder in the root is
+//! The rules that bite (`docs/triton.md` §Repository rules): every folder in the root is
 //! a model (hidden ones too), a version folder must be a positive integer without leading zeros
 //! (`2.partial` parses as version 2), `config.pbtxt` is read only beside the version folders and its
 //! `name` must equal the folder name, and the model file must be the one the backend looks for.

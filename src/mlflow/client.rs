@@ -1,6 +1,6 @@
 //! An MLflow REST client over reqwest: the calls `register`, `publish` and `promote` need, against
 //! MLflow 2.x and 3.x servers. The contract (paths, quirks, 2.x/3.x differences) is written down in
-//! `../shared/research/mlflow-s3-stack.md` §4. Responses are deserialised leniently: unknown fields
+//! `docs/mlflow-rest.md` §Endpoints. Responses are deserialised leniently: unknown fields
 //! are ignored, since 3.x adds them.
 
 use std::path::Path;

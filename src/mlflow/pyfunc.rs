@@ -1,7 +1,7 @@
 //! The child run's model: a pyfunc "model from code" that `mlflow.pyfunc.load_model` loads without
 //! pickle (`loader_module: mlflow.pyfunc.loaders.code_model`; the loader joins the basename of
 //! `model_code_path` to the model directory). Its only artifact is `model_context.json`, naming the
-//! parent run that holds the binaries. Verified shape: `docs/mlflow-rest.md` (the pyfunc model).
+//! parent run that holds the binaries. Shape: `docs/mlflow-rest.md` §The pyfunc model.
 
 use std::path::{Path, PathBuf};
 

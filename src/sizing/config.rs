@@ -1,5 +1,5 @@
 //! config.json, normalised. Families spell the same facts differently (see
-//! `../shared/research/vllm-memory.md` §3); this module reduces them to one [`ModelConfig`] that the
+//! `docs/sizing-model.md` §config.json); this module reduces them to one [`ModelConfig`] that the
 //! parameter, weight and KV-cache code can read without knowing which family it came from.
 
 use serde_json::{Map, Value};

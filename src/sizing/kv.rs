@@ -1,5 +1,5 @@
 //! The KV cache as vLLM V1 lays it out (`vllm/v1/kv_cache_interface.py`,
-//! `vllm/v1/core/kv_cache_utils.py`; summary in `../shared/research/vllm-memory.md` §2):
+//! `vllm/v1/core/kv_cache_utils.py`; explained in `docs/sizing-model.md` §KV cache):
 //! a page per layer and block, layers grouped by spec, one block pool shared by every group.
 
 use std::collections::BTreeMap;

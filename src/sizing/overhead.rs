@@ -1,5 +1,5 @@
 //! The memory vLLM spends besides weights and KV cache, modelled per term with the constant and its
-//! source. Sources are summarised in `../shared/research/vllm-memory.md` §1 and §4.3.
+//! source. Sources are summarised in `docs/sizing-model.md` §Activation peak to §CUDA graphs.
 
 use crate::units::GIB;
 

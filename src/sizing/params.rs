@@ -1,6 +1,6 @@
 //! Parameter counts from config.json, split by how vLLM stores them: embeddings and norms stay in the
 //! serving dtype, linear layers may be quantized, and mxfp4 quantizes only the experts. Formulas in
-//! `../shared/research/vllm-memory.md` §3.9, checked against published counts in the fixture tests.
+//! `docs/sizing-model.md` §Parameter counting, checked against published counts in fixture tests.
 
 use super::config::{Mixer, Mlp, ModelConfig, StateSpace};
 
