@@ -122,12 +122,20 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-h -V --help --version register publish promote status verify size doctor config generate help"
+            opts="-q -h -V --output --quiet --no-progress --color --help --version register publish promote status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -136,12 +144,20 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__config)
-            opts="-h --help show help"
+            opts="-q -h --output --quiet --no-progress --color --help show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -192,7 +208,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__config__subcmd__show)
-            opts="-h --output --help"
+            opts="-q -h --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +216,10 @@ _llmops() {
             case "${prev}" in
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -210,7 +230,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__doctor)
-            opts="-h --role --tracking-uri --artifacts-destination --dev-root --prod-root --output --help"
+            opts="-q -h --role --tracking-uri --artifacts-destination --dev-root --prod-root --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -240,6 +260,10 @@ _llmops() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -248,12 +272,20 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__generate)
-            opts="-h --help completions man help"
+            opts="-q -h --output --quiet --no-progress --color --help completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -262,12 +294,20 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__generate__subcmd__completions)
-            opts="-h --help"
+            opts="-q -h --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -332,12 +372,20 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__generate__subcmd__man)
-            opts="-h --help"
+            opts="-q -h --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -542,7 +590,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__promote)
-            opts="-h --version --prod-root --artifacts-destination --alias --dry-run --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --help"
+            opts="-q -h --version --prod-root --artifacts-destination --alias --dry-run --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -608,6 +656,10 @@ _llmops() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -616,7 +668,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__publish)
-            opts="-h --version --dev-root --tracking-uri --output --help"
+            opts="-q -h --version --dev-root --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -638,6 +690,10 @@ _llmops() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -646,7 +702,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__register)
-            opts="-h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --gpu --max-model-len --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --help"
+            opts="-q -h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --gpu --max-model-len --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -716,6 +772,10 @@ _llmops() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -724,7 +784,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__size)
-            opts="-h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --output --help"
+            opts="-q -h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -786,6 +846,10 @@ _llmops() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -794,7 +858,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__status)
-            opts="-h --dev-root --prod-root --tracking-uri --output --help"
+            opts="-q -h --dev-root --prod-root --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -816,6 +880,10 @@ _llmops() {
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -824,7 +892,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__verify)
-            opts="-h --version --prod-root --tracking-uri --output --help"
+            opts="-q -h --version --prod-root --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -844,6 +912,10 @@ _llmops() {
                     ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 *)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_llmops_global_optspecs
-    string join \n h/help V/version
+    string join \n output= q/quiet no-progress color= h/help V/version
 end
 
 function __fish_llmops_needs_command
@@ -24,7 +24,14 @@ function __fish_llmops_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c llmops -n "__fish_llmops_needs_command" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_needs_command" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_needs_command" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_needs_command" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_needs_command" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_needs_command" -s V -l version -d 'Print version'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
@@ -45,26 +52,36 @@ complete -c llmops -n "__fish_llmops_using_subcommand register" -l inference-ser
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l config-pbtxt -d 'With --target triton: the config.pbtxt to use instead of the folder\'s own' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l gpu -d 'Size the model for this GPU and record the verdict on the version (llmops.size.* tags)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l max-model-len -d 'With --gpu: the context length to size for [default: the config\'s]' -r
-complete -c llmops -n "__fish_llmops_using_subcommand register" -l dev-root -d 'The dev dataset root; binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l dev-root -d 'The dev dataset root (binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/), or the dev Triton repository' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l python-model -d 'Your model-from-code file (it must call mlflow.models.set_model); default: the transformers template' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l template -d 'A built-in model template' -r -f -a "transformers\t'A text-generation pipeline over $LOCAL_ROOT_FOLDER/llm-models/<run_id>'
 triton\t'A proxy that forwards KServe v2 infer bodies to Triton (the default with --target triton)'"
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l pip-requirement -d 'Extra pip requirement for the model\'s environment (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l tag -d 'Tag for the runs and the version, KEY=VALUE (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l description -d 'Description of the registered model and version' -r
-complete -c llmops -n "__fish_llmops_using_subcommand register" -l tracking-uri -d 'MLflow tracking server' -r
-complete -c llmops -n "__fish_llmops_using_subcommand register" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l publish -d 'Also upload the binaries into the parent run now (otherwise run `llmops publish` later)'
+complete -c llmops -n "__fish_llmops_using_subcommand register" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand register" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand publish" -l version -d 'The version, when MODEL is a bare name' -r
-complete -c llmops -n "__fish_llmops_using_subcommand publish" -l dev-root -d 'The dev dataset root the binaries were staged in' -r -F
-complete -c llmops -n "__fish_llmops_using_subcommand publish" -l tracking-uri -d 'MLflow tracking server' -r
-complete -c llmops -n "__fish_llmops_using_subcommand publish" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l dev-root -d 'The dev dataset root (binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/), or the dev Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand publish" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand publish" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l version -d 'The version, when MODEL is a bare name' -r
-complete -c llmops -n "__fish_llmops_using_subcommand promote" -l prod-root -d 'The prod dataset root; the model lands in <PROD_ROOT>/llm-models/<parent-run-id>/' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l alias -d 'Move this alias to the promoted version' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l target -d 'Where the binaries are served from (for Triton, --prod-root is the model repository)' -r -f -a "llm\t'<root>/llm-models/<parent-run-id>/ (vLLM, transformers); --dev-root/--prod-root are dataset roots'
@@ -77,27 +94,42 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load-timeout -
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 8]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l part-size -d 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l stall-timeout -d 'Seconds without a byte before a read is retried [default: 30]' -r
-complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tracking-uri -d 'MLflow tracking server' -r
-complete -c llmops -n "__fish_llmops_using_subcommand promote" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l dry-run -d 'Show the caller, the source, the files and the destination; download nothing'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l require-fit -d 'Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the published safetensors headers, without downloading the tensors)'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load -d 'With --target triton: ask Triton to load the version, and wait until it is ready'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c llmops -n "__fish_llmops_using_subcommand status" -l dev-root -d 'The dev dataset root, to show whether each version is staged there' -r -F
-complete -c llmops -n "__fish_llmops_using_subcommand status" -l prod-root -d 'The prod dataset root, to show whether each version is promoted there' -r -F
-complete -c llmops -n "__fish_llmops_using_subcommand status" -l tracking-uri -d 'MLflow tracking server' -r
-complete -c llmops -n "__fish_llmops_using_subcommand status" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l dev-root -d 'The dev dataset root (binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/), or the dev Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand status" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand status" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand status" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand verify" -l version -d 'The version, when MODEL is a bare name' -r
-complete -c llmops -n "__fish_llmops_using_subcommand verify" -l prod-root -d 'The prod dataset root' -r -F
-complete -c llmops -n "__fish_llmops_using_subcommand verify" -l tracking-uri -d 'MLflow tracking server' -r
-complete -c llmops -n "__fish_llmops_using_subcommand verify" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand verify" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c llmops -n "__fish_llmops_using_subcommand size" -l tracking-uri -d 'For models:/ and runs:/: the MLflow tracking server' -r
-complete -c llmops -n "__fish_llmops_using_subcommand size" -l artifacts-destination -d 'For models:/ and runs:/: the MLflow server\'s artifact store, s3://BUCKET[/PREFIX]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 'Context length(s) to size for; comma-separated for a sweep [default: the config\'s]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
@@ -112,33 +144,76 @@ float32\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-seqs -d 'Maximum sequences per step [default: vLLM\'s, 1024 on large Hopper/Blackwell GPUs, else 256]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-batched-tokens -d 'Maximum tokens per step [default: vLLM\'s, 8192 on large Hopper/Blackwell GPUs, else 2048]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)' -r
-complete -c llmops -n "__fish_llmops_using_subcommand size" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l enforce-eager -d 'No CUDA graphs (vLLM\'s --enforce-eager)'
+complete -c llmops -n "__fish_llmops_using_subcommand size" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l role -d 'Whose setup to check' -r -f -a "data-scientist\t'register and publish: tracking server, dev root'
 prod-deployer\t'promote: tracking server, AWS credentials, artifact store, prod root'"
-complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l tracking-uri -d 'MLflow tracking server' -r
-complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX] (prod-deployer)' -r
-complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l dev-root -d 'The dev dataset root (data-scientist)' -r -F
-complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l prod-root -d 'The prod dataset root (prod-deployer)' -r -F
-complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l dev-root -d 'The dev dataset root (binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/), or the dev Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand doctor" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'Print every setting with its value and source; secrets only as set or not set'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'Output format' -r -f -a "table\t'Tables for people'
+complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from show" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from show" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "show" -d 'Print every setting with its value and source; secrets only as set or not set'
 complete -c llmops -n "__fish_llmops_using_subcommand config; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and not __fish_seen_subcommand_from completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help'
-complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -202,28 +202,6 @@ pub async fn download_stream(
     let part_size = options.part_size.max(1);
     let mut summary = DownloadSummary::default();
     reporter.start("downloading", expected.0, expected.1);
-    // A file the listing sent: what is left of it to fetch, or nothing when an earlier run
-    // completed it.
-    let job_for = |file: RemoteFile, summary: &mut DownloadSummary| {
-        let Some(done) = state.done_parts(&file, part_size) else {
-            summary.resumed_bytes += file.size;
-            let progress = reporter.file(&file.relative, file.size);
-            progress.resumed(file.size);
-            progress.done();
-            return None;
-        };
-        summary.resumed_bytes += done
-            .iter()
-            .map(|p| part_len(file.size, part_size, *p))
-            .sum::<u64>();
-        Some(FileJob {
-            parts: (0..file.size.div_ceil(part_size).max(1))
-                .filter(|p| !done.contains(p))
-                .collect(),
-            file,
-            done,
-        })
-    };
     let mut listing_open = true;
     let mut arrived = VecDeque::new();
 
@@ -250,7 +228,7 @@ pub async fn download_stream(
                     break;
                 }
             };
-            let Some(job) = job_for(file, &mut summary) else {
+            let Some(job) = job_for(file, state, part_size, reporter.as_ref(), &mut summary) else {
                 continue;
             };
             let open = Arc::new(open_file(
@@ -294,37 +272,97 @@ pub async fn download_stream(
             .acquire_owned()
             .await
             .expect("semaphore is never closed");
-        let client = client.clone();
-        let bucket = bucket.to_string();
-        let notes = reporter.clone();
-        tasks.spawn(async move {
-            let target = PartTarget {
-                file: &file,
-                open: &open,
-                part,
-                part_size,
-            };
-            let result = fetch_part(&client, &bucket, target, options, notes.as_ref()).await;
-            drop(permit);
-            let last = result.is_ok() && open.remaining.fetch_sub(1, Ordering::SeqCst) == 1;
-            let finished = if last {
-                Some(finish_file(&open, &file).await)
-            } else {
-                None
-            };
-            PartOutcome {
-                file,
-                part,
-                result,
-                finished,
-                open,
-            }
-        });
+        let task = PartTask {
+            client: client.clone(),
+            bucket: bucket.to_string(),
+            file,
+            open,
+            part,
+            part_size,
+            options,
+            reporter: reporter.clone(),
+        };
+        tasks.spawn(task.run(permit));
         drain_finished(&mut tasks, state, &mut summary, false).await?;
     }
     drain_finished(&mut tasks, state, &mut summary, true).await?;
     reporter.finish();
     Ok(summary)
+}
+
+/// A file the listing sent: what is left of it to fetch, or nothing when an earlier run completed
+/// it (counted as resumed).
+fn job_for(
+    file: RemoteFile,
+    state: &ResumeState,
+    part_size: u64,
+    reporter: &dyn Reporter,
+    summary: &mut DownloadSummary,
+) -> Option<FileJob> {
+    let Some(done) = state.done_parts(&file, part_size) else {
+        summary.resumed_bytes += file.size;
+        let progress = reporter.file(&file.relative, file.size);
+        progress.resumed(file.size);
+        progress.done();
+        return None;
+    };
+    summary.resumed_bytes += done
+        .iter()
+        .map(|p| part_len(file.size, part_size, *p))
+        .sum::<u64>();
+    Some(FileJob {
+        parts: (0..file.size.div_ceil(part_size).max(1))
+            .filter(|p| !done.contains(p))
+            .collect(),
+        file,
+        done,
+    })
+}
+
+/// One part in flight, owning what its task needs.
+struct PartTask {
+    client: Client,
+    bucket: String,
+    file: RemoteFile,
+    open: Arc<OpenFile>,
+    part: u64,
+    part_size: u64,
+    options: DownloadOptions,
+    reporter: Arc<dyn Reporter>,
+}
+
+impl PartTask {
+    /// Fetches the part; the task that lands a file's last part also finishes the file.
+    async fn run(self, permit: tokio::sync::OwnedSemaphorePermit) -> PartOutcome {
+        let target = PartTarget {
+            file: &self.file,
+            open: &self.open,
+            part: self.part,
+            part_size: self.part_size,
+        };
+        let result = fetch_part(
+            &self.client,
+            &self.bucket,
+            target,
+            self.options,
+            self.reporter.as_ref(),
+        )
+        .await;
+        drop(permit);
+        let last = result.is_ok() && self.open.remaining.fetch_sub(1, Ordering::SeqCst) == 1;
+        let finished = if last {
+            Some(finish_file(&self.open, &self.file).await)
+        } else {
+            None
+        };
+        PartOutcome {
+            file: self.file,
+            part: self.part,
+            result,
+            finished,
+            open: self.open,
+        }
+    }
 }
 
 /// A file still to fetch: its missing parts, and those an earlier run completed.

@@ -140,38 +140,7 @@ async fn register(
     created.version = Some((args.name.clone(), binary.version.clone()));
     let version = binary.version.clone();
 
-    // Build `<name>/{config.pbtxt, N/…}` beside the repository, then move it in.
-    let built = cx
-        .area
-        .join(format!("{}-{version}-{}", args.name, std::process::id()));
-    let mut files: Vec<SourceFile> = cx
-        .files
-        .iter()
-        .map(|f| SourceFile {
-            relative: format!("{version}/{}", f.relative),
-            ..f.clone()
-        })
-        .collect();
-    let config_file = tempfile::NamedTempFile::new()?;
-    if let Some(config) = &cx.model.config {
-        std::fs::write(config_file.path(), config)?;
-        files.push(SourceFile {
-            relative: triton::CONFIG_FILE.into(),
-            path: config_file.path().to_path_buf(),
-            size: config.len() as u64,
-        });
-    }
-    let staging_reporter = session.reporter.clone();
-    let built_for_copy = built.clone();
-    let manifest = tokio::task::spawn_blocking(move || {
-        staging::stage_atomically(&files, &built_for_copy, staging_reporter.as_ref())
-    })
-    .await?
-    .context("staging the Triton model")?;
-    let model_dir = cx.repo.join(&args.name);
-    let version_dir = model_dir.join(&version);
-    triton::move_into_repository(&built, &model_dir, &version)
-        .with_context(|| format!("moving the model into {}", cx.repo.display()))?;
+    let (manifest, model_dir, version_dir) = stage_into_repository(cx, session, &version).await?;
     created.staged = Some(version_dir.clone());
 
     let publish = args.publish.then_some(model_dir.as_path());
@@ -233,6 +202,48 @@ async fn register(
         triton_model: Some(args.name.clone()),
         triton_version: Some(version),
     })
+}
+
+/// Builds `<name>/{config.pbtxt, N/…}` beside the repository (hashing as it copies), then moves
+/// it in; returns the manifest, the model folder and the version folder.
+async fn stage_into_repository(
+    cx: &Plan<'_>,
+    session: &Session,
+    version: &str,
+) -> anyhow::Result<(crate::manifest::Manifest, PathBuf, PathBuf)> {
+    let args = cx.args;
+    let built = cx
+        .area
+        .join(format!("{}-{version}-{}", args.name, std::process::id()));
+    let mut files: Vec<SourceFile> = cx
+        .files
+        .iter()
+        .map(|f| SourceFile {
+            relative: format!("{version}/{}", f.relative),
+            ..f.clone()
+        })
+        .collect();
+    let config_file = tempfile::NamedTempFile::new()?;
+    if let Some(config) = &cx.model.config {
+        std::fs::write(config_file.path(), config)?;
+        files.push(SourceFile {
+            relative: triton::CONFIG_FILE.into(),
+            path: config_file.path().to_path_buf(),
+            size: config.len() as u64,
+        });
+    }
+    let staging_reporter = session.reporter.clone();
+    let built_for_copy = built.clone();
+    let manifest = tokio::task::spawn_blocking(move || {
+        staging::stage_atomically(&files, &built_for_copy, staging_reporter.as_ref())
+    })
+    .await?
+    .context("staging the Triton model")?;
+    let model_dir = cx.repo.join(&args.name);
+    let version_dir = model_dir.join(version);
+    triton::move_into_repository(&built, &model_dir, version)
+        .with_context(|| format!("moving the model into {}", cx.repo.display()))?;
+    Ok((manifest, model_dir, version_dir))
 }
 
 fn pip_requirements_for_proxy(args: &RegisterArgs) -> Vec<String> {

@@ -55,6 +55,13 @@ fn gib_cell(bytes: impl Into<f64>) -> Cell {
 }
 
 fn write_size_table(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io::Result<()> {
+    write_setting_lines(out, r)?;
+    write_breakdown(out, style, r)?;
+    write_verdict(out, style, r)
+}
+
+/// What was sized: the model, the GPU and vLLM's budget on it, the serving settings.
+fn write_setting_lines(out: &mut dyn Write, r: &SizeReport) -> std::io::Result<()> {
     let params_b = r.model.params as f64 / 1e9;
     writeln!(
         out,
@@ -98,8 +105,11 @@ fn write_size_table(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::
         s.max_num_batched_tokens,
         s.block_size,
     )?;
-    writeln!(out)?;
+    writeln!(out)
+}
 
+/// Where the memory goes, the KV cache layout, and the lines vLLM would log.
+fn write_breakdown(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io::Result<()> {
     let p = &r.per_gpu;
     let mut components = style.table();
     components.set_header(vec!["component", "per GPU", "all GPUs"]);
@@ -132,7 +142,12 @@ fn write_size_table(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::
     for line in &r.vllm_log {
         writeln!(out, "  {line}")?;
     }
-    writeln!(out)?;
+    writeln!(out)
+}
+
+/// Fits (and the arguments to paste), or why not and what would fit.
+fn write_verdict(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io::Result<()> {
+    let s = &r.settings.resolved;
 
     if r.fits {
         writeln!(
