@@ -3,12 +3,9 @@
 //! filesystem allows, the sha256 manifest computed in the same pass, and the result published by
 //! one rename, so the target is either absent or complete.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
@@ -51,52 +48,54 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StagingError + '_ {
     }
 }
 
-/// Every file under `dir`, following symlinks, sorted by path.
+/// Every file under `dir`, following symlinks, sorted by path. `walkdir` follows the links and
+/// detects loops; tool metadata folders are skipped.
 pub fn scan(dir: &Path) -> Result<Vec<SourceFile>, StagingError> {
+    let walk = walkdir::WalkDir::new(dir)
+        .follow_links(true)
+        .min_depth(1)
+        .into_iter()
+        .filter_entry(|entry| {
+            !(entry.file_type().is_dir()
+                && SKIPPED_DIRS.contains(&entry.file_name().to_string_lossy().as_ref()))
+        });
     let mut files = Vec::new();
-    let mut visited = HashSet::new();
-    walk(dir, String::new(), &mut visited, &mut files)?;
+    for entry in walk {
+        let entry = entry.map_err(|e| walk_error(dir, e))?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let path = entry.path().to_path_buf();
+        let relative = path
+            .strip_prefix(dir)
+            .expect("walkdir yields paths under its root")
+            .to_str()
+            .ok_or_else(|| StagingError::NonUtf8(path.clone()))?
+            .to_string();
+        let size = entry.metadata().map_err(|e| walk_error(dir, e))?.len();
+        files.push(SourceFile {
+            relative,
+            path,
+            size,
+        });
+    }
     files.sort_by(|a, b| a.relative.cmp(&b.relative));
     Ok(files)
 }
 
-fn walk(
-    dir: &Path,
-    prefix: String,
-    visited: &mut HashSet<PathBuf>,
-    out: &mut Vec<SourceFile>,
-) -> Result<(), StagingError> {
-    let canonical = dir.canonicalize().map_err(io(dir))?;
-    if !visited.insert(canonical) {
-        return Err(StagingError::BadLink(dir.to_path_buf()));
+/// A symlink loop or a dangling link is named as a bad link; anything else as an I/O error.
+fn walk_error(dir: &Path, error: walkdir::Error) -> StagingError {
+    let path = error.path().unwrap_or(dir).to_path_buf();
+    let dangling = error
+        .io_error()
+        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+    if error.loop_ancestor().is_some() || dangling {
+        return StagingError::BadLink(path);
     }
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        let path = entry.path();
-        let name = entry
-            .file_name()
-            .into_string()
-            .map_err(|_| StagingError::NonUtf8(path.clone()))?;
-        // metadata() follows symlinks; a dangling link fails here with its own name.
-        let meta = std::fs::metadata(&path).map_err(|_| StagingError::BadLink(path.clone()))?;
-        let relative = if prefix.is_empty() {
-            name.clone()
-        } else {
-            format!("{prefix}/{name}")
-        };
-        if meta.is_dir() {
-            if !SKIPPED_DIRS.contains(&name.as_str()) {
-                walk(&path, relative, visited, out)?;
-            }
-        } else if meta.is_file() {
-            out.push(SourceFile {
-                relative,
-                path,
-                size: meta.len(),
-            });
-        }
-    }
-    Ok(())
+    let source = error
+        .into_io_error()
+        .unwrap_or_else(|| std::io::Error::other("unreadable directory entry"));
+    StagingError::Io { path, source }
 }
 
 /// Copies `files` into `target` (which must not exist) and returns their manifest. The copy is
@@ -133,35 +132,26 @@ fn copy_tree(
     staging: &Path,
     reporter: &dyn Reporter,
 ) -> Result<Manifest, StagingError> {
+    use rayon::prelude::*;
     std::fs::create_dir_all(staging).map_err(io(staging))?;
     reporter.start("staging", files.iter().map(|f| f.size).sum(), files.len());
-    let next = AtomicUsize::new(0);
-    let entries = Mutex::new(Vec::with_capacity(files.len()));
-    let first_error = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..WORKERS.min(files.len()) {
-            scope.spawn(|| {
-                loop {
-                    let index = next.fetch_add(1, Ordering::Relaxed);
-                    if index >= files.len() || first_error.lock().unwrap().is_some() {
-                        break;
-                    }
-                    let file = &files[index];
-                    match copy_and_hash(file, &staging.join(&file.relative), reporter) {
-                        Ok(entry) => entries.lock().unwrap().push(entry),
-                        Err(error) => {
-                            first_error.lock().unwrap().get_or_insert(error);
-                        }
-                    }
-                }
-            });
-        }
+    // Its own pool: copies wait on the disk as much as on the CPU, so more workers than cores pay.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(WORKERS)
+        .build()
+        .map_err(|e| StagingError::Io {
+            path: staging.to_path_buf(),
+            source: std::io::Error::other(e),
+        })?;
+    let entries: Result<Vec<ManifestEntry>, StagingError> = pool.install(|| {
+        files
+            .par_iter()
+            .with_max_len(1)
+            .map(|file| copy_and_hash(file, &staging.join(&file.relative), reporter))
+            .collect()
     });
     reporter.finish();
-    if let Some(error) = first_error.into_inner().unwrap() {
-        return Err(error);
-    }
-    Ok(Manifest::new(entries.into_inner().unwrap()))
+    Ok(Manifest::new(entries?))
 }
 
 /// Copies one file chunk by chunk (in the kernel when it can) and hashes each chunk as it goes.
@@ -342,7 +332,7 @@ mod tests {
             sha256_file(&target.join("sub/tokenizer.json")).unwrap()
         );
         assert_eq!(
-            counting.bytes.load(Ordering::Relaxed),
+            counting.bytes.load(std::sync::atomic::Ordering::Relaxed),
             2 + 7 + 20 * 1024 * 1024
         );
         // No partial folder is left beside it.
@@ -366,6 +356,18 @@ mod tests {
             .unwrap();
         let error = scan(source.path()).unwrap_err().to_string();
         assert!(error.contains("model.safetensors"), "{error}");
+    }
+
+    #[test]
+    fn a_symlink_loop_is_named() {
+        let source = tempfile::tempdir().unwrap();
+        std::fs::create_dir(source.path().join("sub")).unwrap();
+        std::os::unix::fs::symlink(source.path(), source.path().join("sub/back")).unwrap();
+        let error = scan(source.path()).unwrap_err().to_string();
+        assert!(
+            error.contains("symlink loop") && error.contains("back"),
+            "{error}"
+        );
     }
 
     #[test]

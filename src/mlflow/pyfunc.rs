@@ -202,7 +202,7 @@ mod tests {
         PyfuncModel {
             code_file_name: "llmops_model.py".into(),
             code: "import mlflow\nmlflow.models.set_model(None)\n".into(),
-            context: serde_json::json!({"run_id": "abc"}),
+            context: serde_json::json!({ "parent": "abc" }),
             pip_requirements: vec!["transformers==4.56.0".into()],
             python_version: "3.11.7".into(),
             mlflow_version: "3.17.2".into(),
@@ -250,7 +250,7 @@ utc_time_created: '2026-11-22 08:00:00.000000'
         let context =
             std::fs::read_to_string(dir.path().join("artifacts/model_context.json")).unwrap();
         assert_eq!(
-            serde_json::from_str::<serde_json::Value>(&context).unwrap()["run_id"],
+            serde_json::from_str::<serde_json::Value>(&context).unwrap()["parent"],
             "abc"
         );
         let requirements = std::fs::read_to_string(dir.path().join("requirements.txt")).unwrap();

@@ -1,5 +1,5 @@
 //! `llmops register` for the LLM layout: the binaries staged at
-//! `<dev-root>/llm-models/<parent-run-id>/`, the child's context `{"run_id": <parent>}`.
+//! `<dev-root>/llm-models/<parent-run-id>/`, the child's model context naming the parent run.
 
 use std::path::PathBuf;
 use std::sync::Arc;
