@@ -10,6 +10,7 @@ mod parser_never_panics;
 mod promote;
 mod register;
 mod size_cli;
+mod snapshots;
 mod stack;
 mod triton;
 mod vllm_logs;

@@ -143,9 +143,9 @@ impl Render for PromoteReport {
             };
             rows.push(("verified", format!("{}: {how}", verified.label())));
         }
-        let caller = self.caller_arn.as_deref().unwrap_or("unknown caller");
-        let credentials = format!("{} via {}", printable(caller), self.credential_source);
-        rows.push(("as", credentials));
+        let caller = self.caller_arn.as_deref().unwrap_or("unknown (no STS)");
+        rows.push(("caller", printable(caller)));
+        rows.push(("credentials", printable(&self.credential_source)));
         if let Some(alias) = &self.alias {
             rows.push((
                 "alias",
