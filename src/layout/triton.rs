@@ -474,6 +474,21 @@ pub fn stray_file<'a>(
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_missing_repository_names_the_flag_of_the_role() {
+        let missing = Path::new("/nonexistent/triton-repo");
+        let dev = check_repository(missing, RootKind::Dev).unwrap_err();
+        assert_eq!(
+            dev.hint.as_deref(),
+            Some("pass the dev model repository as `--dev-root` (it must exist and be writable)")
+        );
+        let prod = check_repository(missing, RootKind::Prod).unwrap_err();
+        assert_eq!(
+            prod.hint.as_deref(),
+            Some("pass the prod model repository as `--prod-root` (it must exist and be writable)")
+        );
+    }
+
     fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         for (path, content) in files {
