@@ -149,21 +149,51 @@ pub fn read_model_folder(
     config_override: Option<&Path>,
 ) -> Result<TritonModel, LayoutError> {
     let mut notes = Vec::new();
+    let version_source = find_version_source(dir, &mut notes)?;
+    let config = ConfigSource::read(dir, config_override)?;
+    let files: Vec<String> = std::fs::read_dir(&version_source)
+        .map_err(|e| layout_error(&version_source, e.to_string()))?
+        .filter_map(|e| e.ok().map(|e| file_name_of(&e.path())))
+        .collect();
+    let backend = choose_backend(&config, dir, &version_source, &files, &mut notes)?;
+    check_model_file(backend, &config, &version_source, &files, &mut notes)?;
+    if config.text.is_none() {
+        check_config_can_be_auto_completed(dir, &version_source, backend)?;
+    }
+    let config = match config.text {
+        Some(text) => {
+            let (rewritten, note) = with_model_name(&text, model_name);
+            notes.extend(note);
+            Some(rewritten)
+        }
+        None => None,
+    };
+    Ok(TritonModel {
+        version_source,
+        config,
+        backend,
+        notes,
+    })
+}
+
+/// The last component of `path` as a string (empty when it has none or is not UTF-8).
+fn file_name_of(path: &Path) -> String {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The folder whose files become the version: `dir` itself, or its one version folder.
+/// Numbered folders mean a Triton model folder; check each name the way Triton would.
+fn find_version_source(dir: &Path, notes: &mut Vec<String>) -> Result<PathBuf, LayoutError> {
     let entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| layout_error(dir, e.to_string()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
-    let name_of = |p: &Path| {
-        p.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("")
-            .to_string()
-    };
-
-    // Numbered folders mean a Triton model folder; check each name the way Triton would.
     let mut version_dirs = Vec::new();
     for path in entries.iter().filter(|p| p.is_dir()) {
-        let name = name_of(path);
+        let name = file_name_of(path);
         if name.starts_with(|c: char| c.is_ascii_digit()) {
             if !is_version_name(&name) {
                 return Err(layout_error(
@@ -179,7 +209,7 @@ pub fn read_model_folder(
         1 => {
             notes.push(format!(
                 "using version folder `{}` as the version's files",
-                name_of(&version_dirs[0])
+                file_name_of(&version_dirs[0])
             ));
             version_dirs[0].clone()
         }
@@ -196,76 +226,114 @@ pub fn read_model_folder(
             "config.pbtxt inside a version folder is ignored by Triton; put it beside the version folders (or pass --config-pbtxt)",
         ));
     }
+    Ok(version_source)
+}
 
-    let config_path = match config_override {
-        Some(path) => Some(path.to_path_buf()),
-        None => Some(dir.join("config.pbtxt")).filter(|p| p.is_file()),
-    };
-    let config_text = match &config_path {
-        Some(path) => {
-            Some(std::fs::read_to_string(path).map_err(|e| layout_error(path, e.to_string()))?)
-        }
-        None => None,
-    };
-    let fields = config_text
-        .as_deref()
-        .map(top_level_fields)
-        .unwrap_or_default();
-    let field = |key: &str| {
-        fields
+/// The `config.pbtxt` to register (`--config-pbtxt`, else the one beside the version folders, if
+/// any), with its top-level fields parsed once.
+struct ConfigSource {
+    path: Option<PathBuf>,
+    text: Option<String>,
+    fields: Vec<(String, String)>,
+}
+
+impl ConfigSource {
+    fn read(dir: &Path, config_override: Option<&Path>) -> Result<Self, LayoutError> {
+        let path = match config_override {
+            Some(path) => Some(path.to_path_buf()),
+            None => Some(dir.join("config.pbtxt")).filter(|p| p.is_file()),
+        };
+        let text = match &path {
+            Some(path) => {
+                Some(std::fs::read_to_string(path).map_err(|e| layout_error(path, e.to_string()))?)
+            }
+            None => None,
+        };
+        let fields = text.as_deref().map(top_level_fields).unwrap_or_default();
+        Ok(ConfigSource { path, text, fields })
+    }
+
+    fn field(&self, key: &str) -> Option<&str> {
+        self.fields
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
-    };
+    }
+}
 
-    let files: Vec<String> = std::fs::read_dir(&version_source)
-        .map_err(|e| layout_error(&version_source, e.to_string()))?
-        .filter_map(|e| e.ok().map(|e| name_of(&e.path())))
-        .collect();
-    let backend = match Backend::from_config(field("platform"), field("backend")) {
-        Some(backend) => backend,
-        None if field("platform").is_some() || field("backend").is_some() => {
-            let path = config_path.as_deref().unwrap_or(dir);
-            return Err(layout_error(
+/// The backend `config.pbtxt` names; without `platform`/`backend`, the one whose default model file
+/// is among the version's `files`. A platform or backend llmops does not know is an error, not a
+/// guess.
+fn choose_backend(
+    config: &ConfigSource,
+    dir: &Path,
+    version_source: &Path,
+    files: &[String],
+    notes: &mut Vec<String>,
+) -> Result<Backend, LayoutError> {
+    let (platform, named_backend) = (config.field("platform"), config.field("backend"));
+    match Backend::from_config(platform, named_backend) {
+        Some(backend) => Ok(backend),
+        None if platform.is_some() || named_backend.is_some() => {
+            let path = config.path.as_deref().unwrap_or(dir);
+            Err(layout_error(
                 path,
                 format!(
                     "platform/backend `{}` is not one llmops knows (onnxruntime_onnx, tensorrt_plan, pytorch_libtorch, tensorflow_savedmodel, tensorflow_graphdef, python, openvino, dali, ensemble)",
-                    field("platform").or(field("backend")).unwrap_or_default()
+                    platform.or(named_backend).unwrap_or_default()
                 ),
+            ))
+        }
+        None => infer_backend(version_source, files, notes),
+    }
+}
+
+/// The backend whose default model file is among `files`, for a folder without a config naming one.
+fn infer_backend(
+    version_source: &Path,
+    files: &[String],
+    notes: &mut Vec<String>,
+) -> Result<Backend, LayoutError> {
+    let inferred = Backend::ALL
+        .into_iter()
+        .find(|b| files.iter().any(|f| f == b.default_file()));
+    match inferred {
+        Some(backend) => {
+            notes.push(format!(
+                "backend inferred from `{}`",
+                backend.default_file()
             ));
+            Ok(backend)
         }
-        None => {
-            let inferred = Backend::ALL
-                .into_iter()
-                .find(|b| files.iter().any(|f| f == b.default_file()));
-            match inferred {
-                Some(backend) => {
-                    notes.push(format!(
-                        "backend inferred from `{}`",
-                        backend.default_file()
-                    ));
-                    backend
+        None => Err(layout_error(
+            version_source,
+            format!(
+                "no model file Triton recognises (model.onnx, model.plan, model.pt, model.savedmodel/, model.graphdef, model.py, model.xml, …) and no config.pbtxt naming a platform or backend; found: {}",
+                if files.is_empty() {
+                    "nothing".into()
+                } else {
+                    files.join(", ")
                 }
-                None => {
-                    return Err(layout_error(
-                        &version_source,
-                        format!(
-                            "no model file Triton recognises (model.onnx, model.plan, model.pt, model.savedmodel/, model.graphdef, model.py, model.xml, …) and no config.pbtxt naming a platform or backend; found: {}",
-                            if files.is_empty() {
-                                "nothing".into()
-                            } else {
-                                files.join(", ")
-                            }
-                        ),
-                    ));
-                }
-            }
-        }
-    };
-    let expected = field("default_model_filename").unwrap_or(backend.default_file());
+            ),
+        )),
+    }
+}
+
+/// The version's files must hold the file the backend loads (`default_model_filename`, else the
+/// backend's default); an ensemble loads nothing, so its files are only noted.
+fn check_model_file(
+    backend: Backend,
+    config: &ConfigSource,
+    version_source: &Path,
+    files: &[String],
+    notes: &mut Vec<String>,
+) -> Result<(), LayoutError> {
+    let expected = config
+        .field("default_model_filename")
+        .unwrap_or(backend.default_file());
     if backend != Backend::Ensemble && !files.iter().any(|f| f == expected) {
         return Err(layout_error(
-            &version_source,
+            version_source,
             format!(
                 "the {backend:?} backend loads `{expected}`, which is not in the version's files ({})",
                 files.join(", ")
@@ -277,38 +345,33 @@ pub fn read_model_folder(
             "ensemble: the version folder is kept although Triton reads nothing from it".into(),
         );
     }
-    if config_text.is_none() {
-        let python_autocompletes = backend == Backend::Python
-            && std::fs::read_to_string(version_source.join("model.py"))
-                .is_ok_and(|code| code.contains("def auto_complete_config"));
-        if !(backend.auto_completes() || python_autocompletes) {
-            return Err(layout_error(
-                dir,
-                format!(
-                    "no config.pbtxt, and Triton cannot auto-complete one for the {backend:?} backend{}; add config.pbtxt or pass --config-pbtxt",
-                    if backend == Backend::Python {
-                        " (model.py has no auto_complete_config)"
-                    } else {
-                        ""
-                    }
-                ),
-            ));
-        }
+    Ok(())
+}
+
+/// Without a `config.pbtxt`, Triton must be able to fill one in: some backends always can, Python
+/// only when `model.py` defines `auto_complete_config`.
+fn check_config_can_be_auto_completed(
+    dir: &Path,
+    version_source: &Path,
+    backend: Backend,
+) -> Result<(), LayoutError> {
+    let python_autocompletes = backend == Backend::Python
+        && std::fs::read_to_string(version_source.join("model.py"))
+            .is_ok_and(|code| code.contains("def auto_complete_config"));
+    if backend.auto_completes() || python_autocompletes {
+        return Ok(());
     }
-    let config = match config_text {
-        Some(text) => {
-            let (rewritten, note) = with_model_name(&text, model_name);
-            notes.extend(note);
-            Some(rewritten)
-        }
-        None => None,
-    };
-    Ok(TritonModel {
-        version_source,
-        config,
-        backend,
-        notes,
-    })
+    Err(layout_error(
+        dir,
+        format!(
+            "no config.pbtxt, and Triton cannot auto-complete one for the {backend:?} backend{}; add config.pbtxt or pass --config-pbtxt",
+            if backend == Backend::Python {
+                " (model.py has no auto_complete_config)"
+            } else {
+                ""
+            }
+        ),
+    ))
 }
 
 /// `(key, value)` of the top-level scalar fields of a pbtxt (strings unquoted), e.g. `name`,

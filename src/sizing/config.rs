@@ -222,18 +222,7 @@ impl ModelConfig {
 
     pub fn from_object(top_object: &Map<String, Value>) -> Result<ModelConfig, InvalidConfig> {
         let top = Fields::new(top_object, "");
-        // Multimodal models keep the language model under one of these keys (vLLM's get_text_config).
-        let mut text = top;
-        for (key, prefix) in [
-            ("text_config", "text_config."),
-            ("llm_config", "llm_config."),
-            ("language_config", "language_config."),
-        ] {
-            if let Some(nested) = top.object(key)? {
-                text = top.nested(nested, prefix);
-                break;
-            }
-        }
+        let text = text_config(top)?;
 
         let architecture = top
             .strings("architectures")?
@@ -245,7 +234,102 @@ impl ModelConfig {
             .to_string();
 
         let checkpoint_dtype = read_dtype(&top)?.or(read_dtype(&text)?);
+        let dimensions = Dimensions::read(&text)?;
 
+        let tie_word_embeddings = text
+            .flag("tie_word_embeddings")?
+            .or(top.flag("tie_word_embeddings")?)
+            // transformers' PretrainedConfig default
+            .unwrap_or(true);
+
+        let (max_model_len_limit, default_max_model_len) = context_length(&text, &model_type)?;
+
+        let mla = read_mla(&text, &model_type)?;
+        let state_space = read_state_space(&text, dimensions.hidden_size)?;
+        let moe = read_moe(&text, &model_type)?;
+        let layers = read_layers(
+            &text,
+            &model_type,
+            dimensions.num_layers,
+            moe.is_some(),
+            state_space.is_some(),
+        )?;
+
+        let quantization = read_any_quantization(&top, &text)?;
+        let family = FamilyTraits::read(&text, &model_type)?;
+        let vision_params = match top.object("vision_config")? {
+            Some(v) => vision_tower_params(&top.nested(v, "vision_config."))?,
+            None => 0,
+        };
+        let mtp_layers = text.count_or_zero("num_nextn_predict_layers")?.unwrap_or(0);
+
+        Ok(ModelConfig {
+            architecture,
+            model_type: model_type.clone(),
+            checkpoint_dtype,
+            hidden_size: dimensions.hidden_size,
+            vocab_size: dimensions.vocab_size,
+            num_attention_heads: dimensions.num_attention_heads,
+            num_kv_heads: dimensions.num_kv_heads,
+            head_dim: dimensions.head_dim,
+            tie_word_embeddings,
+            max_model_len_limit,
+            default_max_model_len,
+            layers,
+            mla,
+            moe,
+            state_space,
+            quantization,
+            qkv_bias: family.qkv_bias,
+            output_bias: family.output_bias,
+            qk_norm: family.qk_norm,
+            gated_attention: family.gated_attention,
+            attention_sinks: family.attention_sinks,
+            norms_per_layer: family.norms_per_layer,
+            vision_params,
+            mtp_layers,
+        })
+    }
+
+    pub fn num_layers(&self) -> u64 {
+        self.layers.len() as u64
+    }
+
+    pub fn attention_layers(&self) -> impl Iterator<Item = Window> + '_ {
+        self.layers.iter().filter_map(|layer| match layer.mixer {
+            Mixer::Attention(window) => Some(window),
+            _ => None,
+        })
+    }
+}
+
+/// The fields that describe the language model: the top level, or the nested object multimodal
+/// models keep it under (vLLM's get_text_config).
+fn text_config(top: Fields<'_>) -> Result<Fields<'_>, InvalidConfig> {
+    for (key, prefix) in [
+        ("text_config", "text_config."),
+        ("llm_config", "llm_config."),
+        ("language_config", "language_config."),
+    ] {
+        if let Some(nested) = top.object(key)? {
+            return Ok(top.nested(nested, prefix));
+        }
+    }
+    Ok(top)
+}
+
+/// The transformer's basic sizes, each spelling tried in vLLM's order and checked for sense.
+struct Dimensions {
+    hidden_size: u64,
+    num_layers: u64,
+    vocab_size: u64,
+    num_attention_heads: u64,
+    num_kv_heads: u64,
+    head_dim: u64,
+}
+
+impl Dimensions {
+    fn read(text: &Fields<'_>) -> Result<Dimensions, InvalidConfig> {
         let hidden_size = text.required_first_count(&["hidden_size", "n_embd", "d_model"])?;
         let num_layers =
             text.required_first_count(&["num_hidden_layers", "n_layer", "num_layers", "n_layers"])?;
@@ -258,7 +342,7 @@ impl ModelConfig {
         let vocab_size = text.required_first_count(&["vocab_size", "padded_vocab_size"])?;
         let num_attention_heads =
             text.required_first_count(&["num_attention_heads", "n_head", "num_heads"])?;
-        let num_kv_heads = kv_heads(&text, num_attention_heads)?;
+        let num_kv_heads = kv_heads(text, num_attention_heads)?;
         if num_kv_heads > num_attention_heads {
             return Err(InvalidConfig {
                 field: format!("{}num_key_value_heads", text.prefix()),
@@ -267,60 +351,74 @@ impl ModelConfig {
                 ),
             });
         }
-        let head_dim = match text.first_count(&[
-            "head_dim",
-            "hidden_size_per_head",
-            "attention_head_dim",
-        ])? {
-            Some(d) => d,
-            None => {
-                if hidden_size < num_attention_heads {
-                    return Err(InvalidConfig {
-                        field: format!("{}num_attention_heads", text.prefix()),
-                        problem: format!(
-                            "{num_attention_heads} heads do not fit in hidden_size {hidden_size}"
-                        ),
-                    });
-                }
-                hidden_size / num_attention_heads
-            }
-        };
-
-        let tie_word_embeddings = text
-            .flag("tie_word_embeddings")?
-            .or(top.flag("tie_word_embeddings")?)
-            // transformers' PretrainedConfig default
-            .unwrap_or(true);
-
-        let (max_model_len_limit, default_max_model_len) = context_length(&text, &model_type)?;
-
-        let mla = read_mla(&text, &model_type)?;
-        let state_space = read_state_space(&text, hidden_size)?;
-        let moe = read_moe(&text, &model_type)?;
-        let layers = read_layers(
-            &text,
-            &model_type,
+        let head_dim = head_dim(text, hidden_size, num_attention_heads)?;
+        Ok(Dimensions {
+            hidden_size,
             num_layers,
-            moe.is_some(),
-            state_space.is_some(),
-        )?;
+            vocab_size,
+            num_attention_heads,
+            num_kv_heads,
+            head_dim,
+        })
+    }
+}
 
-        let quantization = match top.object("quantization_config")? {
-            Some(q) => read_quantization(&top.nested(q, "quantization_config."))?,
-            None => match text.object("quantization_config")? {
-                Some(q) => read_quantization(&text.nested(q, "text_config.quantization_config."))?,
-                None => match top.object("compression_config")? {
-                    Some(q) => read_quantization(&top.nested(q, "compression_config."))?,
-                    None => Quantization {
-                        method: None,
-                        bytes_per_param: None,
-                        experts_only: false,
-                    },
-                },
-            },
-        };
+/// `head_dim` as stated, else the hidden size split evenly across the attention heads.
+fn head_dim(
+    text: &Fields<'_>,
+    hidden_size: u64,
+    num_attention_heads: u64,
+) -> Result<u64, InvalidConfig> {
+    if let Some(d) =
+        text.first_count(&["head_dim", "hidden_size_per_head", "attention_head_dim"])?
+    {
+        return Ok(d);
+    }
+    if hidden_size < num_attention_heads {
+        return Err(InvalidConfig {
+            field: format!("{}num_attention_heads", text.prefix()),
+            problem: format!("{num_attention_heads} heads do not fit in hidden_size {hidden_size}"),
+        });
+    }
+    Ok(hidden_size / num_attention_heads)
+}
 
-        let is = |types: &[&str]| types.contains(&model_type.as_str());
+/// `quantization_config` at the top level, else inside the text config, else the older
+/// `compression_config`; unquantized when there is none.
+fn read_any_quantization(
+    top: &Fields<'_>,
+    text: &Fields<'_>,
+) -> Result<Quantization, InvalidConfig> {
+    if let Some(q) = top.object("quantization_config")? {
+        return read_quantization(&top.nested(q, "quantization_config."));
+    }
+    if let Some(q) = text.object("quantization_config")? {
+        return read_quantization(&text.nested(q, "text_config.quantization_config."));
+    }
+    if let Some(q) = top.object("compression_config")? {
+        return read_quantization(&top.nested(q, "compression_config."));
+    }
+    Ok(Quantization {
+        method: None,
+        bytes_per_param: None,
+        experts_only: false,
+    })
+}
+
+/// Family details that add small per-layer tensors (biases, norms, gates, sinks); most are implied
+/// by `model_type` rather than stated in config.json.
+struct FamilyTraits {
+    qkv_bias: bool,
+    output_bias: bool,
+    qk_norm: bool,
+    gated_attention: bool,
+    attention_sinks: bool,
+    norms_per_layer: u64,
+}
+
+impl FamilyTraits {
+    fn read(text: &Fields<'_>, model_type: &str) -> Result<FamilyTraits, InvalidConfig> {
+        let is = |types: &[&str]| types.contains(&model_type);
         let qkv_bias = text.flag("attention_bias")?.unwrap_or(false)
             || is(&["qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"]);
         // Llama's `attention_bias` also biases o_proj; gpt-oss has an o_proj bias too.
@@ -340,48 +438,13 @@ impl ModelConfig {
         } else {
             2
         };
-        let vision_params = match top.object("vision_config")? {
-            Some(v) => vision_tower_params(&top.nested(v, "vision_config."))?,
-            None => 0,
-        };
-        let mtp_layers = text.count_or_zero("num_nextn_predict_layers")?.unwrap_or(0);
-
-        Ok(ModelConfig {
-            architecture,
-            model_type: model_type.clone(),
-            checkpoint_dtype,
-            hidden_size,
-            vocab_size,
-            num_attention_heads,
-            num_kv_heads,
-            head_dim,
-            tie_word_embeddings,
-            max_model_len_limit,
-            default_max_model_len,
-            layers,
-            mla,
-            moe,
-            state_space,
-            quantization,
+        Ok(FamilyTraits {
             qkv_bias,
             output_bias,
             qk_norm,
             gated_attention: is(&["qwen3_next"]),
             attention_sinks: is(&["gpt_oss"]),
             norms_per_layer,
-            vision_params,
-            mtp_layers,
-        })
-    }
-
-    pub fn num_layers(&self) -> u64 {
-        self.layers.len() as u64
-    }
-
-    pub fn attention_layers(&self) -> impl Iterator<Item = Window> + '_ {
-        self.layers.iter().filter_map(|layer| match layer.mixer {
-            Mixer::Attention(window) => Some(window),
-            _ => None,
         })
     }
 }
@@ -609,159 +672,222 @@ fn read_layers(
     has_moe: bool,
     has_state_space: bool,
 ) -> Result<Vec<Layer>, InvalidConfig> {
-    let prefix = text.prefix();
     let dense_width = text.first_count(&["intermediate_size", "ffn_hidden_size", "n_inner"])?;
     let hidden = text.required_first_count(&["hidden_size", "n_embd", "d_model"])?;
-    let dense = Mlp::Dense {
-        width: dense_width.unwrap_or(4 * hidden),
-        gated: true,
-    };
+    let dense_width = dense_width.unwrap_or(4 * hidden);
 
-    // Nemotron-H spells the whole stack out: M = Mamba-2, * = attention, - = MLP, E = MoE.
     if let Some(pattern) = text.text("hybrid_override_pattern")? {
-        if pattern.chars().count() as u64 != num_layers {
-            return Err(InvalidConfig {
-                field: format!("{prefix}hybrid_override_pattern"),
-                problem: format!(
-                    "has {} entries but num_hidden_layers is {num_layers}",
-                    pattern.chars().count()
-                ),
-            });
-        }
-        let plain = Mlp::Dense {
-            width: dense_width.unwrap_or(4 * hidden),
-            gated: false,
-        };
-        return pattern
-            .chars()
-            .map(|c| match c {
-                'M' => Ok(Layer {
-                    mixer: Mixer::Mamba,
-                    mlp: Mlp::None,
-                }),
-                '*' => Ok(Layer {
-                    mixer: Mixer::Attention(Window::Full),
-                    mlp: Mlp::None,
-                }),
-                '-' => Ok(Layer {
-                    mixer: Mixer::None,
-                    mlp: plain,
-                }),
-                'E' => Ok(Layer {
-                    mixer: Mixer::None,
-                    mlp: Mlp::Experts,
-                }),
-                other => Err(InvalidConfig {
-                    field: format!("{prefix}hybrid_override_pattern"),
-                    problem: format!("has `{other}`; expected only M, *, - or E"),
-                }),
-            })
-            .collect();
+        return layers_from_hybrid_pattern(text.prefix(), pattern, num_layers, dense_width);
     }
 
-    let sliding_window = if text.flag("use_sliding_window")? == Some(false) {
-        None
-    } else {
-        text.count("sliding_window")?
+    let dense = Mlp::Dense {
+        width: dense_width,
+        gated: true,
     };
-    let layer_types = text.strings("layer_types")?;
-    if let Some(types) = &layer_types
-        && types.len() as u64 != num_layers
-    {
+    let schedule = LayerSchedule::read(text, num_layers)?;
+    let mut layers = Vec::with_capacity(num_layers as usize);
+    for i in 0..num_layers {
+        let mixer = schedule.mixer(i, text.prefix(), model_type, has_state_space)?;
+        layers.push(Layer {
+            mixer,
+            mlp: if schedule.is_moe_layer(i, has_moe) {
+                Mlp::Experts
+            } else {
+                dense
+            },
+        });
+    }
+    Ok(layers)
+}
+
+/// Nemotron-H spells the whole stack out: M = Mamba-2, * = attention, - = MLP, E = MoE.
+fn layers_from_hybrid_pattern(
+    prefix: &str,
+    pattern: &str,
+    num_layers: u64,
+    dense_width: u64,
+) -> Result<Vec<Layer>, InvalidConfig> {
+    if pattern.chars().count() as u64 != num_layers {
         return Err(InvalidConfig {
-            field: format!("{prefix}layer_types"),
+            field: format!("{prefix}hybrid_override_pattern"),
             problem: format!(
                 "has {} entries but num_hidden_layers is {num_layers}",
-                types.len()
+                pattern.chars().count()
             ),
         });
     }
-    let chunk = text.count("attention_chunk_size")?;
-    let mlp_only = text.indices("mlp_only_layers")?;
-    let sparse_step = text.count("decoder_sparse_step")?;
-    let first_dense = text.count_or_zero("first_k_dense_replace")?;
-    let moe_freq = text.count("moe_layer_freq")?;
-    let expert_period = text.count("expert_layer_period")?;
-    let expert_offset = text.count_or_zero("expert_layer_offset")?.unwrap_or(0);
-    let attn_period = text.count("attn_layer_period")?;
-    let attn_offset = text.count_or_zero("attn_layer_offset")?.unwrap_or(0);
-    let full_interval = text.count("full_attention_interval")?;
-    let sliding_pattern = text.count("sliding_window_pattern")?;
+    let plain = Mlp::Dense {
+        width: dense_width,
+        gated: false,
+    };
+    pattern
+        .chars()
+        .map(|c| match c {
+            'M' => Ok(Layer {
+                mixer: Mixer::Mamba,
+                mlp: Mlp::None,
+            }),
+            '*' => Ok(Layer {
+                mixer: Mixer::Attention(Window::Full),
+                mlp: Mlp::None,
+            }),
+            '-' => Ok(Layer {
+                mixer: Mixer::None,
+                mlp: plain,
+            }),
+            'E' => Ok(Layer {
+                mixer: Mixer::None,
+                mlp: Mlp::Experts,
+            }),
+            other => Err(InvalidConfig {
+                field: format!("{prefix}hybrid_override_pattern"),
+                problem: format!("has `{other}`; expected only M, *, - or E"),
+            }),
+        })
+        .collect()
+}
 
-    let mut layers = Vec::with_capacity(num_layers as usize);
-    for i in 0..num_layers {
-        let window_for = |name: &str| -> Result<Option<Mixer>, InvalidConfig> {
-            Ok(match name {
-                "full_attention" | "attention" | "global_attention" => {
-                    Some(Mixer::Attention(Window::Full))
-                }
-                "sliding_attention" | "sliding_window" | "local_attention" => {
-                    let window = sliding_window.ok_or_else(|| InvalidConfig {
-                        field: format!("{prefix}sliding_window"),
-                        problem: "is missing but layer_types has sliding layers".into(),
-                    })?;
-                    Some(Mixer::Attention(Window::Sliding(window)))
-                }
-                "chunked_attention" => Some(Mixer::Attention(Window::ChunkedLocal(
-                    chunk.unwrap_or(8192),
-                ))),
-                "linear_attention" => Some(Mixer::LinearAttention),
-                "mamba" | "mamba2" => Some(Mixer::Mamba),
-                _ => None,
-            })
+/// The config keys that say which layers attend how and which carry experts, read (and checked)
+/// once before the per-layer loop.
+struct LayerSchedule<'a> {
+    sliding_window: Option<u64>,
+    layer_types: Option<Vec<&'a str>>,
+    chunk: Option<u64>,
+    mlp_only: Vec<u64>,
+    sparse_step: Option<u64>,
+    first_dense: Option<u64>,
+    moe_freq: Option<u64>,
+    expert_period: Option<u64>,
+    expert_offset: u64,
+    attn_period: Option<u64>,
+    attn_offset: u64,
+    full_interval: Option<u64>,
+    sliding_pattern: Option<u64>,
+}
+
+impl<'a> LayerSchedule<'a> {
+    fn read(text: &Fields<'a>, num_layers: u64) -> Result<LayerSchedule<'a>, InvalidConfig> {
+        let sliding_window = if text.flag("use_sliding_window")? == Some(false) {
+            None
+        } else {
+            text.count("sliding_window")?
         };
-        let mixer = if let Some(types) = &layer_types {
-            window_for(types[i as usize])?.ok_or_else(|| InvalidConfig {
-                field: format!("{prefix}layer_types"),
+        let layer_types = text.strings("layer_types")?;
+        if let Some(types) = &layer_types
+            && types.len() as u64 != num_layers
+        {
+            return Err(InvalidConfig {
+                field: format!("{}layer_types", text.prefix()),
                 problem: format!(
-                    "entry {i} is `{}`, a layer type llmops does not know",
-                    types[i as usize]
+                    "has {} entries but num_hidden_layers is {num_layers}",
+                    types.len()
                 ),
-            })?
-        } else if let (Some(period), true) = (attn_period, has_state_space) {
+            });
+        }
+        Ok(LayerSchedule {
+            sliding_window,
+            layer_types,
+            chunk: text.count("attention_chunk_size")?,
+            mlp_only: text.indices("mlp_only_layers")?,
+            sparse_step: text.count("decoder_sparse_step")?,
+            first_dense: text.count_or_zero("first_k_dense_replace")?,
+            moe_freq: text.count("moe_layer_freq")?,
+            expert_period: text.count("expert_layer_period")?,
+            expert_offset: text.count_or_zero("expert_layer_offset")?.unwrap_or(0),
+            attn_period: text.count("attn_layer_period")?,
+            attn_offset: text.count_or_zero("attn_layer_offset")?.unwrap_or(0),
+            full_interval: text.count("full_attention_interval")?,
+            sliding_pattern: text.count("sliding_window_pattern")?,
+        })
+    }
+
+    /// Layer `i`'s mixer: `layer_types` when given, else the family's periodic layout.
+    fn mixer(
+        &self,
+        i: u64,
+        prefix: &str,
+        model_type: &str,
+        has_state_space: bool,
+    ) -> Result<Mixer, InvalidConfig> {
+        Ok(if let Some(types) = &self.layer_types {
+            self.mixer_named(types[i as usize], prefix)?
+                .ok_or_else(|| InvalidConfig {
+                    field: format!("{prefix}layer_types"),
+                    problem: format!(
+                        "entry {i} is `{}`, a layer type llmops does not know",
+                        types[i as usize]
+                    ),
+                })?
+        } else if let (Some(period), true) = (self.attn_period, has_state_space) {
             // Jamba: one attention layer every `attn_layer_period`, Mamba elsewhere.
-            if i % period == attn_offset {
+            if i % period == self.attn_offset {
                 Mixer::Attention(Window::Full)
             } else {
                 Mixer::Mamba
             }
-        } else if let Some(interval) = full_interval {
+        } else if let Some(interval) = self.full_interval {
             // Qwen3-Next: every `full_attention_interval`-th layer is full attention.
-            if (i + 1) % interval == 0 {
+            if (i + 1).is_multiple_of(interval) {
                 Mixer::Attention(Window::Full)
             } else {
                 Mixer::LinearAttention
             }
-        } else if let Some(window) = sliding_window {
-            let sliding = match model_type {
-                "gemma2" => i % 2 == 0,
-                "gemma3" | "gemma3_text" => (i + 1) % sliding_pattern.unwrap_or(6) != 0,
-                _ => match sliding_pattern {
-                    Some(p) => (i + 1) % p != 0,
-                    None => true,
-                },
-            };
-            Mixer::Attention(if sliding {
+        } else if let Some(window) = self.sliding_window {
+            Mixer::Attention(if self.is_sliding(i, model_type) {
                 Window::Sliding(window)
             } else {
                 Window::Full
             })
         } else {
             Mixer::Attention(Window::Full)
-        };
-
-        let is_moe_layer = has_moe
-            && !mlp_only.contains(&i)
-            && first_dense.is_none_or(|k| i >= k)
-            && moe_freq.is_none_or(|f| i % f == 0)
-            && sparse_step.is_none_or(|s| (i + 1) % s == 0)
-            && expert_period.is_none_or(|p| i % p == expert_offset);
-        layers.push(Layer {
-            mixer,
-            mlp: if is_moe_layer { Mlp::Experts } else { dense },
-        });
+        })
     }
-    Ok(layers)
+
+    /// The mixer a `layer_types` entry names, `None` for a name llmops does not know.
+    fn mixer_named(&self, name: &str, prefix: &str) -> Result<Option<Mixer>, InvalidConfig> {
+        Ok(match name {
+            "full_attention" | "attention" | "global_attention" => {
+                Some(Mixer::Attention(Window::Full))
+            }
+            "sliding_attention" | "sliding_window" | "local_attention" => {
+                let window = self.sliding_window.ok_or_else(|| InvalidConfig {
+                    field: format!("{prefix}sliding_window"),
+                    problem: "is missing but layer_types has sliding layers".into(),
+                })?;
+                Some(Mixer::Attention(Window::Sliding(window)))
+            }
+            "chunked_attention" => Some(Mixer::Attention(Window::ChunkedLocal(
+                self.chunk.unwrap_or(8192),
+            ))),
+            "linear_attention" => Some(Mixer::LinearAttention),
+            "mamba" | "mamba2" => Some(Mixer::Mamba),
+            _ => None,
+        })
+    }
+
+    /// With a sliding window but no `layer_types`: which layers slide, by family.
+    fn is_sliding(&self, i: u64, model_type: &str) -> bool {
+        match model_type {
+            "gemma2" => i.is_multiple_of(2),
+            "gemma3" | "gemma3_text" => !(i + 1).is_multiple_of(self.sliding_pattern.unwrap_or(6)),
+            _ => match self.sliding_pattern {
+                Some(p) => !(i + 1).is_multiple_of(p),
+                None => true,
+            },
+        }
+    }
+
+    /// Whether layer `i` carries the experts rather than the dense MLP.
+    fn is_moe_layer(&self, i: u64, has_moe: bool) -> bool {
+        has_moe
+            && !self.mlp_only.contains(&i)
+            && self.first_dense.is_none_or(|k| i >= k)
+            && self.moe_freq.is_none_or(|f| i.is_multiple_of(f))
+            && self.sparse_step.is_none_or(|s| (i + 1).is_multiple_of(s))
+            && self
+                .expert_period
+                .is_none_or(|p| i % p == self.expert_offset)
+    }
 }
 
 fn read_quantization(q: &Fields<'_>) -> Result<Quantization, InvalidConfig> {

@@ -66,61 +66,43 @@ pub struct UnsupportedLayout(String);
 
 impl KvPlan {
     pub fn new(config: &ModelConfig, inputs: &KvInputs) -> Result<KvPlan, UnsupportedLayout> {
-        let tp = inputs.tensor_parallel_size;
-        // Attention bytes per token per layer on one rank.
-        let attention_per_token = match config.mla {
-            // MLA decodes as MQA over the compressed latent: one "head", never split by TP.
-            Some(mla) => (mla.kv_lora_rank + mla.qk_rope_head_dim) * inputs.kv_dtype_bytes,
-            None => {
-                let heads = (config.num_kv_heads / tp).max(1);
-                2 * heads * config.head_dim * inputs.kv_dtype_bytes
-            }
-        };
-        let state_bytes = state_bytes_per_rank(config, tp, inputs.state_dtype_bytes);
+        let attention_per_token = attention_bytes_per_token(config, inputs);
+        let state_bytes = state_bytes_per_rank(
+            config,
+            inputs.tensor_parallel_size,
+            inputs.state_dtype_bytes,
+        );
         let has_state = config
             .layers
             .iter()
             .any(|l| matches!(l.mixer, Mixer::Mamba | Mixer::LinearAttention));
-
-        let mut block_size = if config.mla.is_some() {
-            inputs.mla_block_size
-        } else {
-            DEFAULT_BLOCK_SIZE
-        };
-        if has_state && attention_per_token > 0 {
-            // HybridAttentionMambaModelConfig: grow the attention block until its page holds the state.
-            block_size = DEFAULT_BLOCK_SIZE
-                * state_bytes
-                    .div_ceil(DEFAULT_BLOCK_SIZE * attention_per_token)
-                    .max(1);
-        }
+        let block_size =
+            attention_block_size(config, inputs, has_state, state_bytes, attention_per_token);
         let attention_page = block_size * attention_per_token;
+        let specs = layer_specs(config, block_size, attention_page, state_bytes);
 
-        let specs: Vec<LayerSpec> = config
-            .layers
-            .iter()
-            .filter_map(|layer| {
-                let kind = match layer.mixer {
-                    Mixer::Attention(Window::Full) => SpecKind::Full,
-                    Mixer::Attention(Window::Sliding(w)) => SpecKind::Sliding(w),
-                    Mixer::Attention(Window::ChunkedLocal(c)) => SpecKind::ChunkedLocal(c),
-                    Mixer::Mamba | Mixer::LinearAttention => SpecKind::State,
-                    Mixer::None => return None,
-                };
-                let page_bytes = match kind {
-                    SpecKind::State => attention_page.max(state_bytes),
-                    _ => attention_page,
-                };
-                Some(LayerSpec {
-                    kind,
-                    block_size,
-                    page_bytes,
-                })
-            })
-            .collect();
+        let Some(first) = specs.first().copied() else {
+            return Err(UnsupportedLayout(
+                "the model has no attention or state layers, so it has no KV cache to size".into(),
+            ));
+        };
+        let layout = if specs.iter().all(|s| *s == first) {
+            Layout::Uniform {
+                spec: first,
+                layers: specs.len() as u64,
+            }
+        } else if specs.iter().all(|s| s.kind == SpecKind::Full) {
+            let page_sum = specs.iter().map(|s| s.page_bytes).sum();
+            Layout::UniformType {
+                block_size,
+                page_sum,
+            }
+        } else {
+            hybrid_layout(&specs)?
+        };
 
         let attention_layers = specs.iter().filter(|s| s.kind != SpecKind::State).count() as u64;
-        let plan = |layout| KvPlan {
+        Ok(KvPlan {
             layout,
             bytes_per_token: attention_layers * attention_per_token,
             state_bytes_per_sequence: if has_state {
@@ -129,61 +111,7 @@ impl KvPlan {
                 0
             },
             block_size,
-        };
-
-        let Some(first) = specs.first().copied() else {
-            return Err(UnsupportedLayout(
-                "the model has no attention or state layers, so it has no KV cache to size".into(),
-            ));
-        };
-        if specs.iter().all(|s| *s == first) {
-            return Ok(plan(Layout::Uniform {
-                spec: first,
-                layers: specs.len() as u64,
-            }));
-        }
-        if specs.iter().all(|s| s.kind == SpecKind::Full) {
-            let page_sum = specs.iter().map(|s| s.page_bytes).sum();
-            return Ok(plan(Layout::UniformType {
-                block_size,
-                page_sum,
-            }));
-        }
-
-        // Hybrid: every page must have one size (vLLM grows block sizes to get there).
-        let page_bytes = specs.iter().map(|s| s.page_bytes).max().unwrap_or(0);
-        if specs.iter().any(|s| page_bytes % s.page_bytes != 0) {
-            return Err(UnsupportedLayout(
-                "the layers' KV pages cannot be unified to one size, which vLLM also refuses"
-                    .into(),
-            ));
-        }
-        let mut per_type: BTreeMap<SpecKind, (LayerSpec, u64)> = BTreeMap::new();
-        for spec in &specs {
-            let unified = LayerSpec {
-                block_size: spec.block_size * (page_bytes / spec.page_bytes),
-                page_bytes,
-                ..*spec
-            };
-            per_type.entry(spec.kind).or_insert((unified, 0)).1 += 1;
-        }
-        let min = per_type.values().map(|(_, n)| *n).min().unwrap_or(1);
-        let max = per_type.values().map(|(_, n)| *n).max().unwrap_or(1);
-        // _get_kv_cache_groups_uniform_page_size: avoid padding when the counts are close.
-        let group_size = if (max as f64) < 1.5 * min as f64 {
-            max
-        } else {
-            min
-        };
-        let groups = per_type
-            .values()
-            .flat_map(|(spec, n)| std::iter::repeat_n(*spec, n.div_ceil(group_size) as usize))
-            .collect();
-        Ok(plan(Layout::Hybrid {
-            group_size,
-            page_bytes,
-            groups,
-        }))
+        })
     }
 
     /// Bytes the pool spends per block id.
@@ -264,6 +192,109 @@ impl KvPlan {
     pub fn has_state(&self) -> bool {
         self.state_bytes_per_sequence > 0
     }
+}
+
+/// Attention bytes per token per layer on one rank.
+fn attention_bytes_per_token(config: &ModelConfig, inputs: &KvInputs) -> u64 {
+    match config.mla {
+        // MLA decodes as MQA over the compressed latent: one "head", never split by TP.
+        Some(mla) => (mla.kv_lora_rank + mla.qk_rope_head_dim) * inputs.kv_dtype_bytes,
+        None => {
+            let heads = (config.num_kv_heads / inputs.tensor_parallel_size).max(1);
+            2 * heads * config.head_dim * inputs.kv_dtype_bytes
+        }
+    }
+}
+
+/// Tokens per attention block: the MLA backend's size or vLLM's default, grown for hybrid models.
+fn attention_block_size(
+    config: &ModelConfig,
+    inputs: &KvInputs,
+    has_state: bool,
+    state_bytes: u64,
+    attention_per_token: u64,
+) -> u64 {
+    if has_state && attention_per_token > 0 {
+        // HybridAttentionMambaModelConfig: grow the attention block until its page holds the state.
+        return DEFAULT_BLOCK_SIZE
+            * state_bytes
+                .div_ceil(DEFAULT_BLOCK_SIZE * attention_per_token)
+                .max(1);
+    }
+    if config.mla.is_some() {
+        inputs.mla_block_size
+    } else {
+        DEFAULT_BLOCK_SIZE
+    }
+}
+
+/// One spec per layer that holds KV or state (MLP-only layers hold none); state pages are at least
+/// as large as an attention page.
+fn layer_specs(
+    config: &ModelConfig,
+    block_size: u64,
+    attention_page: u64,
+    state_bytes: u64,
+) -> Vec<LayerSpec> {
+    config
+        .layers
+        .iter()
+        .filter_map(|layer| {
+            let kind = match layer.mixer {
+                Mixer::Attention(Window::Full) => SpecKind::Full,
+                Mixer::Attention(Window::Sliding(w)) => SpecKind::Sliding(w),
+                Mixer::Attention(Window::ChunkedLocal(c)) => SpecKind::ChunkedLocal(c),
+                Mixer::Mamba | Mixer::LinearAttention => SpecKind::State,
+                Mixer::None => return None,
+            };
+            let page_bytes = match kind {
+                SpecKind::State => attention_page.max(state_bytes),
+                _ => attention_page,
+            };
+            Some(LayerSpec {
+                kind,
+                block_size,
+                page_bytes,
+            })
+        })
+        .collect()
+}
+
+/// Hybrid: every page must have one size (vLLM grows block sizes to get there), then the layers of
+/// each type are cut into groups of one size.
+fn hybrid_layout(specs: &[LayerSpec]) -> Result<Layout, UnsupportedLayout> {
+    let page_bytes = specs.iter().map(|s| s.page_bytes).max().unwrap_or(0);
+    if specs.iter().any(|s| page_bytes % s.page_bytes != 0) {
+        return Err(UnsupportedLayout(
+            "the layers' KV pages cannot be unified to one size, which vLLM also refuses".into(),
+        ));
+    }
+    let mut per_type: BTreeMap<SpecKind, (LayerSpec, u64)> = BTreeMap::new();
+    for spec in specs {
+        let unified = LayerSpec {
+            block_size: spec.block_size * (page_bytes / spec.page_bytes),
+            page_bytes,
+            ..*spec
+        };
+        per_type.entry(spec.kind).or_insert((unified, 0)).1 += 1;
+    }
+    let min = per_type.values().map(|(_, n)| *n).min().unwrap_or(1);
+    let max = per_type.values().map(|(_, n)| *n).max().unwrap_or(1);
+    // _get_kv_cache_groups_uniform_page_size: avoid padding when the counts are close.
+    let group_size = if (max as f64) < 1.5 * min as f64 {
+        max
+    } else {
+        min
+    };
+    let groups = per_type
+        .values()
+        .flat_map(|(spec, n)| std::iter::repeat_n(*spec, n.div_ceil(group_size) as usize))
+        .collect();
+    Ok(Layout::Hybrid {
+        group_size,
+        page_bytes,
+        groups,
+    })
 }
 
 /// Bytes of Mamba / Gated DeltaNet state one sequence holds in one layer on one rank

@@ -370,8 +370,65 @@ fn mla_block_size(gpu: &Gpu) -> u64 {
     }
 }
 
+/// What vLLM allocates on each GPU for `model` under `settings`, and whether it would start.
 pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimate, SettingsError> {
     let config = &model.config;
+    let (resolved, plan) = resolve_settings(config, gpu, settings)?;
+    let budget = memory_budget(model, gpu, settings, &resolved);
+    let available_kv_bytes = budget.available_kv_bytes;
+    let (max_model_len, max_num_batched_tokens) =
+        (resolved.max_model_len, resolved.max_num_batched_tokens);
+
+    let num_blocks = plan.num_blocks(available_kv_bytes);
+    let blocks_per_request = plan.blocks_per_request(max_model_len, max_num_batched_tokens);
+    let kv_tokens = plan.kv_tokens(
+        num_blocks,
+        max_model_len,
+        max_num_batched_tokens,
+        settings.vllm_version.reports_tokens_from_concurrency(),
+    );
+    let max_concurrency = num_blocks as f64 / blocks_per_request as f64;
+    let problems = find_problems(
+        config,
+        &resolved,
+        &plan,
+        available_kv_bytes,
+        num_blocks,
+        blocks_per_request,
+    );
+    let max_model_len_that_fits = longest_context_that_fits(config, &plan, &resolved, num_blocks);
+
+    Ok(Estimate {
+        settings: resolved,
+        total_memory_bytes: gpu.memory_bytes,
+        requested_bytes: budget.requested_bytes,
+        weights_bytes: budget.weights_bytes,
+        weights_source: budget.weights_source,
+        activation_bytes: budget.activation_bytes,
+        activation_source: budget.activation_source,
+        non_torch_bytes: budget.non_torch_bytes,
+        cuda_graph_bytes: budget.cuda_graph_bytes,
+        cuda_graph_outside_budget_bytes: budget.cuda_graph_outside_budget_bytes,
+        available_kv_bytes,
+        kv_bytes_per_token: plan.bytes_per_token,
+        state_bytes_per_sequence: plan.state_bytes_per_sequence,
+        num_blocks,
+        blocks_per_request,
+        kv_tokens,
+        max_concurrency,
+        max_model_len_that_fits,
+        problems,
+    })
+}
+
+/// `settings` with vLLM's defaults applied (the hardware's batching, the release's memory
+/// utilization, the serving dtype), and the KV-cache plan they give. Refuses what vLLM refuses
+/// before it allocates anything.
+fn resolve_settings(
+    config: &ModelConfig,
+    gpu: &Gpu,
+    settings: &Settings,
+) -> Result<(Resolved, KvPlan), SettingsError> {
     let tp = settings.tensor_parallel_size.max(1);
     if !config.num_attention_heads.is_multiple_of(tp) {
         return Err(SettingsError::TensorParallelDoesNotDivideHeads {
@@ -404,13 +461,47 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
             mla_block_size: mla_block_size(gpu),
         },
     )?;
-
-    let requested_bytes = (gpu.memory_bytes as f64 * gmu) as u64;
-    let (weights_bytes, weights_source) = weights_per_gpu(model, dtype, tp);
-    let (activation_bytes, activation_source) = overhead::activation_bytes(
-        config.architecture.as_deref(),
-        model.is_moe(),
+    let resolved = Resolved {
+        max_model_len,
+        tensor_parallel_size: tp,
+        gpu_memory_utilization: gmu,
+        dtype,
+        kv_cache_dtype: settings.kv_cache_dtype,
+        max_num_seqs,
         max_num_batched_tokens,
+        enforce_eager: settings.enforce_eager,
+        block_size: plan.block_size,
+    };
+    Ok((resolved, plan))
+}
+
+/// Where the requested memory goes before the KV cache gets the rest, in vLLM's order.
+struct MemoryBudget {
+    requested_bytes: u64,
+    weights_bytes: u64,
+    weights_source: WeightSource,
+    activation_bytes: u64,
+    activation_source: overhead::ActivationSource,
+    non_torch_bytes: u64,
+    cuda_graph_bytes: u64,
+    cuda_graph_outside_budget_bytes: u64,
+    /// Negative when weights and overhead exceed the request.
+    available_kv_bytes: i64,
+}
+
+fn memory_budget(
+    model: &Model,
+    gpu: &Gpu,
+    settings: &Settings,
+    resolved: &Resolved,
+) -> MemoryBudget {
+    let tp = resolved.tensor_parallel_size;
+    let requested_bytes = (gpu.memory_bytes as f64 * resolved.gpu_memory_utilization) as u64;
+    let (weights_bytes, weights_source) = weights_per_gpu(model, resolved.dtype, tp);
+    let (activation_bytes, activation_source) = overhead::activation_bytes(
+        model.config.architecture.as_deref(),
+        model.is_moe(),
+        resolved.max_num_batched_tokens,
     );
     let non_torch_bytes = overhead::non_torch_bytes(tp);
     let graphs = overhead::cuda_graph_bytes(settings.enforce_eager);
@@ -425,23 +516,34 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         - activation_bytes as i64
         - non_torch_bytes as i64
         - cuda_graph_bytes as i64;
+    MemoryBudget {
+        requested_bytes,
+        weights_bytes,
+        weights_source,
+        activation_bytes,
+        activation_source,
+        non_torch_bytes,
+        cuda_graph_bytes,
+        cuda_graph_outside_budget_bytes,
+        available_kv_bytes,
+    }
+}
 
-    let num_blocks = plan.num_blocks(available_kv_bytes);
-    let blocks_per_request = plan.blocks_per_request(max_model_len, max_num_batched_tokens);
-    let kv_tokens = plan.kv_tokens(
-        num_blocks,
-        max_model_len,
-        max_num_batched_tokens,
-        settings.vllm_version.reports_tokens_from_concurrency(),
-    );
-    let max_concurrency = num_blocks as f64 / blocks_per_request as f64;
-
+/// Why vLLM would refuse to start with these settings; empty when it starts.
+fn find_problems(
+    config: &ModelConfig,
+    resolved: &Resolved,
+    plan: &KvPlan,
+    available_kv_bytes: i64,
+    num_blocks: u64,
+    blocks_per_request: u64,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     if let Some(limit) = config.max_model_len_limit
-        && max_model_len > limit
+        && resolved.max_model_len > limit
     {
         problems.push(Problem::ContextTooLong {
-            requested: max_model_len,
+            requested: resolved.max_model_len,
             limit,
         });
     }
@@ -454,64 +556,41 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
             needed_bytes: blocks_per_request * plan.bytes_per_block(),
             available_bytes: available_kv_bytes,
         });
-    } else if plan.has_state() && !settings.enforce_eager && max_num_seqs > num_blocks {
+    } else if plan.has_state() && !resolved.enforce_eager && resolved.max_num_seqs > num_blocks {
         problems.push(Problem::TooManySequencesForState {
-            max_num_seqs,
+            max_num_seqs: resolved.max_num_seqs,
             state_blocks: num_blocks,
         });
     }
+    problems
+}
 
-    // The longest context that fits: blocks needed grow with the length, so bisect.
+/// The longest context that fits in `num_blocks`: blocks needed grow with the length, so bisect.
+fn longest_context_that_fits(
+    config: &ModelConfig,
+    plan: &KvPlan,
+    resolved: &Resolved,
+    num_blocks: u64,
+) -> Option<u64> {
+    let max_model_len = resolved.max_model_len;
     let ceiling = config
         .max_model_len_limit
         .unwrap_or(max_model_len)
         .max(max_model_len);
-    let fits_len = |len: u64| plan.blocks_per_request(len, max_num_batched_tokens) <= num_blocks;
-    let max_model_len_that_fits = if num_blocks == 0 || !fits_len(1) {
-        None
-    } else {
-        let limit = config.max_model_len_limit.unwrap_or(ceiling).min(ceiling);
-        let (mut low, mut high) = (1u64, limit);
-        while low < high {
-            let mid = low + (high - low).div_ceil(2);
-            if fits_len(mid) {
-                low = mid
-            } else {
-                high = mid - 1
-            }
+    let fits_len =
+        |len: u64| plan.blocks_per_request(len, resolved.max_num_batched_tokens) <= num_blocks;
+    if num_blocks == 0 || !fits_len(1) {
+        return None;
+    }
+    let limit = config.max_model_len_limit.unwrap_or(ceiling).min(ceiling);
+    let (mut low, mut high) = (1u64, limit);
+    while low < high {
+        let mid = low + (high - low).div_ceil(2);
+        if fits_len(mid) {
+            low = mid
+        } else {
+            high = mid - 1
         }
-        Some(low)
-    };
-
-    Ok(Estimate {
-        settings: Resolved {
-            max_model_len,
-            tensor_parallel_size: tp,
-            gpu_memory_utilization: gmu,
-            dtype,
-            kv_cache_dtype: settings.kv_cache_dtype,
-            max_num_seqs,
-            max_num_batched_tokens,
-            enforce_eager: settings.enforce_eager,
-            block_size: plan.block_size,
-        },
-        total_memory_bytes: gpu.memory_bytes,
-        requested_bytes,
-        weights_bytes,
-        weights_source,
-        activation_bytes,
-        activation_source,
-        non_torch_bytes,
-        cuda_graph_bytes,
-        cuda_graph_outside_budget_bytes,
-        available_kv_bytes,
-        kv_bytes_per_token: plan.bytes_per_token,
-        state_bytes_per_sequence: plan.state_bytes_per_sequence,
-        num_blocks,
-        blocks_per_request,
-        kv_tokens,
-        max_concurrency,
-        max_model_len_that_fits,
-        problems,
-    })
+    }
+    Some(low)
 }
