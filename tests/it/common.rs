@@ -1,4 +1,5 @@
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 use assert_cmd::Command;
 
@@ -8,26 +9,79 @@ pub fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// The real binary with an environment that cannot leak the developer's settings into a test.
-pub fn llmops() -> Command {
-    let mut command =
-        Command::cargo_bin("llmops").expect("the binary is built for integration tests");
-    for (name, _) in std::env::vars() {
-        if name.starts_with("LLMOPS_")
-            || name.starts_with("VLLM_")
-            || name.starts_with("MLFLOW_")
-            || name.starts_with("AWS_")
+/// Prefixes of the variables llmops, its libraries or Domino read: none may come from the caller.
+pub const CALLER_PREFIXES: &[&str] = &["LLMOPS_", "VLLM_", "MLFLOW_", "AWS_", "DOMINO_", "XDG_"];
+
+/// Empty folders of this test process: the binary's HOME and current directory, in
+/// `$CARGO_TARGET_TMPDIR/isolation-<pid>/` (those of test processes that are gone are removed when
+/// the next one starts).
+pub struct Isolation {
+    /// `HOME`: no `~/.aws`, no `~/.config/llmops`.
+    pub home: PathBuf,
+    /// The current directory: no `./llmops.toml`.
+    pub cwd: PathBuf,
+    /// `AWS_CONFIG_FILE` and `AWS_SHARED_CREDENTIALS_FILE`: never created.
+    pub no_aws_file: PathBuf,
+}
+
+pub static ISOLATION: LazyLock<Isolation> = LazyLock::new(|| {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    for entry in std::fs::read_dir(tmp).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some(pid) = name.strip_prefix("isolation-")
+            && pid.parse::<u32>().is_ok()
+            && !Path::new("/proc").join(pid).exists()
         {
-            command.env_remove(name);
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
-    command.env("NO_COLOR", "1");
-    // No user configuration file leaks in: an empty config home.
-    command.env(
-        "XDG_CONFIG_HOME",
-        concat!(env!("CARGO_TARGET_TMPDIR"), "/empty-config-home"),
-    );
+    let root = tmp.join(format!("isolation-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let (home, cwd) = (root.join("home"), root.join("cwd"));
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(&cwd).unwrap();
+    Isolation {
+        no_aws_file: root.join("no-aws-file"),
+        home,
+        cwd,
+    }
+});
+
+/// Makes `command` blind to the caller's environment: every variable with a prefix in
+/// [`CALLER_PREFIXES`] removed, `HOME` an empty folder, the current directory another one, the AWS
+/// config and credentials files nonexistent, no instance metadata (IMDS) credentials. Tests pass
+/// absolute paths, or set their own `current_dir` after this.
+pub fn isolate(command: &mut std::process::Command) {
+    for (name, _) in std::env::vars_os() {
+        if let Some(text) = name.to_str()
+            && CALLER_PREFIXES.iter().any(|p| text.starts_with(p))
+        {
+            command.env_remove(&name);
+        }
+    }
+    let isolation = &*ISOLATION;
     command
+        .current_dir(&isolation.cwd)
+        .env("HOME", &isolation.home)
+        .env("XDG_CONFIG_HOME", isolation.home.join(".config"))
+        .env("AWS_CONFIG_FILE", &isolation.no_aws_file)
+        .env("AWS_SHARED_CREDENTIALS_FILE", &isolation.no_aws_file)
+        // Nor credentials from the machine (an EC2 CI runner's instance role).
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("NO_COLOR", "1");
+}
+
+/// The real binary as a std `Command`, isolated (see [`isolate`]): for children a test spawns and
+/// kills itself.
+pub fn llmops_std() -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmops"));
+    isolate(&mut command);
+    command
+}
+
+/// The real binary with an environment that cannot leak the developer's settings into a test.
+pub fn llmops() -> Command {
+    Command::from_std(llmops_std())
 }
 
 /// Runs `llmops size … --output json` and parses stdout.

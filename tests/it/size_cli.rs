@@ -385,7 +385,7 @@ fn a_closed_stdout_is_not_an_error() {
     use std::process::Stdio;
     // Enough output to fill the pipe, then the reader goes away (`llmops size … | head -c 100`).
     let lengths: Vec<String> = (1..=200).map(|i| (i * 512).to_string()).collect();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmops"))
+    let mut child = crate::common::llmops_std()
         .args([
             "size",
             fixture("qwen3-8b").to_str().unwrap(),
