@@ -192,10 +192,31 @@ fn a_sweep_prints_one_matrix_and_one_json_array() {
         "--max-model-len",
         "8192,32768",
     ]);
-    let reports = reports.as_array().unwrap();
-    assert_eq!(reports.len(), 4);
-    let all_fit = reports.iter().all(|r| r["fits"] == true);
-    assert_eq!(code, if all_fit { 0 } else { 1 });
+    // Qwen3-8B: 16.4 GB of bf16 weights, 147,456 KV bytes per token. An H100 has ~58 GB left
+    // for KV (~395k tokens): both lengths fit. An L4 (24 GB) has ~4 GB left (~27k tokens): 8,192
+    // fits, one 32,768-token request does not; so the sweep exits 1.
+    let verdicts: Vec<(&str, u64, bool)> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["gpu"]["name"].as_str().unwrap(),
+                r["settings"]["max_model_len"].as_u64().unwrap(),
+                r["fits"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("H100-80GB", 8192, true),
+            ("H100-80GB", 32768, true),
+            ("L4", 8192, true),
+            ("L4", 32768, false),
+        ]
+    );
+    assert_eq!(code, 1);
 }
 
 #[test]
@@ -219,8 +240,10 @@ fn weights_come_from_safetensors_headers_in_a_model_directory() {
         dir.path().join("config.json"),
     )
     .unwrap();
-    // A real header over a sparse data region: 2 GiB of "tensors" that take no disk and are never read.
-    let bytes = llmops::sizing::weights::write_sparse_safetensors(
+    // A real header over a sparse data region: ~0.56 GB of "tensors" that take no disk and are
+    // never read: (128,256 × 2,048 + 8,192 × 2,048) bf16 values × 2 bytes.
+    const TENSOR_BYTES: u64 = (128_256 * 2048 + 8192 * 2048) * 2;
+    llmops::sizing::weights::write_sparse_safetensors(
         &dir.path().join("model.safetensors"),
         &[
             ("model.embed_tokens.weight", "BF16", &[128_256, 2048]),
@@ -230,7 +253,7 @@ fn weights_come_from_safetensors_headers_in_a_model_directory() {
     .unwrap();
     let (report, _) = size_json(&[dir.path().to_str().unwrap(), "--max-model-len", "4096"]);
     assert_eq!(report["model"]["weights_source"], "safetensors_headers");
-    assert_eq!(report["per_gpu"]["weights_bytes"], bytes);
+    assert_eq!(report["per_gpu"]["weights_bytes"], TENSOR_BYTES);
 }
 
 #[test]
