@@ -1,5 +1,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use assert_cmd::Command;
 
@@ -82,6 +83,55 @@ pub fn llmops_std() -> std::process::Command {
 /// The real binary with an environment that cannot leak the developer's settings into a test.
 pub fn llmops() -> Command {
     Command::from_std(llmops_std())
+}
+
+/// `<subject>-<n>`: a registered model name (and so experiment name) no other test of this process
+/// uses, for tests that share a stack.
+pub fn unique(subject: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    format!("{subject}-{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Every file under `root` (symlinks followed), relative path with `/` → sha256, by a walk of its
+/// own and the `sha2` crate: an expectation that does not come from the code under test.
+pub fn tree_digests(root: &Path) -> std::collections::BTreeMap<String, String> {
+    fn walk(dir: &Path, prefix: &str, out: &mut std::collections::BTreeMap<String, String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry.file_name().into_string().unwrap();
+            let relative = format!("{prefix}{name}");
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, &format!("{relative}/"), out);
+            } else {
+                out.insert(relative, sha256_of_file(&path));
+            }
+        }
+    }
+    let mut out = std::collections::BTreeMap::new();
+    walk(root, "", &mut out);
+    out
+}
+
+/// sha256 of a file's bytes, lower-case hex, with the `sha2` crate.
+pub fn sha256_of_file(path: &Path) -> String {
+    sha256_hex(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Every file of `a` is in `b` with the same bytes, and nothing else is.
+pub fn assert_same_tree(a: &Path, b: &Path) {
+    assert_eq!(
+        tree_digests(a),
+        tree_digests(b),
+        "{} and {} differ",
+        a.display(),
+        b.display()
+    );
 }
 
 /// Runs `llmops size … --output json` and parses stdout.
