@@ -108,31 +108,6 @@ impl Stack {
         Stack { dir, env }
     }
 
-    /// A stack of its own, stopped when dropped (register.rs and triton.rs, until they share).
-    pub fn start(mlflow: &str) -> Stack {
-        Stack::start_with(mlflow, &[])
-    }
-
-    /// Starts a Triton in this stack's folder; returns its URL (triton.rs, until it has its own).
-    pub fn start_triton(&mut self, name: &str, repo: &Path, mode: &str) -> String {
-        let args = [
-            "--repo",
-            repo.to_str().unwrap(),
-            "--name",
-            name,
-            "--mode",
-            mode,
-        ];
-        let env = self.dir.start(
-            "start-triton",
-            &[&args[..], &["--poll-secs", "1"]].concat(),
-            name,
-        );
-        self.env.extend(env);
-        let key = format!("LLMOPS_{}_URL", name.to_ascii_uppercase().replace('-', "_"));
-        self.var(&key).to_string()
-    }
-
     pub fn var(&self, name: &str) -> &str {
         self.env
             .get(name)
@@ -196,5 +171,35 @@ impl Stack {
              except urllib.error.HTTPError as e:\n    print(json.dumps({{'http_status': e.code}}))\n"
         );
         serde_json::from_str(self.python(&code, &[]).trim()).unwrap()
+    }
+}
+
+/// CPU Tritons of one test, in a folder of their own (no MLflow): stopped when dropped.
+pub struct Tritons {
+    dir: StackDir,
+}
+
+impl Tritons {
+    pub fn new() -> Tritons {
+        Tritons {
+            dir: StackDir::new(true),
+        }
+    }
+
+    /// Starts a Triton (`name`: `triton` or `triton-<x>`) on `repo` in `mode` (`explicit` or
+    /// `poll`, rescanning every second); returns its URL.
+    pub fn start(&self, name: &str, repo: &Path, mode: &str) -> String {
+        let env = self.dir.start(
+            "start-triton",
+            &["--repo", repo.to_str().unwrap()]
+                .into_iter()
+                .chain(["--name", name, "--mode", mode, "--poll-secs", "1"])
+                .collect::<Vec<_>>(),
+            &format!("Triton {name}"),
+        );
+        let key = format!("LLMOPS_{}_URL", name.to_ascii_uppercase().replace('-', "_"));
+        env.get(&key)
+            .unwrap_or_else(|| panic!("stack.env has no {key}"))
+            .clone()
     }
 }
