@@ -81,12 +81,12 @@ impl Published {
     }
 }
 
-/// Registers [`model_folder`] (or `model`) under a unique name made from `subject`, with
-/// `--publish`.
+/// Registers a fresh [`model_folder`] with `--publish`, under a unique name made from `subject`.
 fn register_published(subject: &str) -> Published {
     register_published_folder(subject, model_folder())
 }
 
+/// [`register_published`] for a model folder of the test's own.
 fn register_published_folder(subject: &str, model: tempfile::TempDir) -> Published {
     let stack = stack();
     let dev = tempfile::tempdir().unwrap();
