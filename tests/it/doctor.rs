@@ -1,6 +1,7 @@
-//! `doctor` against a tracking server with a real login (MLflow's basic-auth app): the right
-//! credentials pass, a wrong password or a token the server does not know fail with the fix. The
-//! other failing configurations are tested on the plain stack in `promote.rs`.
+//! `doctor` on the shared stack: it passes for both roles, and each broken piece fails with its
+//! fix. And against a tracking server with a real login (MLflow's basic-auth app, a stack of its
+//! own): the right credentials pass, a wrong password or a token the server does not know fail
+//! with the fix.
 
 use serde_json::Value;
 
@@ -75,4 +76,126 @@ fn doctor_tells_a_wrong_login_from_a_down_server() {
             .contains("the server refused MLFLOW_TRACKING_TOKEN (Bearer)"),
         "{check}"
     );
+}
+
+/// `doctor` passes on the working stack for both roles, and each broken piece fails with its fix.
+#[test]
+fn doctor_names_each_failure_and_its_fix() {
+    let stack = Stack::shared("3");
+    let destination = stack.var("LLMOPS_ARTIFACTS_DESTINATION");
+    let roots = tempfile::tempdir().unwrap();
+    let doctor = |role: &str| {
+        let mut command = stack.llmops();
+        command
+            .args(["doctor", "--role", role, "--output", "json"])
+            .env("LLMOPS_ARTIFACTS_DESTINATION", destination)
+            .args(["--dev-root", roots.path().to_str().unwrap()])
+            .env("LLMOPS_PROD_ROOT", roots.path())
+            .env_remove("LLMOPS_TRITON_URL");
+        command
+    };
+    let check = |output: &std::process::Output, name: &str| -> Value {
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {report}"))
+            .clone()
+    };
+    for role in ["data-scientist", "prod-deployer"] {
+        let output = doctor(role).output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{role}: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        assert!(
+            check(&output, "tracking server")["detail"]
+                .as_str()
+                .unwrap()
+                .contains("MLflow 3.17.2 (3.x)")
+        );
+    }
+    let deployer = doctor("prod-deployer").output().unwrap();
+    assert!(
+        check(&deployer, "AWS credentials")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("web identity (IRSA)")
+    );
+    assert_eq!(check(&deployer, "artifact store")["status"], "ok");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    type Breaks = Box<dyn Fn(&mut assert_cmd::Command)>;
+    let failures: Vec<(&str, Breaks, &str, &str)> = vec![
+        (
+            "server down",
+            Box::new(move |c| {
+                c.env("MLFLOW_TRACKING_URI", format!("http://127.0.0.1:{port}"))
+                    .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0");
+            }),
+            "tracking server",
+            "check MLFLOW_TRACKING_URI",
+        ),
+        (
+            "no credentials",
+            Box::new(|c| {
+                c.env_remove("AWS_ROLE_ARN")
+                    .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE");
+            }),
+            "AWS credentials",
+            "provide credentials the standard way",
+        ),
+        (
+            "token file missing",
+            Box::new(|c| {
+                c.env("AWS_WEB_IDENTITY_TOKEN_FILE", "/nonexistent/token");
+            }),
+            "AWS credentials",
+            "IRSA annotation",
+        ),
+        (
+            "unwritable root",
+            Box::new(|c| {
+                c.env("LLMOPS_PROD_ROOT", "/proc");
+            }),
+            "prod root",
+            "mount the dataset read-write",
+        ),
+        (
+            "Triton down",
+            Box::new(move |c| {
+                c.env("LLMOPS_TRITON_URL", format!("http://127.0.0.1:{port}"));
+            }),
+            "Triton",
+            "check LLMOPS_TRITON_URL",
+        ),
+        (
+            "wrong bucket",
+            Box::new(|c| {
+                c.env("LLMOPS_ARTIFACTS_DESTINATION", "s3://no-such-bucket/mlflow");
+            }),
+            "artifact store",
+            "the bucket does not exist",
+        ),
+    ];
+    for (what, breaks, name, fix) in failures {
+        let mut command = doctor("prod-deployer");
+        breaks(&mut command);
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{what}");
+        let failed = check(&output, name);
+        assert_eq!(failed["status"], "fail", "{what}: {failed}");
+        assert!(
+            failed["fix"].as_str().unwrap().contains(fix),
+            "{what}: {failed}"
+        );
+    }
 }

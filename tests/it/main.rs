@@ -6,6 +6,7 @@ mod doctor;
 mod fault_proxy;
 mod fixtures;
 mod generated;
+mod isolation;
 mod parser_never_panics;
 mod promote;
 mod register;

@@ -2,15 +2,67 @@
 //! behind them, the registered model loaded by the real `mlflow.pyfunc.load_model`, and the failure
 //! modes: server down, transient 503s, unwritable dev root, missing config.json, bad name, and a
 //! failure after the runs exist.
+//!
+//! Each scenario runs against both servers: `register::mlflow3::<scenario>` and
+//! `register::mlflow2::<scenario>`, on the shared stack of that version, under its own model names.
 
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::common::llmops;
+use crate::common::{llmops, sha256_hex, sha256_of_file, unique};
 use crate::fault_proxy::{Fault, FaultProxy};
 use crate::stack::Stack;
+
+/// A server version the scenarios run against.
+struct Mlflow {
+    major: &'static str,
+    version: &'static str,
+}
+
+const MLFLOW_3: Mlflow = Mlflow {
+    major: "3",
+    version: "3.17.2",
+};
+const MLFLOW_2: Mlflow = Mlflow {
+    major: "2",
+    version: "2.22.5",
+};
+
+impl Mlflow {
+    fn stack(&self) -> &'static Stack {
+        let stack = Stack::shared(self.major);
+        assert_eq!(stack.var("LLMOPS_STACK_MLFLOW_VERSION"), self.version);
+        stack
+    }
+}
+
+/// One `#[test]` per scenario and server: `mlflow3::<scenario>` and `mlflow2::<scenario>`.
+macro_rules! against_both_servers {
+    ($($scenario:ident),* $(,)?) => {
+        mod mlflow3 {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::MLFLOW_3);
+            })*
+        }
+        mod mlflow2 {
+            $(#[test]
+            fn $scenario() {
+                super::$scenario(&super::MLFLOW_2);
+            })*
+        }
+    };
+}
+
+against_both_servers!(
+    register_stages_logs_and_registers,
+    publish_uploads_the_staged_bytes_once,
+    failure_after_runs_exist_marks_them_failed,
+    transient_503s_are_retried,
+    checks_come_before_any_run,
+);
 
 /// fixtures/tiny-model copied, with one file turned into a symlink into a `blobs/` folder, the way a
 /// Hugging Face cache snapshot is laid out.
@@ -42,49 +94,109 @@ fn test_model_code() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/staged_files_model.py")
 }
 
-fn sha256(path: &Path) -> String {
-    llmops::layout::staging::sha256_file(path).unwrap()
+/// The files of [`model_folder`]'s snapshot.
+const EXPECTED_FILES: [&str; 8] = [
+    "README.md",
+    "config.json",
+    "generation_config.json",
+    "model-00001-of-00002.safetensors",
+    "model-00002-of-00002.safetensors",
+    "model.safetensors.index.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+];
+
+/// `llmops register <snapshot> --name <name> --dev-root <dev> --python-model … --output json` with
+/// `extra` arguments; the report.
+fn register(
+    stack: &Stack,
+    model: &tempfile::TempDir,
+    name: &str,
+    dev: &Path,
+    extra: &[&str],
+) -> Value {
+    let output = stack
+        .llmops()
+        .args([
+            "register",
+            snapshot(model).to_str().unwrap(),
+            "--name",
+            name,
+            "--output",
+            "json",
+        ])
+        .args([
+            "--dev-root",
+            dev.to_str().unwrap(),
+            "--python-model",
+            test_model_code().to_str().unwrap(),
+        ])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "register failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
+}
+
+/// The artifact root of a run, relative to the artifact store (`<experiment>/<run>/artifacts`).
+fn artifact_root(stack: &Stack, run: &str) -> String {
+    let got = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={run}"));
+    got["run"]["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("mlflow-artifacts:/")
+        .to_string()
+}
+
+/// The text of the manifest logged to the parent run, through the tracking server.
+fn logged_manifest(stack: &Stack, parent: &str) -> String {
+    let root = artifact_root(stack, parent);
+    stack.python(
+        &format!(
+            "import os, sys, urllib.request\n\
+             sys.stdout.buffer.write(urllib.request.urlopen(os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow-artifacts/artifacts/{root}/llmops/manifest.json').read())"
+        ),
+        &[],
+    )
+}
+
+/// `key -> sha256` of the objects under `prefix` in the stack's bucket, read by boto3.
+fn s3_listing(stack: &Stack, prefix: &str) -> Value {
+    let code = format!(
+        "import boto3, hashlib, json, os\n\
+         s3 = boto3.client('s3')\n\
+         out = {{}}\n\
+         for page in s3.get_paginator('list_objects_v2').paginate(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Prefix={prefix:?}):\n\
+         \x20   for o in page.get('Contents', []):\n\
+         \x20       body = s3.get_object(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Key=o['Key'])['Body'].read()\n\
+         \x20       out[o['Key'][len({prefix:?}):]] = hashlib.sha256(body).hexdigest()\n\
+         print(json.dumps(out))\n"
+    );
+    serde_json::from_str(stack.s3_python(&code).trim()).unwrap()
 }
 
 fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
     tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
 }
 
-#[test]
-fn mlflow_3_end_to_end() {
-    end_to_end("3", "3.17.2");
-}
-
-#[test]
-fn mlflow_2_end_to_end() {
-    end_to_end("2", "2.22.5");
-}
-
-fn end_to_end(mlflow: &str, expected_version: &str) {
-    let stack = Stack::start(mlflow);
-    assert_eq!(stack.var("LLMOPS_STACK_MLFLOW_VERSION"), expected_version);
+/// Register without publishing: staged in dev (the symlink followed), the runs, their tags and the
+/// manifest in MLflow, the version registered from the child with tags summarising the manifest, the
+/// real MLflow loader sees the staged files, and nothing under the parent's model/ in S3.
+fn register_stages_logs_and_registers(mlflow: &Mlflow) {
+    let stack = mlflow.stack();
     let model = model_folder();
     let dev = tempfile::tempdir().unwrap();
-    let name = format!("e2e-mlflow{mlflow}");
-
-    // Register without publishing: staged in dev, nothing uploaded yet.
-    let output = stack
-        .llmops()
-        .args([
-            "register",
-            snapshot(&model).to_str().unwrap(),
-            "--name",
-            &name,
-            "--output",
-            "json",
-        ])
-        .args([
-            "--dev-root",
-            dev.path().to_str().unwrap(),
-            "--python-model",
-            test_model_code().to_str().unwrap(),
-        ])
-        .args([
+    let name = unique("registered");
+    let report = register(
+        stack,
+        &model,
+        &name,
+        dev.path(),
+        &[
             "--tag",
             "team=nlp",
             "--description",
@@ -93,16 +205,8 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
             "L4",
             "--max-model-len",
             "8192",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "register failed: {}",
-        String::from_utf8_lossy(&output.stderr)
+        ],
     );
-    let report: Value =
-        serde_json::from_slice(&output.stdout).expect("stdout is one JSON document");
     let parent = report["parent_run_id"].as_str().unwrap().to_string();
     let child = report["child_run_id"].as_str().unwrap().to_string();
     assert_eq!(report["version"], "1");
@@ -111,20 +215,10 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
     assert_eq!(report["staged_path"], staged.to_str().unwrap());
 
     // The staged copy: the tree, the symlink followed into a real file, the same bytes.
-    let expected_files = [
-        "README.md",
-        "config.json",
-        "generation_config.json",
-        "model-00001-of-00002.safetensors",
-        "model-00002-of-00002.safetensors",
-        "model.safetensors.index.json",
-        "tokenizer.json",
-        "tokenizer_config.json",
-    ];
-    for file in expected_files {
+    for file in EXPECTED_FILES {
         assert_eq!(
-            sha256(&staged.join(file)),
-            sha256(&snapshot(&model).join(file)),
+            sha256_of_file(&staged.join(file)),
+            sha256_of_file(&snapshot(&model).join(file)),
             "{file}"
         );
     }
@@ -142,7 +236,22 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
     );
     let predicted: Value = serde_json::from_str(predicted.trim().lines().last().unwrap()).unwrap();
     assert_eq!(predicted["run_id"], parent.as_str());
-    assert_eq!(predicted["files"], serde_json::json!(expected_files));
+    assert_eq!(predicted["files"], serde_json::json!(EXPECTED_FILES));
+
+    // The manifest logged to the parent run lists the source files, hashed here; its digest is
+    // the sha256 of its bytes.
+    let manifest_text = logged_manifest(stack, &parent);
+    let manifest_digest = sha256_hex(manifest_text.as_bytes());
+    let manifest: Value = serde_json::from_str(&manifest_text).unwrap();
+    let entries = manifest["files"].as_array().unwrap();
+    assert_eq!(entries.len(), EXPECTED_FILES.len());
+    for (entry, file) in entries.iter().zip(EXPECTED_FILES) {
+        let source = snapshot(&model).join(file);
+        assert_eq!(entry["path"], file);
+        assert_eq!(entry["sha256"], sha256_of_file(&source), "{file}");
+        assert_eq!(entry["size"], std::fs::metadata(&source).unwrap().len());
+    }
+    assert_eq!(report["manifest_digest"], manifest_digest.as_str());
 
     // Runs and their tags.
     let parent_run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={parent}"));
@@ -160,32 +269,8 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
     assert_eq!(tag(&parent_run["run"]["data"]["tags"], "team"), Some("nlp"));
     assert_eq!(
         tag(&parent_run["run"]["data"]["tags"], "llmops.manifest_digest"),
-        report["manifest_digest"].as_str()
+        Some(manifest_digest.as_str())
     );
-
-    // The manifest logged to the parent run matches the staged bytes.
-    let artifact_root = parent_run["run"]["info"]["artifact_uri"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("mlflow-artifacts:/")
-        .to_string();
-    let manifest_text = stack.python(
-        &format!(
-            "import os, urllib.request\nprint(urllib.request.urlopen(os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow-artifacts/artifacts/{artifact_root}/llmops/manifest.json').read().decode())"
-        ),
-        &[],
-    );
-    let manifest: Value = serde_json::from_str(manifest_text.trim()).unwrap();
-    let entries = manifest["files"].as_array().unwrap();
-    assert_eq!(entries.len(), expected_files.len());
-    for entry in entries {
-        let path = entry["path"].as_str().unwrap();
-        assert_eq!(entry["sha256"], sha256(&staged.join(path)), "{path}");
-        assert_eq!(
-            entry["size"],
-            std::fs::metadata(staged.join(path)).unwrap().len()
-        );
-    }
 
     // The version: registered from the child, its tags summarise the manifest.
     let version = stack.rest_get(&format!(
@@ -205,52 +290,48 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
     assert_eq!(tag(tags, "llmops.parent_run_id"), Some(parent.as_str()));
     assert_eq!(tag(tags, "llmops.published"), Some("false"));
     assert_eq!(tag(tags, "llmops.file_count"), Some("8"));
+    let source_bytes: u64 = EXPECTED_FILES
+        .iter()
+        .map(|f| std::fs::metadata(snapshot(&model).join(f)).unwrap().len())
+        .sum();
     assert_eq!(
         tag(tags, "llmops.total_bytes"),
-        Some(report["bytes"].to_string().as_str())
+        Some(source_bytes.to_string().as_str())
     );
     assert_eq!(
         tag(tags, "llmops.manifest_digest"),
-        report["manifest_digest"].as_str()
+        Some(manifest_digest.as_str())
     );
     assert_eq!(tag(tags, "llmops.architecture"), Some("LlamaForCausalLM"));
+    // Llama-3.2-1B's published parameter count (the config is its; the tensors are tiny).
     assert_eq!(tag(tags, "llmops.params"), Some("1235814400"));
     assert_eq!(tag(tags, "team"), Some("nlp"));
-    // The sizing verdict recorded by --gpu (what `llmops size` says for the same folder).
+    // The sizing verdict recorded by --gpu: the weights are ~57 KB, so nearly all of an L4's
+    // 24,152,899,584 bytes within vLLM's budget go to the KV cache, ~20.5 GB; at Llama-3.2-1B's
+    // 32,768 bytes per token (16 layers × 8 KV heads × 64 dims × K and V × 2 bytes) that is
+    // 626,256 tokens in whole 16-token blocks.
     assert_eq!(tag(tags, "llmops.size.gpu"), Some("L4"));
     assert_eq!(tag(tags, "llmops.size.fits"), Some("true"));
     assert_eq!(tag(tags, "llmops.size.max_model_len"), Some("8192"));
-    let sized = crate::common::size_json(&[
-        snapshot(&model).to_str().unwrap(),
-        "--gpu",
-        "L4",
-        "--max-model-len",
-        "8192",
-    ])
-    .0;
-    assert_eq!(
-        tag(tags, "llmops.size.kv_tokens"),
-        Some(sized["per_gpu"]["kv_tokens"].to_string().as_str())
-    );
+    assert_eq!(tag(tags, "llmops.size.kv_tokens"), Some("626256"));
 
     // Nothing under the parent's model/ in S3 until publish.
-    let s3_listing = |prefix: &str| -> Value {
-        let code = format!(
-            "import boto3, hashlib, json, os\n\
-             s3 = boto3.client('s3')\n\
-             out = {{}}\n\
-             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Prefix={prefix:?}):\n\
-             \x20   for o in page.get('Contents', []):\n\
-             \x20       body = s3.get_object(Bucket=os.environ['LLMOPS_STACK_BUCKET'], Key=o['Key'])['Body'].read()\n\
-             \x20       out[o['Key'][len({prefix:?}):]] = hashlib.sha256(body).hexdigest()\n\
-             print(json.dumps(out))\n"
-        );
-        serde_json::from_str(stack.s3_python(&code).trim()).unwrap()
-    };
-    let model_prefix = format!("mlflow/{artifact_root}/model/");
-    assert_eq!(s3_listing(&model_prefix), serde_json::json!({}));
+    let model_prefix = format!("mlflow/{}/model/", artifact_root(stack, &parent));
+    assert_eq!(s3_listing(stack, &model_prefix), serde_json::json!({}));
+}
 
-    // Publish into the same parent run; the S3 objects then match the manifest byte for byte.
+/// Publish into the same parent run: the S3 objects then have the source's bytes, the version says
+/// so; publishing twice is a no-op that says so; an unknown alias is a usage error.
+fn publish_uploads_the_staged_bytes_once(mlflow: &Mlflow) {
+    let stack = mlflow.stack();
+    let model = model_folder();
+    let dev = tempfile::tempdir().unwrap();
+    let name = unique("published");
+    let report = register(stack, &model, &name, dev.path(), &[]);
+    let parent = report["parent_run_id"].as_str().unwrap().to_string();
+    let model_prefix = format!("mlflow/{}/model/", artifact_root(stack, &parent));
+    assert_eq!(s3_listing(stack, &model_prefix), serde_json::json!({}));
+
     let output = stack
         .llmops()
         .args([
@@ -271,12 +352,14 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
     let published: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(published["already_published"], false);
     assert_eq!(published["parent_run_id"], parent.as_str());
-    let objects = s3_listing(&model_prefix);
-    let expected: serde_json::Map<String, Value> = entries
+    let expected: serde_json::Map<String, Value> = EXPECTED_FILES
         .iter()
-        .map(|e| (e["path"].as_str().unwrap().to_string(), e["sha256"].clone()))
+        .map(|f| {
+            let digest = sha256_of_file(&snapshot(&model).join(f));
+            (f.to_string(), Value::String(digest))
+        })
         .collect();
-    assert_eq!(objects, Value::Object(expected));
+    assert_eq!(s3_listing(stack, &model_prefix), Value::Object(expected));
     let version = stack.rest_get(&format!(
         "/api/2.0/mlflow/model-versions/get?name={name}&version=1"
     ));
@@ -314,14 +397,12 @@ fn end_to_end(mlflow: &str, expected_version: &str) {
         .stderr(predicate::str::contains(format!(
             "`models:/{name}@nobody` does not exist"
         )));
-
-    failure_after_runs_exist(&stack, &model, mlflow);
-    transient_503s_are_retried(&stack, &model, mlflow);
-    checks_come_before_any_run(&stack, &model, mlflow);
 }
 
 /// The version cannot be created: both runs end FAILED, the staged copy is removed, no version exists.
-fn failure_after_runs_exist(stack: &Stack, model: &tempfile::TempDir, mlflow: &str) {
+fn failure_after_runs_exist_marks_them_failed(mlflow: &Mlflow) {
+    let stack = mlflow.stack();
+    let model = &model_folder();
     let proxy = FaultProxy::start(
         stack.tracking_uri(),
         Fault::Reject {
@@ -330,7 +411,7 @@ fn failure_after_runs_exist(stack: &Stack, model: &tempfile::TempDir, mlflow: &s
         },
     );
     let dev = tempfile::tempdir().unwrap();
-    let name = format!("midway-failure-{mlflow}");
+    let name = unique("midway-failure");
     let output = stack
         .llmops()
         .env("MLFLOW_TRACKING_URI", &proxy.url)
@@ -389,7 +470,9 @@ fn failure_after_runs_exist(stack: &Stack, model: &tempfile::TempDir, mlflow: &s
 }
 
 /// A server that answers 503 and then recovers: the request is retried, the user is told.
-fn transient_503s_are_retried(stack: &Stack, model: &tempfile::TempDir, mlflow: &str) {
+fn transient_503s_are_retried(mlflow: &Mlflow) {
+    let stack = mlflow.stack();
+    let model = &model_folder();
     let proxy = FaultProxy::start(stack.tracking_uri(), Fault::Unavailable { count: 3 });
     let dev = tempfile::tempdir().unwrap();
     stack
@@ -399,7 +482,7 @@ fn transient_503s_are_retried(stack: &Stack, model: &tempfile::TempDir, mlflow: 
             "register",
             snapshot(model).to_str().unwrap(),
             "--name",
-            &format!("flaky-{mlflow}"),
+            &unique("flaky"),
             "--publish",
         ])
         .args([
@@ -417,8 +500,10 @@ fn transient_503s_are_retried(stack: &Stack, model: &tempfile::TempDir, mlflow: 
 }
 
 /// Bad input is refused before any run or experiment exists.
-fn checks_come_before_any_run(stack: &Stack, model: &tempfile::TempDir, mlflow: &str) {
-    let experiment = format!("never-created-{mlflow}");
+fn checks_come_before_any_run(mlflow: &Mlflow) {
+    let stack = mlflow.stack();
+    let model = &model_folder();
+    let experiment = unique("never-created");
     let dev = tempfile::tempdir().unwrap();
     let register = |name: &str, dir: &Path, dev_root: &Path| {
         let mut command = stack.llmops();

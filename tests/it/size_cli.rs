@@ -121,13 +121,18 @@ fn a_context_that_does_not_fit_names_the_longest_that_does() {
     let (report, code) = size_json(&[fixture("llama-3.1-8b").to_str().unwrap(), "--gpu", "L4"]);
     assert_eq!(code, 1);
     assert_eq!(report["problems"][0]["kind"], "request_does_not_fit");
+    // 16.06 GB of weights leave ~4.46 GB of the L4's 24.15 GB for the KV cache (of vLLM's default
+    // 0.92 share, less activations and CUDA graphs): at 131,072 bytes per token (32 layers × 8 KV
+    // heads × 128 dims × K and V × 2 bytes) that is 34,032 tokens in whole 16-token blocks.
     let longest = report["max_model_len_that_fits"].as_u64().unwrap();
-    assert!(longest > 1000 && longest < 131_072, "{longest}");
+    assert_eq!(longest, 34_032);
     assert!(
         report["problems"][0]["message"]
             .as_str()
             .unwrap()
-            .contains(&format!("estimated maximum model length is {longest}"))
+            .contains("estimated maximum model length is 34032"),
+        "{}",
+        report["problems"][0]["message"]
     );
     // And that length really fits.
     let (report, code) = size_json(&[
@@ -192,10 +197,31 @@ fn a_sweep_prints_one_matrix_and_one_json_array() {
         "--max-model-len",
         "8192,32768",
     ]);
-    let reports = reports.as_array().unwrap();
-    assert_eq!(reports.len(), 4);
-    let all_fit = reports.iter().all(|r| r["fits"] == true);
-    assert_eq!(code, if all_fit { 0 } else { 1 });
+    // Qwen3-8B: 16.4 GB of bf16 weights, 147,456 KV bytes per token. An H100 has ~58 GB left
+    // for KV (~395k tokens): both lengths fit. An L4 (24 GB) has ~4 GB left (~27k tokens): 8,192
+    // fits, one 32,768-token request does not; so the sweep exits 1.
+    let verdicts: Vec<(&str, u64, bool)> = reports
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["gpu"]["name"].as_str().unwrap(),
+                r["settings"]["max_model_len"].as_u64().unwrap(),
+                r["fits"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ("H100-80GB", 8192, true),
+            ("H100-80GB", 32768, true),
+            ("L4", 8192, true),
+            ("L4", 32768, false),
+        ]
+    );
+    assert_eq!(code, 1);
 }
 
 #[test]
@@ -219,8 +245,10 @@ fn weights_come_from_safetensors_headers_in_a_model_directory() {
         dir.path().join("config.json"),
     )
     .unwrap();
-    // A real header over a sparse data region: 2 GiB of "tensors" that take no disk and are never read.
-    let bytes = llmops::sizing::weights::write_sparse_safetensors(
+    // A real header over a sparse data region: ~0.56 GB of "tensors" that take no disk and are
+    // never read: (128,256 × 2,048 + 8,192 × 2,048) bf16 values × 2 bytes.
+    const TENSOR_BYTES: u64 = (128_256 * 2048 + 8192 * 2048) * 2;
+    llmops::sizing::weights::write_sparse_safetensors(
         &dir.path().join("model.safetensors"),
         &[
             ("model.embed_tokens.weight", "BF16", &[128_256, 2048]),
@@ -230,7 +258,7 @@ fn weights_come_from_safetensors_headers_in_a_model_directory() {
     .unwrap();
     let (report, _) = size_json(&[dir.path().to_str().unwrap(), "--max-model-len", "4096"]);
     assert_eq!(report["model"]["weights_source"], "safetensors_headers");
-    assert_eq!(report["per_gpu"]["weights_bytes"], bytes);
+    assert_eq!(report["per_gpu"]["weights_bytes"], TENSOR_BYTES);
 }
 
 #[test]
@@ -385,7 +413,7 @@ fn a_closed_stdout_is_not_an_error() {
     use std::process::Stdio;
     // Enough output to fill the pipe, then the reader goes away (`llmops size … | head -c 100`).
     let lengths: Vec<String> = (1..=200).map(|i| (i * 512).to_string()).collect();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmops"))
+    let mut child = crate::common::llmops_std()
         .args([
             "size",
             fixture("qwen3-8b").to_str().unwrap(),

@@ -1,84 +1,111 @@
 //! The real servers: `scripts/stack` starts MLflow (2.x or 3.x) and moto (S3 + STS) on free loopback
-//! ports; the stack is stopped (by process group) when the value is dropped.
+//! ports, and CPU Tritons.
+//!
+//! Most tests share one stack per MLflow major version, started on first use ([`Stack::shared`])
+//! and never dropped; each test registers models under its own names ([`crate::common::unique`]),
+//! so parallel tests do not meet. Every stack is started with `--owner-pid <this process>
+//! --remove-dir`: a watcher stops its servers and removes its folder when the test process exits,
+//! however it exits (normally, on a panic, or killed with SIGKILL). Stacks a test needs for itself
+//! (MLflow's basic-auth app, Tritons) are also stopped when dropped.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
-pub struct Stack {
-    pub dir: tempfile::TempDir,
-    pub env: HashMap<String, String>,
+/// A folder `scripts/stack` keeps a stack in: stack.env, pids, logs, the MLflow database.
+struct StackDir {
+    path: PathBuf,
+    /// Stopped and removed on drop; a shared stack is never dropped (its watcher cleans up).
+    owned: bool,
+}
+
+impl StackDir {
+    fn new(owned: bool) -> StackDir {
+        let path = tempfile::Builder::new()
+            .prefix("llmops-stack-")
+            .tempdir()
+            .unwrap()
+            .keep();
+        StackDir { path, owned }
+    }
+
+    /// Runs `scripts/stack <command> --dir DIR --owner-pid <us> --remove-dir ARGS`; returns the
+    /// variables of the env file it prints.
+    fn start(&self, command: &str, args: &[&str], what: &str) -> HashMap<String, String> {
+        let output = Command::new(script())
+            .args([command, "--dir", self.path.to_str().unwrap()])
+            .args([
+                "--owner-pid",
+                &std::process::id().to_string(),
+                "--remove-dir",
+            ])
+            .args(args)
+            .output()
+            .expect("scripts/stack runs");
+        assert!(
+            output.status.success(),
+            "{what} did not start (run `scripts/stack install --all`):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let env_file = String::from_utf8(output.stdout).unwrap().trim().to_string();
+        std::fs::read_to_string(&env_file)
+            .unwrap()
+            .lines()
+            .filter_map(|line| line.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+}
+
+impl Drop for StackDir {
+    fn drop(&mut self) {
+        if self.owned {
+            let _ = Command::new(script())
+                .args(["stop", "--dir", self.path.to_str().unwrap()])
+                .output();
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
 }
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/stack")
 }
 
+pub struct Stack {
+    dir: StackDir,
+    pub env: HashMap<String, String>,
+}
+
+static MLFLOW_3: OnceLock<Stack> = OnceLock::new();
+static MLFLOW_2: OnceLock<Stack> = OnceLock::new();
+
 impl Stack {
-    /// `mlflow`: "3" or "2". Panics with the script's output when the stack cannot start: the README's
-    /// test command installs it (`scripts/stack install`).
-    pub fn start(mlflow: &str) -> Stack {
-        Stack::start_with(mlflow, &[])
+    /// The stack of this test process for `mlflow` ("3" or "2"), started by the first test that
+    /// asks. Panics with the script's output when it cannot start: the README's test command
+    /// installs it (`scripts/stack install --all`).
+    pub fn shared(mlflow: &str) -> &'static Stack {
+        let cell = match mlflow {
+            "3" => &MLFLOW_3,
+            "2" => &MLFLOW_2,
+            other => panic!("no MLflow {other} stack"),
+        };
+        cell.get_or_init(|| Stack::launch(mlflow, &[], false))
     }
 
-    /// With extra `scripts/stack start` flags, e.g. `--auth` for MLflow's basic-auth app.
+    /// A stack of its own, with extra `scripts/stack start` flags (e.g. `--auth` for MLflow's
+    /// basic-auth app); stopped when dropped.
     pub fn start_with(mlflow: &str, extra: &[&str]) -> Stack {
-        let dir = tempfile::Builder::new()
-            .prefix("llmops-stack-")
-            .tempdir()
-            .unwrap();
-        let output = Command::new(script())
-            .args([
-                "start",
-                "--dir",
-                dir.path().to_str().unwrap(),
-                "--mlflow",
-                mlflow,
-            ])
-            .args(extra)
-            .output()
-            .expect("scripts/stack runs");
-        assert!(
-            output.status.success(),
-            "the MLflow {mlflow} stack did not start (run `scripts/stack install --mlflow all`):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let env_file = String::from_utf8(output.stdout).unwrap().trim().to_string();
-        let env = std::fs::read_to_string(&env_file)
-            .unwrap()
-            .lines()
-            .filter_map(|line| line.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Stack { dir, env }
+        Stack::launch(mlflow, extra, true)
     }
 
-    /// Starts a Triton (`name`: `triton` or `triton-<x>`) on `repo`; returns its URL.
-    pub fn start_triton(&mut self, name: &str, repo: &Path, mode: &str) -> String {
-        let output = Command::new(script())
-            .args([
-                "start-triton",
-                "--dir",
-                self.dir.path().to_str().unwrap(),
-                "--repo",
-                repo.to_str().unwrap(),
-            ])
-            .args(["--name", name, "--mode", mode, "--poll-secs", "1"])
-            .output()
-            .expect("scripts/stack runs");
-        assert!(
-            output.status.success(),
-            "Triton did not start (scripts/stack install --triton):\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let env_file = String::from_utf8(output.stdout).unwrap().trim().to_string();
-        for line in std::fs::read_to_string(env_file).unwrap().lines() {
-            if let Some((k, v)) = line.split_once('=') {
-                self.env.insert(k.to_string(), v.to_string());
-            }
-        }
-        let key = format!("LLMOPS_{}_URL", name.to_ascii_uppercase().replace('-', "_"));
-        self.var(&key).to_string()
+    fn launch(mlflow: &str, extra: &[&str], owned: bool) -> Stack {
+        let dir = StackDir::new(owned);
+        let mut args = vec!["--mlflow", mlflow];
+        args.extend_from_slice(extra);
+        let env = dir.start("start", &args, &format!("the MLflow {mlflow} stack"));
+        Stack { dir, env }
     }
 
     pub fn var(&self, name: &str) -> &str {
@@ -91,9 +118,15 @@ impl Stack {
         self.var("MLFLOW_TRACKING_URI")
     }
 
-    /// The real binary with this stack's environment (MLflow URI and the IRSA variables).
+    /// The real binary with this stack's environment (MLflow URI and the IRSA variables) on top of
+    /// the isolated one of [`crate::common::llmops`].
     pub fn llmops(&self) -> assert_cmd::Command {
-        let mut command = crate::common::llmops();
+        assert_cmd::Command::from_std(self.llmops_std())
+    }
+
+    /// [`Stack::llmops`] as a std `Command`, for a child the test spawns and kills itself.
+    pub fn llmops_std(&self) -> std::process::Command {
+        let mut command = crate::common::llmops_std();
         command.envs(&self.env);
         // Fast retries in tests; the policy itself is unit-tested.
         command
@@ -117,7 +150,7 @@ impl Stack {
             .args(["-c", code])
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("HOME", self.dir.path())
+            .env("HOME", &self.dir.path)
             .envs(&self.env)
             .envs(extra_env.iter().copied())
             .output()
@@ -141,10 +174,32 @@ impl Stack {
     }
 }
 
-impl Drop for Stack {
-    fn drop(&mut self) {
-        let _ = Command::new(script())
-            .args(["stop", "--dir", self.dir.path().to_str().unwrap()])
-            .output();
+/// CPU Tritons of one test, in a folder of their own (no MLflow): stopped when dropped.
+pub struct Tritons {
+    dir: StackDir,
+}
+
+impl Tritons {
+    pub fn new() -> Tritons {
+        Tritons {
+            dir: StackDir::new(true),
+        }
+    }
+
+    /// Starts a Triton (`name`: `triton` or `triton-<x>`) on `repo` in `mode` (`explicit` or
+    /// `poll`, rescanning every second); returns its URL.
+    pub fn start(&self, name: &str, repo: &Path, mode: &str) -> String {
+        let env = self.dir.start(
+            "start-triton",
+            &["--repo", repo.to_str().unwrap()]
+                .into_iter()
+                .chain(["--name", name, "--mode", mode, "--poll-secs", "1"])
+                .collect::<Vec<_>>(),
+            &format!("Triton {name}"),
+        );
+        let key = format!("LLMOPS_{}_URL", name.to_ascii_uppercase().replace('-', "_"));
+        env.get(&key)
+            .unwrap_or_else(|| panic!("stack.env has no {key}"))
+            .clone()
     }
 }

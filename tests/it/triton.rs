@@ -3,6 +3,9 @@
 //! promote to a prod repository with `--load`, and the production hazard: promote version 2 into a
 //! repository a polling Triton serves from, while requests keep flowing and a watcher looks for
 //! partial or stray folders.
+//!
+//! Each test registers the add_sub fixture under a name of its own on the shared MLflow 3 stack,
+//! and starts the Tritons it needs (stopped when it ends).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,7 +14,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::stack::Stack;
+use crate::common::unique;
+use crate::stack::{Stack, Tritons};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/triton/add_sub")
@@ -55,67 +59,123 @@ fn load(stack: &Stack, url: &str, model: &str, version: &str) {
     stack.python(&code, &[]);
 }
 
-#[test]
-fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
-    let mut stack = Stack::start("3");
-    let work = tempfile::tempdir().unwrap();
-    let (dev_repo, prod_repo, poll_repo) = (
-        work.path().join("dev-repo"),
-        work.path().join("prod-repo"),
-        work.path().join("poll-repo"),
-    );
-    for repo in [&dev_repo, &prod_repo, &poll_repo] {
-        std::fs::create_dir_all(repo).unwrap();
+/// A model of this test on the shared stack: the add_sub fixture registered under a unique name
+/// (Triton model `<name>`, client `<name>-client`) into a dev repository of its own.
+struct Registered {
+    work: tempfile::TempDir,
+    name: String,
+}
+
+impl Registered {
+    fn new(subject: &str) -> Registered {
+        let work = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(work.path().join("dev-repo")).unwrap();
+        Registered {
+            work,
+            name: unique(&format!("add_sub-{subject}")),
+        }
     }
-    let destination = stack.var("LLMOPS_ARTIFACTS_DESTINATION").to_string();
-    let register = |stack: &Stack| {
+
+    fn dev_repo(&self) -> PathBuf {
+        self.work.path().join("dev-repo")
+    }
+
+    /// An empty repository `name` beside the dev one.
+    fn repo(&self, name: &str) -> PathBuf {
+        let repo = self.work.path().join(name);
+        std::fs::create_dir_all(&repo).unwrap();
+        repo
+    }
+
+    fn client(&self) -> String {
+        format!("{}-client", self.name)
+    }
+
+    /// `register <fixture> --name <name> --target triton --publish`; the report.
+    fn register(&self) -> Value {
         json_of(
-            &stack
+            &stack()
                 .llmops()
                 .args([
                     "register",
                     fixture().to_str().unwrap(),
                     "--name",
-                    "add_sub",
+                    &self.name,
                     "--target",
                     "triton",
                     "--publish",
                 ])
-                .args(["--dev-root", dev_repo.to_str().unwrap(), "--output", "json"])
+                .args([
+                    "--dev-root",
+                    self.dev_repo().to_str().unwrap(),
+                    "--output",
+                    "json",
+                ])
                 .output()
                 .unwrap(),
         )
-    };
+    }
 
-    // Register: binary holder add_sub/1, client add_sub-client/1, staged as dev-repo/add_sub/{config.pbtxt,1/}.
-    let first = register(&stack);
+    /// `promote models:/<client>/<version> --target triton --prod-root <repo>` with `extra`.
+    fn promote(&self, version: &str, repo: &Path, extra: &[&str]) -> assert_cmd::Command {
+        let stack = stack();
+        let mut command = stack.llmops();
+        command
+            .args([
+                "promote",
+                &format!("models:/{}/{version}", self.client()),
+                "--target",
+                "triton",
+                "--prod-root",
+                repo.to_str().unwrap(),
+            ])
+            .args([
+                "--artifacts-destination",
+                stack.var("LLMOPS_ARTIFACTS_DESTINATION"),
+            ])
+            .args(extra);
+        command
+    }
+}
+
+fn stack() -> &'static Stack {
+    Stack::shared("3")
+}
+
+/// Register: binary holder <name>/1, client <name>-client/1, staged as
+/// dev-repo/<name>/{config.pbtxt,1/}, the child run's params as the reference notebooks read them.
+#[test]
+fn triton_register_stages_a_repository_folder_and_records_params() {
+    let model = Registered::new("staged");
+    let first = model.register();
     assert_eq!(
         (first["name"].as_str(), first["version"].as_str()),
-        (Some("add_sub-client"), Some("1"))
+        (Some(model.client().as_str()), Some("1"))
     );
     assert_eq!(
         (
             first["triton_model"].as_str(),
             first["triton_version"].as_str()
         ),
-        (Some("add_sub"), Some("1"))
+        (Some(model.name.as_str()), Some("1"))
     );
-    assert!(dev_repo.join("add_sub/config.pbtxt").is_file());
-    assert!(dev_repo.join("add_sub/1/model.py").is_file());
+    let dev_repo = model.dev_repo();
+    assert!(dev_repo.join(&model.name).join("config.pbtxt").is_file());
+    assert!(dev_repo.join(&model.name).join("1/model.py").is_file());
     assert!(
-        !dev_repo.join("add_sub/1/config.pbtxt").exists(),
+        !dev_repo.join(&model.name).join("1/config.pbtxt").exists(),
         "config.pbtxt never goes inside a version folder"
     );
     let dev_entries: Vec<_> = std::fs::read_dir(&dev_repo)
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     assert_eq!(
         dev_entries,
-        ["add_sub"],
+        [model.name.as_str()],
         "nothing else in the repository root"
     );
-    let params = stack.rest_get(&format!(
+    let params = stack().rest_get(&format!(
         "/api/2.0/mlflow/runs/get?run_id={}",
         first["child_run_id"].as_str().unwrap()
     ));
@@ -127,19 +187,31 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
             .find(|p| p["key"] == key)
             .map(|p| p["value"].as_str().unwrap().to_string())
     };
-    assert_eq!(param("triton_model_name").as_deref(), Some("add_sub"));
+    assert_eq!(
+        param("triton_model_name").as_deref(),
+        Some(model.name.as_str())
+    );
     assert_eq!(param("triton_model_version").as_deref(), Some("1"));
     assert_eq!(
         param("parent_run_id").as_deref(),
         first["parent_run_id"].as_str()
     );
+}
 
-    // Dev: a real Triton (explicit mode) serves it, and the registered proxy predicts through it.
-    let dev_url = stack.start_triton("triton", &dev_repo, "explicit");
-    load(&stack, &dev_url, "add_sub", "1");
+/// Dev: a real Triton (explicit mode) serves the registered folder, and the registered proxy
+/// predicts through it with the real MLflow loader.
+#[test]
+fn triton_dev_serves_the_registered_model_through_the_proxy() {
+    let stack = stack();
+    let model = Registered::new("dev");
+    model.register();
+    let tritons = Tritons::new();
+    let dev_url = tritons.start("triton", &model.dev_repo(), "explicit");
+    load(stack, &dev_url, &model.name, "1");
     let predicted = stack.python(
         &format!(
-            "import json, mlflow\nm = mlflow.pyfunc.load_model('models:/add_sub-client/1')\nr = m.predict(json.loads({INFER_BODY:?}))\nprint(json.dumps({{o['name']: o['data'] for o in r['outputs']}}))\n"
+            "import json, mlflow\nm = mlflow.pyfunc.load_model('models:/{}/1')\nr = m.predict(json.loads({INFER_BODY:?}))\nprint(json.dumps({{o['name']: o['data'] for o in r['outputs']}}))\n",
+            model.client()
         ),
         &[("LLMOPS_TRITON_URL", dev_url.as_str())],
     );
@@ -147,39 +219,37 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
     assert_eq!(outputs["OUTPUT0"], serde_json::json!([2.0, 3.0, 4.0, 5.0]));
     assert_eq!(outputs["OUTPUT1"], serde_json::json!([0.0, 1.0, 2.0, 3.0]));
     assert_eq!(outputs["VERSION"], serde_json::json!([1]));
+}
 
-    // Prod: promote with --load into an explicit-mode Triton; it serves the model.
-    let prod_url = stack.start_triton("triton-prod", &prod_repo, "explicit");
+/// Prod: promote with --load into an explicit-mode Triton, which serves the model; --dry-run,
+/// status, verify and the audit trail work for this target too.
+#[test]
+fn triton_promote_loads_into_prod_and_is_audited() {
+    let stack = stack();
+    let model = Registered::new("prod");
+    model.register();
+    let prod_repo = model.repo("prod-repo");
+    let tritons = Tritons::new();
+    let prod_url = tritons.start("triton-prod", &prod_repo, "explicit");
     let promoted = json_of(
-        &stack
-            .llmops()
-            .args([
-                "promote",
-                "models:/add_sub-client/1",
-                "--target",
-                "triton",
-                "--prod-root",
-                prod_repo.to_str().unwrap(),
-            ])
-            .args([
-                "--artifacts-destination",
-                &destination,
-                "--triton-url",
-                &prod_url,
-                "--load",
-                "--output",
-                "json",
-            ])
+        &model
+            .promote(
+                "1",
+                &prod_repo,
+                &["--triton-url", &prod_url, "--load", "--output", "json"],
+            )
             .output()
             .unwrap(),
     );
     assert_eq!(promoted["verified"], "sha256");
+    let destination = prod_repo.join(&model.name).join("1");
+    assert_eq!(promoted["destination"], destination.to_str().unwrap());
     assert_eq!(
-        promoted["destination"],
-        prod_repo.join("add_sub/1").to_str().unwrap()
-    );
-    assert_eq!(
-        infer(&stack, &prod_url, "/v2/models/add_sub/versions/1/infer"),
+        infer(
+            stack,
+            &prod_url,
+            &format!("/v2/models/{}/versions/1/infer", model.name)
+        ),
         (
             serde_json::json!([2.0, 3.0, 4.0, 5.0]),
             serde_json::json!([1])
@@ -189,25 +259,16 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
         .llmops()
         .args([
             "verify",
-            "models:/add_sub-client/1",
+            &format!("models:/{}/1", model.client()),
             "--prod-root",
             prod_repo.to_str().unwrap(),
         ])
         .assert()
         .success();
 
-    // --dry-run, status and the audit trail work for this target too.
     let plan = json_of(
-        &stack
-            .llmops()
-            .args(["promote", "models:/add_sub-client/1", "--target", "triton"])
-            .args([
-                "--prod-root",
-                prod_repo.to_str().unwrap(),
-                "--artifacts-destination",
-                &destination,
-            ])
-            .args(["--dry-run", "--output", "json"])
+        &model
+            .promote("1", &prod_repo, &["--dry-run", "--output", "json"])
             .output()
             .unwrap(),
     );
@@ -224,7 +285,7 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
             .llmops()
             .args([
                 "status",
-                "add_sub-client",
+                &model.client(),
                 "--prod-root",
                 prod_repo.to_str().unwrap(),
                 "--output",
@@ -246,8 +307,10 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
         row["verified"].as_str().unwrap().starts_with("sha256"),
         "{row}"
     );
-    let version =
-        stack.rest_get("/api/2.0/mlflow/model-versions/get?name=add_sub-client&version=1");
+    let version = stack.rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/get?name={}&version=1",
+        model.client()
+    ));
     let tags = version["model_version"]["tags"].as_array().unwrap();
     let promoted_to = tags
         .iter()
@@ -255,25 +318,23 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
         .unwrap()["value"]
         .as_str()
         .unwrap();
-    assert_eq!(promoted_to, prod_repo.join("add_sub/1").to_str().unwrap());
+    assert_eq!(promoted_to, destination.to_str().unwrap());
+}
 
-    // The hazard: a Triton polling every second serves version 1 while version 2 is promoted.
-    stack
-        .llmops()
-        .args([
-            "promote",
-            "models:/add_sub-client/1",
-            "--target",
-            "triton",
-            "--prod-root",
-            poll_repo.to_str().unwrap(),
-        ])
-        .args(["--artifacts-destination", &destination])
-        .assert()
-        .success();
-    let poll_url = stack.start_triton("triton-poll", &poll_repo, "poll");
-    wait_ready(&stack, &poll_url, "1");
-    let second = register(&stack);
+/// The hazard: a Triton polling every second serves version 1 while version 2 is promoted into its
+/// repository; requests keep flowing and none fails, and the repository never shows a partial or
+/// stray folder.
+#[test]
+fn triton_promote_under_polling_swaps_versions_safely() {
+    let stack = stack();
+    let model = Registered::new("poll");
+    model.register();
+    let poll_repo = model.repo("poll-repo");
+    model.promote("1", &poll_repo, &[]).assert().success();
+    let tritons = Tritons::new();
+    let poll_url = tritons.start("triton-poll", &poll_repo, "poll");
+    wait_ready(stack, &poll_url, &model.name, "1");
+    let second = model.register();
     assert_eq!(
         (
             second["version"].as_str(),
@@ -284,30 +345,18 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = {
-        let (repo, stop) = (poll_repo.clone(), stop.clone());
+        let (repo, name, stop) = (poll_repo.clone(), model.name.clone(), stop.clone());
         let expected_model = std::fs::read(fixture().join("1/model.py")).unwrap();
-        std::thread::spawn(move || watch_repository(&repo, &expected_model, &stop))
+        std::thread::spawn(move || watch_repository(&repo, &name, &expected_model, &stop))
     };
     let client = std::process::Command::new(stack.var("LLMOPS_STACK_PYTHON"))
-        .args(["-c", &request_loop(&poll_url)])
+        .args(["-c", &request_loop(&poll_url, &model.name)])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     std::thread::sleep(Duration::from_millis(500));
-    stack
-        .llmops()
-        .args([
-            "promote",
-            "models:/add_sub-client/2",
-            "--target",
-            "triton",
-            "--prod-root",
-            poll_repo.to_str().unwrap(),
-        ])
-        .args(["--artifacts-destination", &destination])
-        .assert()
-        .success();
+    model.promote("2", &poll_repo, &[]).assert().success();
     let client = client.wait_with_output().unwrap();
     stop.store(true, Ordering::SeqCst);
     let problems = watcher.join().unwrap();
@@ -331,17 +380,22 @@ fn triton_dev_to_prod_and_a_safe_swap_under_polling() {
         "the repository showed a partial or stray folder: {problems:?}"
     );
     assert_eq!(
-        infer(&stack, &poll_url, "/v2/models/add_sub/versions/2/infer").1,
+        infer(
+            stack,
+            &poll_url,
+            &format!("/v2/models/{}/versions/2/infer", model.name)
+        )
+        .1,
         serde_json::json!([2])
     );
 }
 
-fn wait_ready(stack: &Stack, url: &str, version: &str) {
+fn wait_ready(stack: &Stack, url: &str, model: &str, version: &str) {
     let code = format!(
         "import time, urllib.request\n\
          for _ in range(240):\n\
          \x20   try:\n\
-         \x20       if urllib.request.urlopen('{url}/v2/models/add_sub/versions/{version}/ready', timeout=5).status == 200: break\n\
+         \x20       if urllib.request.urlopen('{url}/v2/models/{model}/versions/{version}/ready', timeout=5).status == 200: break\n\
          \x20   except Exception: pass\n\
          \x20   time.sleep(0.25)\n\
          else: raise SystemExit('not ready')\n"
@@ -351,7 +405,7 @@ fn wait_ready(stack: &Stack, url: &str, version: &str) {
 
 /// Requests without a version (Triton routes them to the newest ready one), bounded in count and
 /// time; stops once version 2 has answered 20 times. Prints a JSON summary.
-fn request_loop(url: &str) -> String {
+fn request_loop(url: &str, model: &str) -> String {
     format!(
         "import json, time, urllib.request\n\
          body = {INFER_BODY:?}.encode()\n\
@@ -360,7 +414,7 @@ fn request_loop(url: &str) -> String {
          for _ in range(4000):\n\
          \x20   if time.time() > deadline or seen2 >= 20: break\n\
          \x20   try:\n\
-         \x20       r = urllib.request.Request('{url}/v2/models/add_sub/infer', data=body, headers={{'Content-Type': 'application/json'}})\n\
+         \x20       r = urllib.request.Request('{url}/v2/models/{model}/infer', data=body, headers={{'Content-Type': 'application/json'}})\n\
          \x20       out = {{o['name']: o['data'] for o in json.loads(urllib.request.urlopen(r, timeout=10).read())['outputs']}}\n\
          \x20       ok += 1\n\
          \x20       if out['VERSION'] == [2]: seen2 += 1\n\
@@ -373,16 +427,21 @@ fn request_loop(url: &str) -> String {
 
 /// Looks at the repository every few milliseconds until told to stop: the root may hold only the
 /// model folder; the model folder only `config.pbtxt` and complete version folders.
-fn watch_repository(repo: &Path, expected_model: &[u8], stop: &AtomicBool) -> Vec<String> {
+fn watch_repository(
+    repo: &Path,
+    model: &str,
+    expected_model: &[u8],
+    stop: &AtomicBool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     while !stop.load(Ordering::SeqCst) {
         for entry in std::fs::read_dir(repo).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name != "add_sub" {
+            if name != model {
                 problems.push(format!("stray entry in the repository root: {name}"));
             }
         }
-        for entry in std::fs::read_dir(repo.join("add_sub"))
+        for entry in std::fs::read_dir(repo.join(model))
             .into_iter()
             .flatten()
             .flatten()

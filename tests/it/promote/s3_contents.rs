@@ -1,0 +1,147 @@
+//! What is in S3 is not what was registered: hostile keys, changed bytes, more keys than one listing
+//! page, no llmops manifest.
+
+use std::sync::atomic::Ordering;
+
+use predicates::prelude::*;
+
+use super::{json_of, promote, published_copies, register_published, s3, stack, walk};
+use crate::common::{assert_same_tree, tree_digests};
+use crate::fault_proxy::{Fault, FaultProxy};
+
+/// Keys with `..`, absolute paths and empty segments under the run's prefix: refused, nothing
+/// written outside (or inside) the destination.
+#[test]
+fn hostile_keys_are_refused() {
+    let published = register_published("hostile");
+    let prefix = format!("{}/model", published.root);
+    for key in ["../../../../escaped.txt", "/etc/escaped.txt", "a//b.txt"] {
+        let key = format!("{prefix}/{key}");
+        s3(&format!(
+            "s3.put_object(Bucket=b, Key={key:?}, Body=b'evil')"
+        ));
+        let outside = tempfile::tempdir().unwrap();
+        let prod = outside.path().join("prod");
+        std::fs::create_dir_all(&prod).unwrap();
+        promote(&published.uri(), &prod)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("refusing S3 key"));
+        let written: Vec<_> = walk(outside.path())
+            .into_iter()
+            .filter(|p| p.ends_with("escaped.txt") || p.ends_with("b.txt"))
+            .collect();
+        assert!(written.is_empty(), "{key}: {written:?}");
+        assert!(published_copies(&prod).is_empty(), "{key}");
+        s3(&format!("s3.delete_object(Bucket=b, Key={key:?})"));
+    }
+}
+
+/// The shard in S3 no longer has the registered bytes (same size, one byte flipped): the digest
+/// taken while it downloads says so, it is fetched once more, and the promote fails naming it.
+#[test]
+fn changed_bytes_in_s3_are_fetched_again_then_refused() {
+    let published = register_published("changed-bytes");
+    s3(&format!(
+        "k = {:?}\nbody = bytearray(s3.get_object(Bucket=b, Key=k)['Body'].read())\nbody[1_500_000] ^= 0xFF\ns3.put_object(Bucket=b, Key=k, Body=bytes(body))",
+        format!("{}/model/extra-shard.safetensors", published.root)
+    ));
+    let prod = tempfile::tempdir().unwrap();
+    promote(&published.uri(), prod.path())
+        .args(["--part-size", "512KiB"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "`extra-shard.safetensors` does not match; fetching it again",
+        ))
+        .stderr(predicate::str::contains(
+            "checksum mismatch after a second fetch: extra-shard.safetensors",
+        ));
+    let published_copies = published_copies(prod.path());
+    assert!(
+        published_copies.is_empty(),
+        "a corrupt copy was published: {published_copies:?}"
+    );
+}
+
+/// A model of more than one listing page (1,000 keys): downloads start from the first page while
+/// the next is still being listed, and the whole model arrives and verifies.
+#[test]
+fn a_long_listing_streams_into_the_downloads() {
+    let published = register_published("paged");
+    // 1,000 more small files, straight into S3, and into the manifest with their sha256.
+    s3(&format!(
+        "import hashlib, json\n\
+         root = {:?}\n\
+         key = root + '/llmops/manifest.json'\n\
+         m = json.loads(s3.get_object(Bucket=b, Key=key)['Body'].read())\n\
+         for i in range(1000):\n\
+         \x20   body, path = f'file {{i}}\\n'.encode(), f'many/f{{i:04}}.txt'\n\
+         \x20   s3.put_object(Bucket=b, Key=root + '/model/' + path, Body=body)\n\
+         \x20   m['files'].append({{'path': path, 'size': len(body), 'sha256': hashlib.sha256(body).hexdigest()}})\n\
+         m['files'].sort(key=lambda e: e['path'])\n\
+         s3.put_object(Bucket=b, Key=key, Body=json.dumps(m).encode())",
+        published.root
+    ));
+    let proxy = FaultProxy::start(
+        stack().var("MOTO_URL"),
+        Fault::DelayLaterListingPages { millis: 1500 },
+    );
+    let prod = tempfile::tempdir().unwrap();
+    let report = json_of(
+        &promote(&published.uri(), prod.path())
+            .env("AWS_ENDPOINT_URL_S3", &proxy.url)
+            .args(["--output", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(report["verified"], "sha256");
+    let fixture_files = std::fs::read_dir(published.model.path()).unwrap().count();
+    assert_eq!(
+        report["files"].as_u64().unwrap() as usize,
+        fixture_files + 1000
+    );
+    let gets = proxy.gets_while_delayed.load(Ordering::SeqCst);
+    assert!(
+        gets > 0,
+        "no object was fetched while the second listing page was pending"
+    );
+    let target = published.promoted_copy(prod.path());
+    assert_eq!(
+        std::fs::read_to_string(target.join("many/f0999.txt")).unwrap(),
+        "file 999\n"
+    );
+    let copied = tree_digests(&target);
+    assert_eq!(copied.len(), fixture_files + 1000);
+    for (path, digest) in tree_digests(published.model.path()) {
+        assert_eq!(copied.get(&path), Some(&digest), "{path}");
+    }
+}
+
+/// A version registered by another tool has no llmops manifest: the promote says its check is
+/// weaker, checks sizes and single-part ETags (MD5, taken while downloading), and the copy is whole.
+#[test]
+fn without_a_manifest_sizes_and_etags_are_checked() {
+    let published = register_published("no-manifest");
+    s3(&format!(
+        "s3.delete_object(Bucket=b, Key={:?})",
+        format!("{}/llmops/manifest.json", published.root)
+    ));
+    let prod = tempfile::tempdir().unwrap();
+    let output = promote(&published.uri(), prod.path())
+        .args(["--part-size", "512KiB", "--output", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no llmops manifest in the parent run")
+            && stderr.contains("checked by size and single-part ETag only"),
+        "{stderr}"
+    );
+    let report = json_of(&output);
+    assert_eq!(report["verified"], "size_and_etag");
+    assert_same_tree(
+        published.model.path(),
+        &published.promoted_copy(prod.path()),
+    );
+}
