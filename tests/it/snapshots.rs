@@ -33,6 +33,8 @@ fn settings() -> insta::Settings {
         // A temporary folder's own name; what llmops built below it stays visible.
         (r"/tmp/[.A-Za-z0-9_-]+", "[TMP]"),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
+        // The experiment's id depends on what other tests created first on the shared stack.
+        (r"mlflow/\d+/", "mlflow/[EXPERIMENT]/"),
         (r"\b[0-9a-f]{64}\b", "[SHA256]"),
         (r"\b[0-9a-f]{32}\b", "[RUN_ID]"),
         (
@@ -138,7 +140,7 @@ fn snapshot_config_show() {
 /// One registered, published and promoted version on a real stack, then the read-only commands.
 #[test]
 fn snapshot_registry_commands() {
-    let stack = Stack::start("3");
+    let stack = Stack::shared("3");
     let dev = tempfile::tempdir().unwrap();
     let prod = tempfile::tempdir().unwrap();
     let dev_root = dev.path().to_str().unwrap();

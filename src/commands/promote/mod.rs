@@ -387,12 +387,7 @@ async fn verify_with_one_refetch(
     }
     let named: Vec<String> = still_bad
         .iter()
-        .map(|name| {
-            format!(
-                "`{}` differs from the manifest",
-                crate::text::printable(name)
-            )
-        })
+        .map(|n| crate::text::printable(n))
         .collect();
     Err(UserError::failed(format!(
         "checksum mismatch after a second fetch: {}",

@@ -160,13 +160,18 @@ fn published_copies(prod: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-/// Partial downloads under `prod` (today `llm-models/.<run>.llmops-partial/`, and the folder a
-/// copy is assembled in, `llm-models/.<run>.llmops-partial-<pid>/`).
+/// Partial downloads under `prod`: `.llmops/partial/<run>/`, beside the served `llm-models/`
+/// (which must hold none).
 fn partial_downloads(prod: &Path) -> Vec<PathBuf> {
-    entries(&prod.join("llm-models"))
+    let stray: Vec<PathBuf> = entries(&prod.join("llm-models"))
         .into_iter()
-        .filter(|p| p.to_string_lossy().contains(".llmops-partial"))
-        .collect()
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(
+        stray.is_empty(),
+        "llm-models/ holds more than models: {stray:?}"
+    );
+    entries(&prod.join(".llmops/partial"))
 }
 
 /// The most parts of one file a (running or interrupted) promote into `prod` has recorded as
