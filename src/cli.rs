@@ -176,6 +176,16 @@ fn parse_memory(text: &str) -> Result<u64, String> {
     crate::units::parse_bytes(text)
 }
 
+/// A number of seconds for a timeout: more than 0 and at most a day.
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s <= 86_400.0 => Ok(s),
+        _ => Err(format!(
+            "`{text}` must be a number of seconds more than 0 and at most 86400"
+        )),
+    }
+}
+
 fn parse_fraction(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(f) if f > 0.0 && f <= 1.0 => Ok(f),
@@ -347,7 +357,7 @@ pub struct PromoteArgs {
     pub load: bool,
 
     /// Seconds to wait for Triton to report the version ready [default: 120]
-    #[arg(long, default_value_t = 120.0)]
+    #[arg(long, default_value_t = 120.0, value_parser = parse_seconds)]
     pub load_timeout: f64,
 
     /// Requests in flight [default: 8]
@@ -359,7 +369,7 @@ pub struct PromoteArgs {
     pub part_size: Option<String>,
 
     /// Seconds without a byte before a read is retried [default: 30]
-    #[arg(long)]
+    #[arg(long, value_parser = parse_seconds)]
     pub stall_timeout: Option<f64>,
 
     #[command(flatten)]

@@ -132,6 +132,13 @@ fn read(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
                 )));
             }
         };
+        // Values become environment variables, which cannot hold NUL; no setting needs a control
+        // character, and one in a path or URL is a mistake to name, not to pass on.
+        if text.chars().any(char::is_control) {
+            return Err(invalid(format!(
+                "`{key}` contains a control character (\\u{{…}}); settings are paths, URLs, names and numbers"
+            )));
+        }
         values.insert(key, text);
     }
     Ok(values)
@@ -209,7 +216,14 @@ pub fn show(settings: &[Setting]) -> ConfigReport {
                 )
             })
             .collect(),
-        settings: settings.to_vec(),
+        // A URL's password (`http://user:pass@host`) is a secret too.
+        settings: settings
+            .iter()
+            .map(|setting| Setting {
+                value: setting.value.as_deref().map(crate::text::without_password),
+                ..setting.clone()
+            })
+            .collect(),
         secrets: SECRET_VARIABLES
             .iter()
             .map(|v| {

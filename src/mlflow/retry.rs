@@ -71,9 +71,7 @@ impl RetryPolicy {
                 env::MLFLOW_HTTP_REQUEST_BACKOFF_JITTER,
                 default.backoff_jitter,
             )?,
-            timeout: Duration::from_secs_f64(
-                number(env::MLFLOW_HTTP_REQUEST_TIMEOUT, 120.0)?.max(0.001),
-            ),
+            timeout: request_timeout(number(env::MLFLOW_HTTP_REQUEST_TIMEOUT, 120.0)?)?,
             respect_retry_after: respect,
         })
     }
@@ -104,19 +102,42 @@ fn jitter_fraction() -> f64 {
     nanos as f64 / 1e9
 }
 
-/// `Retry-After` in seconds (the HTTP-date form is rare from MLflow and is ignored).
+/// `Retry-After` in seconds (the HTTP-date form is rare from MLflow and is ignored); a value too
+/// large for a duration is ignored too (the backoff caps it anyway).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
     value
         .trim()
         .parse::<f64>()
         .ok()
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+}
+
+/// `MLFLOW_HTTP_REQUEST_TIMEOUT`: more than 0 and at most a day (0 would fail every request, and
+/// 1e300 does not fit a duration).
+fn request_timeout(seconds: f64) -> Result<Duration, String> {
+    if seconds <= 0.0 || seconds > 86_400.0 {
+        return Err(format!(
+            "`{}={seconds}` must be more than 0 and at most 86400 seconds",
+            env::MLFLOW_HTTP_REQUEST_TIMEOUT
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_that_do_not_fit_are_refused_not_panicked_on() {
+        assert!(request_timeout(0.0).is_err());
+        assert!(request_timeout(1e300).is_err());
+        assert_eq!(request_timeout(2.5).unwrap(), Duration::from_millis(2500));
+        assert_eq!(parse_retry_after("1e300"), None);
+        assert_eq!(parse_retry_after("inf"), None);
+        assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
+    }
 
     #[test]
     fn backoff_doubles_and_respects_retry_after() {
