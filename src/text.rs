@@ -31,6 +31,24 @@ pub fn excerpt(text: &str, limit: usize) -> String {
     format!("{}… ({} more characters)", printable(&head), total - limit)
 }
 
+/// A URL with the password of its user part masked (`http://ann:***@host`), for anything shown.
+pub fn without_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((user_info, host)) => {
+            let user = user_info
+                .split_once(':')
+                .map_or(user_info, |(user, _)| user);
+            format!("{scheme}://{user}:***@{host}{path}")
+        }
+        None => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +65,18 @@ mod tests {
         assert_eq!(printable("zero\u{200b}width"), "zero\\u{200b}width");
         assert_eq!(printable("line\nbreak\t"), "line\\nbreak\\t");
         assert_eq!(printable("bom\u{feff}"), "bom\\u{feff}");
+    }
+
+    #[test]
+    fn passwords_in_urls_are_masked() {
+        assert_eq!(
+            without_password("http://ann:s3cret@mlflow:5000/path?x=1"),
+            "http://ann:***@mlflow:5000/path?x=1"
+        );
+        assert_eq!(without_password("https://tok@host"), "https://tok:***@host");
+        assert_eq!(without_password("http://host:5000"), "http://host:5000");
+        assert_eq!(without_password("no scheme"), "no scheme");
+        assert_eq!(without_password("http://host/a@b"), "http://host/a@b");
     }
 
     #[test]

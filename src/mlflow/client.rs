@@ -16,6 +16,13 @@ use super::retry::{RetryPolicy, parse_retry_after};
 use crate::env;
 use crate::progress::Reporter;
 
+/// The largest JSON answer llmops reads (a page of 200 model versions is well under 1 MiB).
+const JSON_LIMIT: usize = 16 * 1024 * 1024;
+/// The largest artifact llmops downloads through the tracking server (a manifest, a model context).
+const ARTIFACT_LIMIT: usize = 64 * 1024 * 1024;
+/// How much of an error answer is kept.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum MlflowError {
     #[error("cannot reach the MLflow tracking server at {url}: {reason}")]
@@ -235,7 +242,7 @@ pub struct MlflowClient {
 impl std::fmt::Debug for MlflowClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MlflowClient")
-            .field("base", &self.base)
+            .field("base", &crate::text::without_password(&self.base))
             .field("auth", &self.auth)
             .finish_non_exhaustive()
     }
@@ -251,10 +258,12 @@ impl MlflowClient {
         let base = tracking_uri.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(format!(
-                "tracking URI `{tracking_uri}` is not an http(s) URL; llmops talks to an MLflow tracking server"
+                "tracking URI `{}` is not an http(s) URL; llmops talks to an MLflow tracking server",
+                crate::text::without_password(tracking_uri)
             ));
         }
         let http = reqwest::Client::builder()
+            .redirect(same_origin_redirects())
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(retry.timeout)
             .user_agent(concat!("llmops/", env!("CARGO_PKG_VERSION")))
@@ -275,8 +284,9 @@ impl MlflowClient {
         self
     }
 
-    pub fn tracking_uri(&self) -> &str {
-        &self.base
+    /// The tracking URI as it may be shown: a password in it is masked.
+    pub fn tracking_uri(&self) -> String {
+        crate::text::without_password(&self.base)
     }
 
     pub fn auth(&self) -> &Auth {
@@ -307,10 +317,8 @@ impl MlflowClient {
                 request
             })
             .await?;
-        let text = response.text().await.map_err(|e| MlflowError::Decode {
-            path: path.into(),
-            problem: e.to_string(),
-        })?;
+        let bytes = self.read_body(response, path, JSON_LIMIT).await?;
+        let text = String::from_utf8_lossy(&bytes);
         if text.trim().is_empty() {
             return Ok(json!({}));
         }
@@ -318,6 +326,55 @@ impl MlflowClient {
             path: path.into(),
             problem: format!("{e}: {}", snippet(&text)),
         })
+    }
+
+    /// A response body of at most `limit` bytes, read within the request timeout: a server that
+    /// sends gigabytes, or one byte a second, is an error that names the path, not an exhausted
+    /// machine or a hung command.
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        path: &str,
+        limit: usize,
+    ) -> Result<Vec<u8>> {
+        let decode = |problem: String| MlflowError::Decode {
+            path: path.into(),
+            problem,
+        };
+        let read = async {
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| decode(e.to_string()))? {
+                if body.len() + chunk.len() > limit {
+                    return Err(decode(format!("the answer is larger than {limit} bytes")));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
+        tokio::time::timeout(self.retry.timeout, read)
+            .await
+            .map_err(|_| {
+                decode(format!(
+                    "the answer did not arrive within {} s (MLFLOW_HTTP_REQUEST_TIMEOUT)",
+                    self.retry.timeout.as_secs_f64()
+                ))
+            })?
+    }
+
+    /// The start of an error answer (enough for MLflow's JSON error; a proxy's page is cut).
+    async fn read_error_body(&self, mut response: reqwest::Response) -> String {
+        let mut body = Vec::new();
+        let read = async {
+            while let Ok(Some(chunk)) = response.chunk().await {
+                body.extend_from_slice(&chunk);
+                if body.len() >= ERROR_BODY_LIMIT {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(self.retry.timeout, read).await;
+        body.truncate(ERROR_BODY_LIMIT);
+        String::from_utf8_lossy(&body).into_owned()
     }
 
     /// Sends `build()` with MLflow's retry policy.
@@ -353,12 +410,8 @@ impl MlflowClient {
                         .get(RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    let error = api_error(
-                        method,
-                        path,
-                        status,
-                        response.text().await.unwrap_or_default(),
-                    );
+                    let error =
+                        api_error(method, path, status, self.read_error_body(response).await);
                     (
                         RetryPolicy::is_transient(status.as_u16()),
                         retry_after,
@@ -369,7 +422,7 @@ impl MlflowClient {
                     true,
                     None,
                     MlflowError::Unreachable {
-                        url: self.base.clone(),
+                        url: self.tracking_uri(),
                         reason: describe_transport_error(&error),
                     },
                 ),
@@ -420,8 +473,10 @@ impl MlflowClient {
                     .headers(self.auth.headers())
             })
             .await?;
-        let text = response.text().await.unwrap_or_default();
-        Ok(text.trim().to_string())
+        let bytes = self
+            .read_body(response, "/version", ERROR_BODY_LIMIT)
+            .await?;
+        Ok(String::from_utf8_lossy(&bytes).trim().to_string())
     }
 
     pub async fn get_or_create_experiment(&self, name: &str) -> Result<Experiment> {
@@ -664,11 +719,7 @@ impl MlflowClient {
                 self.http.get(&url).headers(self.auth.headers())
             })
             .await?;
-        let bytes = response.bytes().await.map_err(|e| MlflowError::Decode {
-            path: api_path,
-            problem: e.to_string(),
-        })?;
-        Ok(bytes.to_vec())
+        self.read_body(response, &api_path, ARTIFACT_LIMIT).await
     }
 
     pub async fn get_or_create_registered_model(
@@ -761,7 +812,13 @@ impl MlflowClient {
 
     /// Every version of a registered model, newest first.
     pub async fn search_model_versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
-        let filter = format!("name='{}'", name.replace('\'', "\\'"));
+        // MLflow's filter parser strips the quotes and does not unescape: a name with `'` is
+        // quoted with `"` (names with both are refused at registration).
+        let filter = if name.contains('\'') {
+            format!("name=\"{name}\"")
+        } else {
+            format!("name='{name}'")
+        };
         let mut versions = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -889,7 +946,7 @@ fn api_error(method: &Method, path: &str, status: StatusCode, body: String) -> M
         .as_ref()
         .and_then(|v| v.get("message"))
         .and_then(Value::as_str)
-        .map(str::to_string)
+        .map(|message| crate::text::excerpt(message, 500))
         .unwrap_or_else(|| {
             let text = snippet(&body);
             if text.is_empty() {
@@ -905,6 +962,25 @@ fn api_error(method: &Method, path: &str, status: StatusCode, body: String) -> M
         code,
         message,
     }
+}
+
+/// Redirects within the tracking server's origin are followed (up to 10); one to another origin
+/// is refused, because the credentials headers (`X-Domino-Api-Key` among them, which reqwest does
+/// not know to drop) would follow it.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let first = attempt.previous().first().map(|u| u.origin());
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if first.is_some_and(|origin| origin != attempt.url().origin()) {
+            let to = crate::text::without_password(attempt.url().as_str());
+            attempt.error(format!(
+                "the tracking server redirected to another origin ({to}); llmops does not send credentials there"
+            ))
+        } else {
+            attempt.follow()
+        }
+    })
 }
 
 fn describe_transport_error(error: &reqwest::Error) -> String {
