@@ -14,6 +14,12 @@ pub enum Fault {
     Unavailable { count: usize },
     /// Answer requests whose path contains `path` with `status` and an MLflow-style error.
     Reject { path: &'static str, status: u16 },
+    /// Answer only the `nth` (1-based) request whose line contains `path` with `status`.
+    RejectNth {
+        path: &'static str,
+        nth: usize,
+        status: u16,
+    },
     /// S3 object GETs (`GET` lines containing `path`, not listings): the first `times` answer 503
     /// with S3's `SlowDown` error.
     S3SlowDown { path: &'static str, times: usize },
@@ -82,6 +88,7 @@ impl FaultProxy {
             relayed: relayed.clone(),
             object_gets: Arc::new(AtomicUsize::new(0)),
             gets_while_delayed: gets_while_delayed.clone(),
+            matched: Arc::new(AtomicUsize::new(0)),
         };
         let s = stop.clone();
         std::thread::spawn(move || {
@@ -127,6 +134,8 @@ struct Counters {
     relayed: Arc<AtomicUsize>,
     object_gets: Arc<AtomicUsize>,
     gets_while_delayed: Arc<AtomicUsize>,
+    /// Requests that matched a `RejectNth` path so far.
+    matched: Arc<AtomicUsize>,
 }
 
 fn handle(
@@ -167,6 +176,10 @@ fn handle(
         Fault::Unavailable { count } => (number < *count).then_some((503, UNAVAILABLE)),
         Fault::Reject { path, status } => {
             request_line.contains(path).then_some((*status, REJECTED))
+        }
+        Fault::RejectNth { path, nth, status } if request_line.contains(path) => {
+            let n = counters.matched.fetch_add(1, Ordering::SeqCst) + 1;
+            (n == *nth).then_some((*status, REJECTED))
         }
         Fault::S3SlowDown { path, times } if object_get(path) => {
             (faults.load(Ordering::SeqCst) < *times).then_some((503, SLOW_DOWN))

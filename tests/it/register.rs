@@ -60,6 +60,8 @@ against_both_servers!(
     register_stages_logs_and_registers,
     publish_uploads_the_staged_bytes_once,
     failure_after_runs_exist_marks_them_failed,
+    a_failure_after_the_version_exists_deletes_it,
+    a_name_with_an_apostrophe_is_found_again,
     transient_503s_are_retried,
     checks_come_before_any_run,
 );
@@ -610,4 +612,71 @@ fn no_tracking_server_configured_is_a_usage_error() {
         .code(2)
         .stderr(predicate::str::contains("no MLflow tracking server given"))
         .stderr(predicate::str::contains("MLFLOW_TRACKING_URI"));
+}
+
+/// The parent run's final update fails after the version was created (the second `runs/update`:
+/// the child's finish is the first): the roll-back deletes the version too, so no version is left
+/// that looks healthy and cannot be published.
+fn a_failure_after_the_version_exists_deletes_it(mlflow: &Mlflow) {
+    let stack = mlflow.stack();
+    let model = &model_folder();
+    let proxy = FaultProxy::start(
+        stack.tracking_uri(),
+        Fault::RejectNth {
+            path: "runs/update",
+            nth: 2,
+            status: 400,
+        },
+    );
+    let dev = tempfile::tempdir().unwrap();
+    let name = unique("orphan-version");
+    let output = stack
+        .llmops()
+        .env("MLFLOW_TRACKING_URI", &proxy.url)
+        .args([
+            "register",
+            snapshot(model).to_str().unwrap(),
+            "--name",
+            &name,
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .args(["--python-model", test_model_code().to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("model version {name}/1 was deleted")),
+        "{stderr}"
+    );
+    let versions = stack.rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
+    ));
+    assert!(
+        versions
+            .get("model_versions")
+            .is_none_or(|v| v.as_array().unwrap().is_empty()),
+        "the version is gone: {versions}"
+    );
+}
+
+/// A registered name with `'` is accepted at registration, so `status` (MLflow's search) must
+/// find it too.
+fn a_name_with_an_apostrophe_is_found_again(mlflow: &Mlflow) {
+    let stack = mlflow.stack();
+    let model = model_folder();
+    let dev = tempfile::tempdir().unwrap();
+    let name = unique("o'brien's model");
+    register(stack, &model, &name, dev.path(), &[]);
+    let output = stack
+        .llmops()
+        .args(["status", &name, "--output", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["name"], name.as_str());
+    assert_eq!(report["versions"][0]["version"], "1");
 }

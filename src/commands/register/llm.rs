@@ -182,7 +182,7 @@ async fn register_into(
         files: manifest.files.len(),
         bytes: manifest.total_bytes(),
         published: args.publish,
-        tracking_uri: client.tracking_uri().to_string(),
+        tracking_uri: client.tracking_uri(),
         triton_model: None,
         triton_version: None,
     })

@@ -164,6 +164,10 @@ impl Session {
                 child.description,
             )
             .await?;
+        // From here a failure (the parent's final update) must not leave a healthy-looking version.
+        created
+            .versions
+            .push((child.registered_name.to_string(), version.version.clone()));
         Ok((child_id, version))
     }
 }
@@ -188,18 +192,19 @@ struct Created {
     parent: Option<String>,
     child: Option<String>,
     staged: Option<PathBuf>,
-    /// A version registered before the failure (Triton's binary holder), deleted on roll-back.
-    version: Option<(String, String)>,
+    /// Versions registered before the failure (Triton's binary holder, the child's version),
+    /// deleted on roll-back.
+    versions: Vec<(String, String)>,
 }
 
 impl Created {
     async fn roll_back(&self, client: &MlflowClient, reporter: &dyn Reporter) {
-        if let Some((name, version)) = &self.version
-            && let Err(e) = client.delete_model_version(name, version).await
-        {
-            reporter.warn(&format!(
-                "could not delete model version {name}/{version}: {e}"
-            ));
+        for (name, version) in &self.versions {
+            if let Err(e) = client.delete_model_version(name, version).await {
+                reporter.warn(&format!(
+                    "could not delete model version {name}/{version}: {e}"
+                ));
+            }
         }
         for run in [&self.child, &self.parent].into_iter().flatten() {
             if let Err(e) = client.finish_run(run, "FAILED").await {
@@ -248,7 +253,7 @@ impl Created {
                 staged.display()
             ));
         }
-        if let Some((name, version)) = &self.version {
+        for (name, version) in &self.versions {
             text.push_str(&format!("; model version {name}/{version} was deleted"));
         }
         text

@@ -137,7 +137,9 @@ async fn register(
             args.description.as_deref(),
         )
         .await?;
-    created.version = Some((args.name.clone(), binary.version.clone()));
+    created
+        .versions
+        .push((args.name.clone(), binary.version.clone()));
     let version = binary.version.clone();
 
     let (manifest, model_dir, version_dir) = stage_into_repository(cx, session, &version).await?;
@@ -198,7 +200,7 @@ async fn register(
         files: manifest.files.len(),
         bytes: manifest.total_bytes(),
         published: args.publish,
-        tracking_uri: client.tracking_uri().to_string(),
+        tracking_uri: client.tracking_uri(),
         triton_model: Some(args.name.clone()),
         triton_version: Some(version),
     })
