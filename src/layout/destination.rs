@@ -107,6 +107,19 @@ impl Destination {
         }
     }
 
+    /// The target must be a folder or absent: a file or a symlink there is refused before any byte
+    /// is fetched, never swapped in or followed.
+    pub fn check_target(&self) -> Result<(), UserError> {
+        match std::fs::symlink_metadata(&self.target) {
+            Ok(meta) if !meta.is_dir() => Err(UserError::failed(format!(
+                "`{}` exists and is not a folder (a file or a symlink); llmops will not replace it",
+                self.target.display()
+            ))
+            .with_hint("remove it, then promote again")),
+            _ => Ok(()),
+        }
+    }
+
     /// Checks the root can be written, before any byte is fetched.
     pub fn check_writable(&self, root: &DatasetRoot) -> Result<(), UserError> {
         match &self.served {
@@ -193,9 +206,90 @@ impl Destination {
     }
 }
 
+/// Removes from the work tree `root` everything that is not one of the `planned` files (relative,
+/// `/`-separated): files left by an earlier run for objects no longer listed, anything that is not
+/// a regular file (symlinks are removed, never followed), and the folders that end up empty. What
+/// is moved into production is then the plan and nothing else. Returns what was removed.
+pub fn prune_to_plan(
+    root: &Path,
+    planned: &std::collections::BTreeSet<&str>,
+) -> std::io::Result<Vec<String>> {
+    let mut removed = Vec::new();
+    if std::fs::symlink_metadata(root).is_err() {
+        return Ok(removed);
+    }
+    // Deepest first, so a folder is looked at after its content.
+    for entry in walkdir::WalkDir::new(root)
+        .min_depth(1)
+        .contents_first(true)
+    {
+        let entry = entry.map_err(std::io::Error::other)?;
+        let relative = entry
+            .path()
+            .strip_prefix(root)
+            .expect("walkdir yields paths under its root")
+            .to_string_lossy()
+            .replace(std::path::MAIN_SEPARATOR, "/");
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            // Only when empty: `remove_dir` refuses anything else.
+            let _ = std::fs::remove_dir(entry.path());
+        } else if !kind.is_file() || !planned.contains(relative.as_str()) {
+            std::fs::remove_file(entry.path())?;
+            removed.push(relative);
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_planned_regular_files_are_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let files = root.path().join("files");
+        std::fs::create_dir_all(files.join("sub/empty")).unwrap();
+        for name in [
+            "config.json",
+            "sub/w.safetensors",
+            "0000-evil.bin",
+            "sub/stale.bin",
+        ] {
+            std::fs::write(files.join(name), b"x").unwrap();
+        }
+        let outside = root.path().join("victim");
+        std::fs::write(&outside, b"keep me").unwrap();
+        std::os::unix::fs::symlink(&outside, files.join("tokenizer.json")).unwrap();
+        let planned = ["config.json", "sub/w.safetensors", "tokenizer.json"]
+            .into_iter()
+            .collect();
+        let mut removed = prune_to_plan(&files, &planned).unwrap();
+        removed.sort();
+        assert_eq!(
+            removed,
+            ["0000-evil.bin", "sub/stale.bin", "tokenizer.json"]
+        );
+        assert!(files.join("config.json").is_file() && files.join("sub/w.safetensors").is_file());
+        assert!(!files.join("sub/empty").exists());
+        assert_eq!(std::fs::read(&outside).unwrap(), b"keep me");
+    }
+
+    #[test]
+    fn a_file_or_symlink_at_the_target_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        let d = Destination::plan(root.path(), &Served::Llm, "abc").unwrap();
+        assert!(d.check_target().is_ok());
+        std::fs::create_dir_all(root.path().join("llm-models")).unwrap();
+        std::fs::write(&d.target, b"not a model").unwrap();
+        let error = d.check_target().unwrap_err();
+        assert!(
+            error.message.contains("is not a folder"),
+            "{}",
+            error.message
+        );
+    }
 
     #[test]
     fn the_served_folder_holds_model_folders_only() {

@@ -18,7 +18,7 @@ use source::Source;
 use crate::cli::{PromoteArgs, Target};
 use crate::env;
 use crate::exit::UserError;
-use crate::layout::destination::{Destination, PromotedState, Verification};
+use crate::layout::destination::{self, Destination, PromotedState, Verification};
 use crate::layout::roots::{self, RootKind};
 use crate::layout::swap::{self, Swap};
 use crate::layout::triton;
@@ -47,6 +47,7 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
     let served = registry::served_as(&located.version)?;
     check_target(args.target, &served, &located)?;
     let dest = Destination::plan(&prod_root.path, &served, located.parent_run_id())?;
+    dest.check_target()?;
     dest.check_writable(&prod_root)?;
 
     let credential_source = s3::credential_source();
@@ -269,6 +270,8 @@ async fn fetch_verify_and_swap(
     reporter: &Arc<dyn Reporter>,
     report: &mut PromoteReport,
 ) -> anyhow::Result<()> {
+    // The work folder may hold what an earlier run fetched for objects no longer planned.
+    prune_work_tree(source, reporter.as_ref())?;
     let state = ResumeState::new(dest.work.join("state"))?;
     let options = DownloadOptions {
         digest: Some(match source.manifest {
@@ -298,6 +301,8 @@ async fn fetch_verify_and_swap(
     )
     .await?;
     report.verified = Some(verification);
+    // Only the planned, verified files move into production.
+    prune_work_tree(source, reporter.as_ref())?;
     let swapped = dest.publish(&source.files_root)?;
     report.outcome = match swapped {
         Swap::Replaced => Outcome::Replaced,
@@ -312,6 +317,18 @@ async fn fetch_verify_and_swap(
         verification,
         verified_at: now_rfc3339(),
     })
+}
+
+/// Removes from the work tree whatever is not in the plan, saying what went.
+fn prune_work_tree(source: &Source<'_>, reporter: &dyn Reporter) -> anyhow::Result<()> {
+    let planned = source.files.iter().map(|f| f.relative.as_str()).collect();
+    for removed in destination::prune_to_plan(&source.files_root, &planned)? {
+        reporter.note(&format!(
+            "removed `{}` from the work folder: it is not part of this version",
+            crate::text::printable(&removed)
+        ));
+    }
+    Ok(())
 }
 
 /// The audit trail on the version: when, by whom, where, which manifest.

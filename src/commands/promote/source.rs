@@ -102,15 +102,19 @@ impl<'a> Source<'a> {
         let (listing, first, root) = (&mut self.listing, &self.listed, &self.files_root);
         let feed = async move {
             let sender = sender;
+            // Only what the manifest plans is fetched; the rest fails the check below.
+            let planned = |file: &RemoteFile| manifest.entry(&file.relative).is_some();
             let mut all = first.clone();
-            for file in &all {
+            for file in all.iter().filter(|f| planned(f)) {
                 sender.send(file.clone()).await?;
             }
             while let Some(page) = listing.next_page().await? {
                 let location = listing.location().clone();
                 for object in page {
                     if let Some(file) = remote_file(&location, root, object)? {
-                        sender.send(file.clone()).await?;
+                        if planned(&file) {
+                            sender.send(file.clone()).await?;
+                        }
                         all.push(file);
                     }
                 }

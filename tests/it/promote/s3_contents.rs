@@ -145,3 +145,59 @@ fn without_a_manifest_sizes_and_etags_are_checked() {
         &published.promoted_copy(prod.path()),
     );
 }
+
+/// An object that is not in the manifest makes the promote fail; once it is gone from S3, the next
+/// promote publishes the registered files and nothing else (it was never fetched, and whatever an
+/// earlier run left in the work folder is not moved into production).
+#[test]
+fn an_unplanned_object_never_reaches_production() {
+    let published = register_published("leftover");
+    let key = format!("{}/model/0000-evil.bin", published.root);
+    s3(&format!(
+        "s3.put_object(Bucket=b, Key={key:?}, Body=b'evil')"
+    ));
+    let prod = tempfile::tempdir().unwrap();
+    promote(&published.uri(), prod.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "`0000-evil.bin` is not in the manifest",
+        ));
+    // What an older or interrupted run might have left in the work folder.
+    let work = prod.path().join(".llmops/partial").join(&published.parent);
+    std::fs::create_dir_all(work.join("files")).unwrap();
+    std::fs::write(work.join("files/0000-left-behind.bin"), b"stale").unwrap();
+    s3(&format!("s3.delete_object(Bucket=b, Key={key:?})"));
+    promote(&published.uri(), prod.path()).assert().code(0);
+    let copy = published.promoted_copy(prod.path());
+    assert_eq!(
+        tree_digests(&copy),
+        tree_digests(published.model.path()),
+        "production holds exactly the registered files"
+    );
+}
+
+/// A promote of a version without a manifest is interrupted, then a shard disappears from S3: the
+/// next promote's plan is the new listing, and the shard fetched earlier is not published.
+#[test]
+fn a_file_fetched_before_it_left_the_listing_is_not_published() {
+    let published = register_published("vanished");
+    s3(&format!(
+        "s3.delete_object(Bucket=b, Key={:?})",
+        format!("{}/llmops/manifest.json", published.root)
+    ));
+    let prod = tempfile::tempdir().unwrap();
+    // As if an earlier run had fetched the shard before being killed.
+    let work = prod.path().join(".llmops/partial").join(&published.parent);
+    std::fs::create_dir_all(work.join("files")).unwrap();
+    std::fs::write(work.join("files/extra-shard.safetensors"), vec![0u8; 4096]).unwrap();
+    s3(&format!(
+        "s3.delete_object(Bucket=b, Key={:?})",
+        format!("{}/model/extra-shard.safetensors", published.root)
+    ));
+    promote(&published.uri(), prod.path()).assert().code(0);
+    let copy = published.promoted_copy(prod.path());
+    let mut expected = tree_digests(published.model.path());
+    expected.remove("extra-shard.safetensors");
+    assert_eq!(tree_digests(&copy), expected);
+}
