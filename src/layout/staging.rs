@@ -39,6 +39,8 @@ pub enum StagingError {
     TargetExists(PathBuf),
     #[error("`{0}` has a name that is not valid UTF-8, which MLflow artifact paths cannot carry")]
     NonUtf8(PathBuf),
+    #[error("`{name}` cannot be registered: {reason} (it could not be published or promoted)")]
+    UnsafeName { name: String, reason: &'static str },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StagingError + '_ {
@@ -72,6 +74,13 @@ pub fn scan(dir: &Path) -> Result<Vec<SourceFile>, StagingError> {
             .to_str()
             .ok_or_else(|| StagingError::NonUtf8(path.clone()))?
             .to_string();
+        // Refused here, by the rule publish and promote apply, rather than after the version exists.
+        if let Some(reason) = crate::safe_path::problem(&relative) {
+            return Err(StagingError::UnsafeName {
+                name: crate::text::printable(&relative),
+                reason,
+            });
+        }
         let size = entry.metadata().map_err(|e| walk_error(dir, e))?.len();
         files.push(SourceFile {
             relative,
@@ -356,6 +365,17 @@ mod tests {
             .unwrap();
         let error = scan(source.path()).unwrap_err().to_string();
         assert!(error.contains("model.safetensors"), "{error}");
+    }
+
+    #[test]
+    fn names_publish_would_refuse_are_refused_at_the_scan() {
+        for name in ["new\nline.json", "back\\slash.json"] {
+            let source = tempfile::tempdir().unwrap();
+            std::fs::write(source.path().join("config.json"), b"{}").unwrap();
+            std::fs::write(source.path().join(name), b"x").unwrap();
+            let error = scan(source.path()).unwrap_err().to_string();
+            assert!(error.contains("cannot be registered"), "{error}");
+        }
     }
 
     #[test]

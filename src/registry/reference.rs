@@ -147,6 +147,12 @@ pub fn validate_registered_model_name(name: &str) -> Result<(), String> {
             bad.escape_debug()
         ));
     }
+    if name.contains('\'') && name.contains('"') {
+        return Err(format!(
+            "the registered model name `{}` contains both `'` and `\"`, which MLflow's search cannot quote; {rule}",
+            name.escape_debug()
+        ));
+    }
     if name == "." || name == ".." {
         return Err(format!(
             "`{name}` is not a usable registered model name; {rule}"
