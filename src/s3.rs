@@ -97,31 +97,12 @@ pub fn credential_source() -> String {
     "instance metadata (IMDS), or the shared credentials file".into()
 }
 
-/// `, expires in N minutes` (or `, EXPIRED …`) from the token's `exp` claim. The token is a JWT;
-/// only its payload is decoded, never verified (STS does that).
+/// `, expires in N minutes` (or `, EXPIRED …`) from the token's `exp` claim.
 fn token_expiry(path: &str) -> String {
-    use base64::Engine;
-    let Ok(token) = std::fs::read_to_string(path) else {
+    let Some(exp) = token_exp(path) else {
         return String::new();
     };
-    let Some(payload) = token.trim().split('.').nth(1) else {
-        return String::new();
-    };
-    let Ok(bytes) =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('='))
-    else {
-        return String::new();
-    };
-    let Some(exp) = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| v["exp"].as_i64())
-    else {
-        return String::new();
-    };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+    let now = unix_now();
     if exp > now {
         format!(", expires in {} minutes", (exp - now) / 60)
     } else {
@@ -130,6 +111,35 @@ fn token_expiry(path: &str) -> String {
             (now - exp) / 60
         )
     }
+}
+
+/// Whether the configured web-identity token's `exp` claim is in the past.
+pub fn web_identity_token_expired() -> bool {
+    std::env::var("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .ok()
+        .and_then(|path| token_exp(&path))
+        .is_some_and(|exp| exp <= unix_now())
+}
+
+/// The `exp` claim of the JWT in `path`. Only the payload is decoded, never verified (STS does
+/// that).
+fn token_exp(path: &str) -> Option<i64> {
+    use base64::Engine;
+    let token = std::fs::read_to_string(path).ok()?;
+    let payload = token.trim().split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v["exp"].as_i64())
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// An S3 client from the standard chain; path-style addressing when an endpoint is overridden

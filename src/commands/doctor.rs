@@ -145,9 +145,14 @@ async fn tracking_server(args: &DoctorArgs, reporter: Arc<dyn Reporter>, checks:
                 "authentication",
                 format!("accepted ({})", client.auth().describe()),
             ));
-            if let Some(date) = server_date {
-                checks.push(clock_skew(started, date));
-            }
+            checks.push(match server_date {
+                Some(date) => clock_skew(started, date),
+                None => fail(
+                    "clock",
+                    "the tracking server sent no readable `Date` header, so the clock cannot be compared",
+                    "check this machine's clock against NTP (AWS rejects requests signed more than 5 minutes off); a proxy in front of MLflow may be dropping `Date`",
+                ),
+            });
         }
         Err(error) if error.is_auth() => checks.push(auth_failure(&client, &error)),
         Err(error) => checks.push(fail(
@@ -206,6 +211,14 @@ async fn aws(args: &DoctorArgs, checks: &mut Vec<Check>) {
     }
     let (s3, sts) = crate::s3::clients().await;
     match tokio::time::timeout(Duration::from_secs(30), sts.get_caller_identity().send()).await {
+        // STS may still honour a session made before the token expired; the next one will fail.
+        Ok(Ok(_)) if crate::s3::web_identity_token_expired() => {
+            checks.push(fail(
+                "AWS credentials",
+                format!("{source}: the web-identity token has expired"),
+                "the pod's projected service-account token is not being refreshed: check the IRSA webhook and the token's mount, or restart the pod",
+            ));
+        }
         Ok(Ok(identity)) => checks.push(ok(
             "AWS credentials",
             format!("{source}; caller {}", identity.arn().unwrap_or("unknown")),
