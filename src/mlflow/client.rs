@@ -20,8 +20,8 @@ use crate::progress::Reporter;
 const JSON_LIMIT: usize = 16 * 1024 * 1024;
 /// The largest artifact llmops downloads through the tracking server (a manifest, a model context).
 const ARTIFACT_LIMIT: usize = 64 * 1024 * 1024;
-/// How much of an error answer is kept.
-const ERROR_BODY_LIMIT: usize = 64 * 1024;
+/// How much of an error answer is kept (enough for MLflow's JSON error with a long message).
+const ERROR_BODY_LIMIT: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MlflowError {

@@ -41,8 +41,52 @@ pub enum Fault {
     /// Listing requests for a second or later page wait `millis` before they are forwarded; how
     /// many object GETs were forwarded meanwhile is recorded in `gets_while_delayed`.
     DelayLaterListingPages { millis: u64 },
+    /// Requests whose line contains `path` get a hostile answer of the test's making; the others
+    /// are forwarded.
+    Hostile { path: &'static str, answer: Hostile },
     /// No fault: forward and count.
     None,
+}
+
+/// What a hostile server answers.
+#[derive(Clone)]
+pub enum Hostile {
+    /// `302 Found` to this URL.
+    Redirect(String),
+    /// `status` with this body.
+    Body { status: u16, body: Arc<Vec<u8>> },
+    /// `200` announcing `len` bytes, then one byte every `interval_ms`.
+    Drip { len: usize, interval_ms: u64 },
+}
+
+impl Hostile {
+    fn write_to(&self, client: &mut TcpStream) -> std::io::Result<()> {
+        match self {
+            Hostile::Redirect(location) => write!(
+                client,
+                "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            ),
+            Hostile::Body { status, body } => {
+                write!(
+                    client,
+                    "HTTP/1.1 {status} Hostile\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                )?;
+                client.write_all(body)
+            }
+            Hostile::Drip { len, interval_ms } => {
+                write!(
+                    client,
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len}\r\nConnection: close\r\n\r\n"
+                )?;
+                for _ in 0..*len {
+                    client.write_all(b" ")?;
+                    std::thread::sleep(Duration::from_millis(*interval_ms));
+                }
+                Ok(())
+            }
+        }
+    }
 }
 
 impl Fault {
@@ -170,6 +214,12 @@ fn handle(
         "{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"injected rejection\"}";
     const SLOW_DOWN: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>";
     let object_get = |path: &str| Fault::matches_object_get(path, &request_line);
+    if let Fault::Hostile { path, answer } = fault
+        && request_line.contains(path)
+    {
+        faults.fetch_add(1, Ordering::SeqCst);
+        return answer.write_to(&mut client);
+    }
     // (body bytes to relay, seconds to stall) for a fault that cuts the body short.
     let mut body_fault: Option<(usize, Option<u64>)> = None;
     let faulty = match fault {
