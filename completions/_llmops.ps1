@@ -99,6 +99,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, or one JSON document on stdout for scripts')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show the caller, the source, the files and the destination; download nothing')
+            [CompletionResult]::new('--allow-unverified', '--allow-unverified', [CompletionResultType]::ParameterName, 'Promote even when no manifest recorded at registration vouches for the files (a version registered by another tool, or whose manifest is gone): sizes and ETags only, said in the audit tags')
             [CompletionResult]::new('--require-fit', '--require-fit', [CompletionResultType]::ParameterName, 'Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the published safetensors headers, without downloading the tensors)')
             [CompletionResult]::new('--load', '--load', [CompletionResultType]::ParameterName, 'With --target triton: ask Triton to load the version, and wait until it is ready')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')

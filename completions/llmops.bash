@@ -590,7 +590,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__promote)
-            opts="-q -h --version --prod-root --artifacts-destination --alias --dry-run --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --quiet --no-progress --color --help"
+            opts="-q -h --version --prod-root --artifacts-destination --alias --dry-run --allow-unverified --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -93,6 +93,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
             cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
             cand --dry-run 'Show the caller, the source, the files and the destination; download nothing'
+            cand --allow-unverified 'Promote even when no manifest recorded at registration vouches for the files (a version registered by another tool, or whose manifest is gone): sizes and ETags only, said in the audit tags'
             cand --require-fit 'Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the published safetensors headers, without downloading the tensors)'
             cand --load 'With --target triton: ask Triton to load the version, and wait until it is ready'
             cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'

@@ -101,6 +101,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l color -d 'When
 always\t''
 never\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l dry-run -d 'Show the caller, the source, the files and the destination; download nothing'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l allow-unverified -d 'Promote even when no manifest recorded at registration vouches for the files (a version registered by another tool, or whose manifest is gone): sizes and ETags only, said in the audit tags'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l require-fit -d 'Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the published safetensors headers, without downloading the tensors)'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load -d 'With --target triton: ask Triton to load the version, and wait until it is ready'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'

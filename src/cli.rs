@@ -327,6 +327,12 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub dry_run: bool,
 
+    /// Promote even when no manifest recorded at registration vouches for the files (a version
+    /// registered by another tool, or whose manifest is gone): sizes and ETags only, said in the
+    /// audit tags
+    #[arg(long)]
+    pub allow_unverified: bool,
+
     /// Where the binaries are served from (for Triton, --prod-root is the model repository)
     #[arg(long, value_enum, default_value_t = Target::Llm)]
     pub target: Target,

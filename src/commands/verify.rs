@@ -39,6 +39,8 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
     let version = registry::resolve_version(&client, &reference).await?;
     let lineage = lineage::resolve(&client, &version).await?;
     let manifest = registry::read_manifest(&client, &lineage).await?;
+    // Only the manifest recorded at registration is a yardstick for production.
+    registry::check_manifest_chain(&version, Some(&manifest), false)?;
     let served = registry::served_as(&version)?;
     let dest = Destination::plan(&prod_root.path, &served, &lineage.parent.info.run_id)?;
     // The manifest's paths are relative to the run folder (LLM) or the model folder (Triton).

@@ -204,6 +204,56 @@ pub async fn read_manifest(client: &MlflowClient, lineage: &Lineage) -> anyhow::
     Ok(Manifest::from_untrusted(&bytes)?)
 }
 
+/// The chain of trust: the manifest digest recorded on the version when it was registered → the
+/// manifest found now → every file. A manifest that is not the registered one is refused; a
+/// version whose manifest cannot be anchored (none recorded, or none found) is refused unless
+/// the user accepts the weaker check with `--allow-unverified`.
+pub fn check_manifest_chain(
+    version: &ModelVersion,
+    manifest: Option<&Manifest>,
+    allow_unverified: bool,
+) -> Result<Anchored, UserError> {
+    let recorded = version.tag(tag::MANIFEST_DIGEST);
+    let who = format!("{}/{}", version.name, version.version);
+    let unverified = |message: String| {
+        if allow_unverified {
+            Ok(Anchored::Unverified)
+        } else {
+            Err(UserError::failed(message).with_hint(
+                "pass --allow-unverified to go on with the weaker check; the audit tags will say so",
+            ))
+        }
+    };
+    match (recorded, manifest) {
+        (Some(recorded), Some(found)) if found.digest() == recorded => Ok(Anchored::Registered),
+        (Some(recorded), Some(found)) => Err(UserError::failed(format!(
+            "the manifest in the parent run of {who} (sha256 {}) is not the one registered ({} {recorded}): the binaries may have been altered since",
+            found.digest(),
+            tag::MANIFEST_DIGEST
+        ))
+        .with_hint("nothing was downloaded; publish the version again from its dev copy, or register it anew")),
+        (Some(recorded), None) => unverified(format!(
+            "{who} was registered with a manifest (sha256 {recorded}), but the parent run no longer has `{MANIFEST_ARTIFACT}`: only sizes and ETags could be checked"
+        )),
+        (None, Some(_)) => unverified(format!(
+            "{who} records no {}, so its manifest cannot be trusted",
+            tag::MANIFEST_DIGEST
+        )),
+        (None, None) => unverified(format!(
+            "{who} has no llmops manifest (registered by another tool): its files can be checked by size and single-part ETag only"
+        )),
+    }
+}
+
+/// How far the chain of trust reaches for a version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Anchored {
+    /// The manifest is the one recorded at registration.
+    Registered,
+    /// Accepted with `--allow-unverified`: no registered manifest vouches for the files.
+    Unverified,
+}
+
 /// The parent run id a version records (set by `register`), without asking the server for runs.
 pub fn recorded_parent(version: &ModelVersion) -> Option<&str> {
     version.tag(tag::PARENT_RUN_ID)
@@ -212,4 +262,59 @@ pub fn recorded_parent(version: &ModelVersion) -> Option<&str> {
 /// Whether `publish` (or `register --publish`) completed for this version.
 pub fn is_published(version: &ModelVersion) -> bool {
     version.tag(tag::PUBLISHED) == Some("true")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::ManifestEntry;
+
+    fn version(digest: Option<&str>) -> ModelVersion {
+        let tags = digest
+            .map(|d| serde_json::json!([{ "key": tag::MANIFEST_DIGEST, "value": d }]))
+            .unwrap_or_else(|| serde_json::json!([]));
+        serde_json::from_value(serde_json::json!({ "name": "m", "version": "3", "tags": tags }))
+            .unwrap()
+    }
+
+    fn manifest(sha: char) -> Manifest {
+        Manifest::new(vec![ManifestEntry {
+            path: "w.safetensors".into(),
+            size: 1,
+            sha256: sha.to_string().repeat(64),
+        }])
+    }
+
+    #[test]
+    fn the_chain_holds_only_from_the_registered_digest() {
+        let registered = manifest('a');
+        let digest = registered.digest();
+        let v = version(Some(&digest));
+        assert_eq!(
+            check_manifest_chain(&v, Some(&registered), false).unwrap(),
+            Anchored::Registered
+        );
+        // A manifest rewritten to match altered bytes breaks the chain, flag or not.
+        for allow in [false, true] {
+            let error = check_manifest_chain(&v, Some(&manifest('b')), allow).unwrap_err();
+            assert!(
+                error.message.contains("is not the one registered"),
+                "{}",
+                error.message
+            );
+        }
+        // A missing or unanchored manifest needs --allow-unverified.
+        for (v, m) in [
+            (&v, None),
+            (&version(None), Some(&registered)),
+            (&version(None), None),
+        ] {
+            let error = check_manifest_chain(v, m, false).unwrap_err();
+            assert!(error.hint.unwrap().contains("--allow-unverified"));
+            assert_eq!(
+                check_manifest_chain(v, m, true).unwrap(),
+                Anchored::Unverified
+            );
+        }
+    }
 }

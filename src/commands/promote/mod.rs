@@ -26,7 +26,7 @@ use crate::manifest::Manifest;
 use crate::mlflow::{self, MlflowClient};
 use crate::progress::{Reporter, Silent};
 use crate::registry::names::tag;
-use crate::registry::{self, Located, ModelRef, Served};
+use crate::registry::{self, Anchored, Located, ModelRef, Served};
 use crate::s3;
 use crate::transfer::digest::DigestKind;
 use crate::transfer::download::{self, DownloadOptions, RemoteFile, ResumeState};
@@ -64,8 +64,16 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         ))
         .into());
     }
-    if source.manifest.is_none() {
-        reporter.warn("no llmops manifest in the parent run (registered by another tool): files are checked by size and single-part ETag only");
+    let anchored = registry::check_manifest_chain(
+        &located.version,
+        source.manifest.as_ref(),
+        args.allow_unverified,
+    )?;
+    if anchored == Anchored::Unverified {
+        reporter.warn(match source.manifest {
+            None => "no llmops manifest in the parent run: files are checked by size and single-part ETag only (--allow-unverified)",
+            Some(_) => "the manifest is not anchored to the registration: files are checked against it, but nothing vouches for it (--allow-unverified)",
+        });
     }
     if args.require_fit {
         require_fit(args, &s3, &binaries, reporter.as_ref()).await?;
@@ -107,7 +115,7 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         fetch_verify_and_swap(&s3, &mut source, &dest, options, &reporter, &mut report).await?;
     }
 
-    record_audit(&client, &located, &dest, &source, user).await?;
+    record_audit(&client, &located, &dest, (&source, anchored), user).await?;
     if let Some(alias) = &args.alias {
         let version = &located.version;
         client
@@ -336,18 +344,21 @@ async fn record_audit(
     client: &MlflowClient,
     located: &Located,
     dest: &Destination,
-    source: &Source<'_>,
+    (source, anchored): (&Source<'_>, Anchored),
     user: String,
 ) -> anyhow::Result<()> {
-    let digest = source.manifest.as_ref().map(Manifest::digest);
+    let digest = match (source.manifest.as_ref().map(Manifest::digest), anchored) {
+        (Some(digest), Anchored::Registered) => digest,
+        (Some(digest), Anchored::Unverified) => {
+            format!("{digest} (unverified: --allow-unverified)")
+        }
+        (None, _) => "none (no manifest: --allow-unverified)".into(),
+    };
     let tags = [
         (tag::PROMOTED_AT, now_rfc3339()),
         (tag::PROMOTED_BY, user),
         (tag::PROMOTED_TO, dest.target.display().to_string()),
-        (
-            tag::PROMOTED_DIGEST,
-            digest.unwrap_or_else(|| "none (no manifest)".into()),
-        ),
+        (tag::PROMOTED_DIGEST, digest),
     ];
     let version = &located.version;
     for (key, value) in tags {

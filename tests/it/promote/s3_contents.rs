@@ -128,8 +128,24 @@ fn without_a_manifest_sizes_and_etags_are_checked() {
         format!("{}/llmops/manifest.json", published.root)
     ));
     let prod = tempfile::tempdir().unwrap();
+    // The version recorded a manifest at registration: without it, the weaker check is refused...
+    promote(&published.uri(), prod.path())
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "no longer has `llmops/manifest.json`",
+        ))
+        .stderr(predicate::str::contains("--allow-unverified"));
+    assert!(published_copies(prod.path()).is_empty());
+    // ... unless the deployer asks for it, and the audit trail says so.
     let output = promote(&published.uri(), prod.path())
-        .args(["--part-size", "512KiB", "--output", "json"])
+        .args([
+            "--part-size",
+            "512KiB",
+            "--output",
+            "json",
+            "--allow-unverified",
+        ])
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -195,9 +211,54 @@ fn a_file_fetched_before_it_left_the_listing_is_not_published() {
         "s3.delete_object(Bucket=b, Key={:?})",
         format!("{}/model/extra-shard.safetensors", published.root)
     ));
-    promote(&published.uri(), prod.path()).assert().code(0);
+    promote(&published.uri(), prod.path())
+        .arg("--allow-unverified")
+        .assert()
+        .code(0);
     let copy = published.promoted_copy(prod.path());
     let mut expected = tree_digests(published.model.path());
     expected.remove("extra-shard.safetensors");
     assert_eq!(tree_digests(&copy), expected);
+}
+
+/// A shard altered in S3 and the manifest rewritten to match it: the manifest is not the one
+/// recorded at registration, so promote refuses before downloading, `--allow-unverified` or not,
+/// and `verify` of an earlier promoted copy refuses the rewritten manifest as a yardstick.
+#[test]
+fn a_rewritten_manifest_breaks_the_chain_of_trust() {
+    let published = register_published("rewritten");
+    let prod = tempfile::tempdir().unwrap();
+    promote(&published.uri(), prod.path()).assert().code(0);
+    let manifest_key = format!("{}/llmops/manifest.json", published.root);
+    let shard_key = format!("{}/model/extra-shard.safetensors", published.root);
+    s3(&format!(
+        "import hashlib, json\n\
+         body = bytearray(s3.get_object(Bucket=b, Key={shard_key:?})['Body'].read())\n\
+         body[7] ^= 0xFF\n\
+         s3.put_object(Bucket=b, Key={shard_key:?}, Body=bytes(body))\n\
+         m = json.loads(s3.get_object(Bucket=b, Key={manifest_key:?})['Body'].read())\n\
+         for f in m['files']:\n\
+         \x20   if f['path'] == 'extra-shard.safetensors': f['sha256'] = hashlib.sha256(body).hexdigest()\n\
+         s3.put_object(Bucket=b, Key={manifest_key:?}, Body=json.dumps(m, separators=(',', ':')).encode())"
+    ));
+    let other = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--allow-unverified"][..]] {
+        promote(&published.uri(), other.path())
+            .args(extra)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is not the one registered"));
+        assert!(published_copies(other.path()).is_empty());
+    }
+    stack()
+        .llmops()
+        .args([
+            "verify",
+            &published.uri(),
+            "--prod-root",
+            prod.path().to_str().unwrap(),
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("is not the one registered"));
 }
