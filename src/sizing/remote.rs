@@ -36,7 +36,20 @@ pub async fn load_from(client: &Client, location: &S3Location) -> anyhow::Result
         UserError::usage(format!("{location} has no config.json (listed {} files)", files.len()))
             .with_hint("for a registered version, publish its binaries first (`llmops publish`), or size the local folder")
     })?;
-    let config_bytes = get_range(client, &location.bucket, &config_file.key, None).await?;
+    if config_file.size > CONFIG_LIMIT {
+        return Err(UserError::usage(format!(
+            "{location}/config.json is {} bytes; a model's config.json is a few KB (at most {CONFIG_LIMIT} bytes are read)",
+            config_file.size
+        ))
+        .into());
+    }
+    let config_bytes = get_range(
+        client,
+        &location.bucket,
+        &config_file.key,
+        (0, config_file.size),
+    )
+    .await?;
     let text = String::from_utf8(config_bytes)
         .map_err(|_| UserError::usage(format!("{location}/config.json is not UTF-8")))?;
     let config_path = std::path::PathBuf::from(format!("{location}/config.json"));
@@ -58,13 +71,13 @@ pub async fn load_from(client: &Client, location: &S3Location) -> anyhow::Result
         .iter()
         .filter(|f| f.relative.ends_with(".safetensors"))
     {
-        let first = get_range(client, &location.bucket, &file.key, Some((0, 8))).await?;
+        let first = get_range(client, &location.bucket, &file.key, (0, 8)).await?;
         let first: [u8; 8] = first
             .try_into()
             .map_err(|_| invalid(&file.key, "shorter than 8 bytes".into()))?;
         let header_len =
             weights::header_length(first, file.size).map_err(|p| invalid(&file.key, p))?;
-        let header = get_range(client, &location.bucket, &file.key, Some((8, header_len))).await?;
+        let header = get_range(client, &location.bucket, &file.key, (8, header_len)).await?;
         weights::add_header_bytes(&header, file.size, config.num_layers(), &mut total)
             .map_err(|p| invalid(&file.key, p))?;
         total.files += 1;
@@ -94,27 +107,44 @@ fn invalid(key: &str, problem: String) -> anyhow::Error {
     .into()
 }
 
-/// `len` bytes from `start` (or the whole object).
+/// The largest config.json read (published ones are a few KB; a multimodal one, tens of KB).
+const CONFIG_LIMIT: u64 = 16 * 1024 * 1024;
+
+/// `len` bytes from `start`, and never more: a server that ignores the range is refused, not
+/// read to the end.
 async fn get_range(
     client: &Client,
     bucket: &str,
     key: &str,
-    range: Option<(u64, u64)>,
+    (start, len): (u64, u64),
 ) -> anyhow::Result<Vec<u8>> {
-    let mut request = client.get_object().bucket(bucket).key(key);
-    if let Some((start, len)) = range {
-        request = request.range(format!("bytes={start}-{}", start + len.max(1) - 1));
-    }
-    let object = request.send().await.map_err(|e| {
-        UserError::failed(format!(
-            "cannot read s3://{bucket}/{key}: {}",
-            describe_sdk_error(&e)
-        ))
-    })?;
-    let bytes = object
-        .body
-        .collect()
+    let object = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .range(format!("bytes={start}-{}", start + len.max(1) - 1))
+        .send()
         .await
-        .map_err(|e| UserError::failed(format!("reading s3://{bucket}/{key}: {e}")))?;
-    Ok(bytes.into_bytes().to_vec())
+        .map_err(|e| {
+            UserError::failed(format!(
+                "cannot read s3://{bucket}/{key}: {}",
+                describe_sdk_error(&e)
+            ))
+        })?;
+    let mut body = object.body;
+    let mut bytes = Vec::with_capacity(len.min(CONFIG_LIMIT) as usize);
+    while let Some(chunk) = body
+        .try_next()
+        .await
+        .map_err(|e| UserError::failed(format!("reading s3://{bucket}/{key}: {e}")))?
+    {
+        if (bytes.len() + chunk.len()) as u64 > len.max(1) {
+            return Err(UserError::failed(format!(
+                "s3://{bucket}/{key} sent more than the {len} bytes asked for"
+            ))
+            .into());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
 }
