@@ -99,7 +99,8 @@ pub fn files() -> Vec<PathBuf> {
     files
 }
 
-fn read(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
+/// One settings file, checked key by key (public for the parser's property tests).
+pub fn read(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
     let invalid = |problem: String| ConfigError::Invalid {
         file: path.to_path_buf(),
         problem,

@@ -6,6 +6,7 @@ mod config;
 mod doctor;
 mod fault_proxy;
 mod fixtures;
+mod fuzz;
 mod generated;
 mod isolation;
 mod parser_never_panics;
