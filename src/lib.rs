@@ -15,6 +15,7 @@ pub mod output;
 pub mod progress;
 pub mod registry;
 pub mod s3;
+pub mod safe_fs;
 pub mod safe_path;
 pub mod sizing;
 pub mod text;

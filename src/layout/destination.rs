@@ -135,10 +135,37 @@ impl Destination {
 
     /// Takes the version's lock (naming `holder` to anyone who waits), after moving what an older
     /// llmops left inside the served folder.
+    /// Then makes its own folders, refusing any symlink below the root (see `safe_fs`).
     pub fn lock(&self, holder: &str) -> anyhow::Result<Lock> {
+        let base = self.own_base();
+        let in_own_folder = |path: &Path| {
+            crate::safe_fs::create_dirs(&base, path.parent().expect("inside the root"))
+        };
+        in_own_folder(&self.lock)?;
         let lock = Lock::acquire(&self.lock, holder)?;
         self.move_legacy_files(holder)?;
+        for dir in [self.work.join("files"), self.work.join("state")] {
+            crate::safe_fs::create_dirs(&base, &dir)?;
+        }
+        in_own_folder(&self.state)?;
+        if self.served == Served::Llm {
+            crate::safe_fs::create_dirs(&self.root, &self.root.join(LLM_MODELS_DIR))?;
+        }
         Ok(lock)
+    }
+
+    /// The folder below which llmops makes its own folders: the prod root, or for Triton the
+    /// folder that holds the repository and its staging area.
+    fn own_base(&self) -> PathBuf {
+        match self.served {
+            Served::Llm => self.root.clone(),
+            Served::Triton { .. } => self
+                .lock
+                .parent()
+                .and_then(Path::parent)
+                .expect("the staging area is beside the repository")
+                .to_path_buf(),
+        }
     }
 
     /// An older llmops kept its partial download, lock and state inside `llm-models/`. Its lock is
@@ -198,9 +225,9 @@ impl Destination {
     /// Records `state`, written whole to a temporary file and renamed over the old record.
     pub fn write_state(&self, state: &PromotedState) -> anyhow::Result<()> {
         let dir = self.state.parent().expect("the state file has a folder");
-        std::fs::create_dir_all(dir)?;
+        crate::safe_fs::create_dirs(&self.own_base(), dir)?;
         let temp = self.state.with_extension("json.tmp");
-        std::fs::write(&temp, serde_json::to_vec_pretty(state)?)?;
+        crate::safe_fs::write_new(&temp, &serde_json::to_vec_pretty(state)?)?;
         std::fs::rename(&temp, &self.state)?;
         Ok(())
     }
@@ -274,6 +301,42 @@ mod tests {
         assert!(files.join("config.json").is_file() && files.join("sub/w.safetensors").is_file());
         assert!(!files.join("sub/empty").exists());
         assert_eq!(std::fs::read(&outside).unwrap(), b"keep me");
+    }
+
+    #[test]
+    fn links_planted_in_the_prod_root_are_not_followed() {
+        let root = tempfile::tempdir().unwrap();
+        let victim = tempfile::tempdir().unwrap();
+        let d = Destination::plan(root.path(), &Served::Llm, "abc").unwrap();
+        // At the work folder: refused, nothing written in the victim.
+        std::fs::create_dir_all(d.work.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(victim.path(), &d.work).unwrap();
+        let error = d.lock("pid 1").unwrap_err().to_string();
+        assert!(error.contains("is a symlink"), "{error}");
+        assert!(std::fs::read_dir(victim.path()).unwrap().next().is_none());
+        std::fs::remove_file(&d.work).unwrap();
+        // At the lock file: refused.
+        let target = victim.path().join("lock-victim");
+        std::fs::write(&target, b"keep").unwrap();
+        let _ = std::fs::remove_file(&d.lock);
+        std::os::unix::fs::symlink(&target, &d.lock).unwrap();
+        assert!(d.lock("pid 1").is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        std::fs::remove_file(&d.lock).unwrap();
+        // At the state file's temporary: replaced, not written through.
+        let _lock = d.lock("pid 1").unwrap();
+        std::os::unix::fs::symlink(&target, d.state.with_extension("json.tmp")).unwrap();
+        let state = PromotedState {
+            name: "m".into(),
+            version: "1".into(),
+            manifest_digest: None,
+            promoted_at: String::new(),
+            verification: Verification::Sha256,
+            verified_at: String::new(),
+        };
+        d.write_state(&state).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+        assert_eq!(d.read_state().unwrap().name, "m");
     }
 
     #[test]

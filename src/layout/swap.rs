@@ -29,6 +29,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> SwapError + '_ {
 
 /// An exclusive lock on `path`, released when dropped or when the process dies. The file stays: deleting
 /// it would let a waiter lock an unlinked file while a third process creates a new one.
+#[derive(Debug)]
 pub struct Lock {
     _file: File,
     path: PathBuf,
@@ -39,7 +40,8 @@ impl Lock {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(io(dir))?;
         }
-        let mut file = std::fs::OpenOptions::new()
+        // O_NOFOLLOW: a symlink planted at the lock is refused, not written through.
+        let mut file = crate::safe_fs::no_follow()
             .create(true)
             .truncate(false)
             .read(true)

@@ -148,13 +148,14 @@ impl ResumeState {
 
     fn start(&self, file: &RemoteFile, part_size: u64, keep: bool) -> std::io::Result<()> {
         if !keep {
-            std::fs::write(self.path(file), Self::header(file, part_size) + "\n")?;
+            let header = Self::header(file, part_size) + "\n";
+            crate::safe_fs::write_new(&self.path(file), header.as_bytes())?;
         }
         Ok(())
     }
 
     fn record(&self, file: &RemoteFile, line: &str) -> std::io::Result<()> {
-        let mut state = std::fs::OpenOptions::new()
+        let mut state = crate::safe_fs::no_follow()
             .append(true)
             .open(self.path(file))?;
         writeln!(state, "{line}")?;

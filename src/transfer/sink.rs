@@ -27,7 +27,8 @@ impl FileSink {
     /// Opens (creating, or keeping the bytes of an interrupted run when `resuming`) a file of
     /// `size` bytes, allocated up front so a full disk fails now rather than mid-download.
     pub fn create(path: &Path, size: u64, resuming: bool) -> std::io::Result<FileSink> {
-        let buffered = std::fs::OpenOptions::new()
+        // O_NOFOLLOW: a symlink planted at the file is an error, never a write elsewhere.
+        let buffered = crate::safe_fs::no_follow()
             .create(true)
             .read(true)
             .write(true)
@@ -37,7 +38,7 @@ impl FileSink {
         let direct = if size >= DIRECT_MIN_BYTES {
             std::fs::OpenOptions::new()
                 .write(true)
-                .custom_flags(libc::O_DIRECT)
+                .custom_flags(libc::O_DIRECT | libc::O_NOFOLLOW)
                 .open(path)
                 .ok()
         } else {

@@ -9,6 +9,7 @@
 mod errors;
 mod faults;
 mod flow;
+mod planted;
 mod s3_contents;
 mod size;
 

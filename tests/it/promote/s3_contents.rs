@@ -5,7 +5,10 @@ use std::sync::atomic::Ordering;
 
 use predicates::prelude::*;
 
-use super::{json_of, promote, published_copies, register_published, s3, stack, walk};
+use super::{
+    json_of, model_folder, promote, published_copies, register_published,
+    register_published_folder, s3, stack, walk,
+};
 use crate::common::{assert_same_tree, tree_digests};
 use crate::fault_proxy::{Fault, FaultProxy};
 
@@ -68,21 +71,15 @@ fn changed_bytes_in_s3_are_fetched_again_then_refused() {
 /// the next is still being listed, and the whole model arrives and verifies.
 #[test]
 fn a_long_listing_streams_into_the_downloads() {
-    let published = register_published("paged");
-    // 1,000 more small files, straight into S3, and into the manifest with their sha256.
-    s3(&format!(
-        "import hashlib, json\n\
-         root = {:?}\n\
-         key = root + '/llmops/manifest.json'\n\
-         m = json.loads(s3.get_object(Bucket=b, Key=key)['Body'].read())\n\
-         for i in range(1000):\n\
-         \x20   body, path = f'file {{i}}\\n'.encode(), f'many/f{{i:04}}.txt'\n\
-         \x20   s3.put_object(Bucket=b, Key=root + '/model/' + path, Body=body)\n\
-         \x20   m['files'].append({{'path': path, 'size': len(body), 'sha256': hashlib.sha256(body).hexdigest()}})\n\
-         m['files'].sort(key=lambda e: e['path'])\n\
-         s3.put_object(Bucket=b, Key=key, Body=json.dumps(m).encode())",
-        published.root
-    ));
+    // 1,000 more small files, registered and published with the model (more than one listing page).
+    let model = model_folder();
+    std::fs::create_dir_all(model.path().join("many")).unwrap();
+    for i in 0..1000 {
+        let path = model.path().join(format!("many/f{i:04}.txt"));
+        std::fs::write(path, format!("file {i}\n")).unwrap();
+    }
+    let fixture_files = std::fs::read_dir(model.path()).unwrap().count() - 1;
+    let published = register_published_folder("paged", model);
     let proxy = FaultProxy::start(
         stack().var("MOTO_URL"),
         Fault::DelayLaterListingPages { millis: 1500 },
@@ -96,7 +93,6 @@ fn a_long_listing_streams_into_the_downloads() {
             .unwrap(),
     );
     assert_eq!(report["verified"], "sha256");
-    let fixture_files = std::fs::read_dir(published.model.path()).unwrap().count();
     assert_eq!(
         report["files"].as_u64().unwrap() as usize,
         fixture_files + 1000
