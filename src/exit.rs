@@ -10,6 +10,8 @@ pub enum ExitStatus {
     Failure,
     /// Bad usage or unreadable / invalid input: fix the command line or the file.
     Usage,
+    /// Stopped by SIGINT (130) or SIGTERM (143), after cleaning up, as shells report signals.
+    Interrupted(u8),
 }
 
 impl ExitStatus {
@@ -18,6 +20,7 @@ impl ExitStatus {
             ExitStatus::Success => 0,
             ExitStatus::Failure => 1,
             ExitStatus::Usage => 2,
+            ExitStatus::Interrupted(signal) => 128 + signal,
         }
     }
 }
@@ -53,6 +56,15 @@ impl UserError {
             message: message.into(),
             hint: None,
             status: ExitStatus::Failure,
+        }
+    }
+
+    /// Stopped by a signal (`SIGINT` 2, `SIGTERM` 15) ([`ExitStatus::Interrupted`]).
+    pub fn interrupted(signal: u8, name: &str) -> Self {
+        UserError {
+            message: format!("interrupted by {name}"),
+            hint: None,
+            status: ExitStatus::Interrupted(signal),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod s3;
 pub mod safe_fs;
 pub mod safe_path;
+pub mod signals;
 pub mod sizing;
 pub mod text;
 pub mod transfer;

@@ -119,11 +119,7 @@ pub fn stage_atomically(
     }
     let parent = target.parent().expect("a staging target has a parent");
     std::fs::create_dir_all(parent).map_err(io(parent))?;
-    let name = target
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("model");
-    let staging = parent.join(format!(".{name}.llmops-partial-{}", std::process::id()));
+    let staging = partial_path(target);
     let result = copy_tree(files, &staging, reporter).and_then(|manifest| {
         sync_dir(&staging)?;
         std::fs::rename(&staging, target).map_err(io(target))?;
@@ -134,6 +130,42 @@ pub fn stage_atomically(
         let _ = std::fs::remove_dir_all(&staging);
     }
     result
+}
+
+/// Where [`stage_atomically`] builds `target` before the rename: a hidden sibling named after this
+/// process, so an interrupted run's leftovers are recognised by [`reclaim_interrupted`].
+pub fn partial_path(target: &Path) -> PathBuf {
+    let name = target
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("model");
+    target.with_file_name(format!(".{name}{PARTIAL_MARKER}{}", std::process::id()))
+}
+
+const PARTIAL_MARKER: &str = ".llmops-partial-";
+
+/// Removes the half-built copies in `dir` whose process is gone (a register killed or
+/// interrupted before its roll-back), saying what went; a running one's copy is left alone.
+pub fn reclaim_interrupted(dir: &Path, reporter: &dyn Reporter) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name
+            .rsplit_once(PARTIAL_MARKER)
+            .and_then(|(_, pid)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let alive = Path::new("/proc").join(pid.to_string()).exists();
+        if !alive && std::fs::remove_dir_all(entry.path()).is_ok() {
+            reporter.note(&format!(
+                "removed `{}`, left by an interrupted registration (process {pid})",
+                entry.path().display()
+            ));
+        }
+    }
 }
 
 fn copy_tree(

@@ -680,3 +680,88 @@ fn a_name_with_an_apostrophe_is_found_again(mlflow: &Mlflow) {
     assert_eq!(report["name"], name.as_str());
     assert_eq!(report["versions"][0]["version"], "1");
 }
+
+/// SIGTERM while a registration waits on the server (after the copy is staged): the runs are
+/// marked FAILED, the staged copy is removed, and it exits 143, as Kubernetes and shells expect.
+#[test]
+fn a_sigterm_mid_registration_rolls_back() {
+    let stack = Stack::shared("3");
+    let model = model_folder();
+    let proxy = FaultProxy::start(
+        stack.tracking_uri(),
+        Fault::Hostile {
+            path: "runs/log-parameter",
+            answer: crate::fault_proxy::Hostile::Drip {
+                len: 120,
+                interval_ms: 1000,
+            },
+        },
+    );
+    let dev = tempfile::tempdir().unwrap();
+    let name = unique("sigterm");
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("llmops"));
+    let child = command
+        .envs(&stack.env)
+        .env("MLFLOW_TRACKING_URI", &proxy.url)
+        .args([
+            "register",
+            snapshot(&model).to_str().unwrap(),
+            "--name",
+            &name,
+            "--dev-root",
+            dev.path().to_str().unwrap(),
+        ])
+        .args(["--python-model", test_model_code().to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the copy is staged and the dripping request is under way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while proxy.faults.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "register never reached the server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the child we spawned.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("interrupted by SIGTERM"), "{stderr}");
+    let run_ids: std::collections::BTreeSet<String> = stderr
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|word| word.len() == 32)
+        .map(str::to_string)
+        .collect();
+    assert_eq!(run_ids.len(), 1, "the parent run is named: {stderr}");
+    for run in &run_ids {
+        let got = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={run}"));
+        assert_eq!(got["run"]["info"]["status"], "FAILED", "run {run}");
+    }
+    let left: Vec<_> = std::fs::read_dir(dev.path().join("llm-models"))
+        .unwrap()
+        .collect();
+    assert!(left.is_empty(), "nothing staged is left: {left:?}");
+}
+
+/// What an interrupted registration left (a half-built copy of a process that is gone) is removed
+/// by the next registration into the same dev root; a live process's copy is not touched.
+#[test]
+fn the_next_registration_reclaims_what_an_interrupted_one_left() {
+    let stack = Stack::shared("3");
+    let model = model_folder();
+    let dev = tempfile::tempdir().unwrap();
+    let models = dev.path().join("llm-models");
+    // pid_max is at most 4,194,304; 4,194,303 is not a live process here.
+    let stale = models.join(".0123.llmops-partial-4194303");
+    let live = models.join(format!(".4567.llmops-partial-{}", std::process::id()));
+    for folder in [&stale, &live] {
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::write(folder.join("shard.safetensors"), vec![0u8; 1024]).unwrap();
+    }
+    register(stack, &model, &unique("reclaim"), dev.path(), &[]);
+    assert!(!stale.exists(), "the stale copy is removed");
+    assert!(live.exists(), "a running process's copy is left alone");
+}

@@ -111,6 +111,8 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         ));
         report.outcome = Outcome::AlreadyPromoted;
         report.verified = Some(verification_of(source.manifest.as_ref()));
+        // A run killed between the swap and its clean-up left the old copy here.
+        let _ = std::fs::remove_dir_all(&dest.work);
     } else {
         fetch_verify_and_swap(&s3, &mut source, &dest, options, &reporter, &mut report).await?;
     }

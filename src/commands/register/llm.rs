@@ -34,6 +34,8 @@ pub(super) async fn run(
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<RegisterReport> {
     let plan = plan(args, reporter.as_ref())?;
+    let models = plan.dev_root.path.join(LLM_MODELS_DIR);
+    staging::reclaim_interrupted(&models, reporter.as_ref());
     let session = Session::open(args, reporter).await?;
     let (parent, mut created) = session
         .start_parent(
@@ -42,7 +44,11 @@ pub(super) async fn run(
             &plan.user_tags,
         )
         .await?;
-    let result = register_into(args, &plan, &session, &parent, &mut created).await;
+    // A signal stops the work where it is; the roll-back then runs as for any failure.
+    let result = tokio::select! {
+        result = register_into(args, &plan, &session, &parent, &mut created) => result,
+        signal = crate::signals::interrupted() => Err(signal),
+    };
     created.settle(result, &session, &args.name).await
 }
 
@@ -122,6 +128,7 @@ async fn register_into(
 
     // Stage into the dev dataset (hashing as it copies).
     let staged = plan.dev_root.path.join(LLM_MODELS_DIR).join(&parent_id);
+    created.partial = Some(staging::partial_path(&staged));
     let files = plan.files.clone();
     let staged_for_copy = staged.clone();
     let staging_reporter = session.reporter.clone();

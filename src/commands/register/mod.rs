@@ -192,6 +192,8 @@ struct Created {
     parent: Option<String>,
     child: Option<String>,
     staged: Option<PathBuf>,
+    /// Where a copy is built before it is renamed to `staged` (removed if the copy was cut short).
+    partial: Option<PathBuf>,
     /// Versions registered before the failure (Triton's binary holder, the child's version),
     /// deleted on roll-back.
     versions: Vec<(String, String)>,
@@ -211,8 +213,8 @@ impl Created {
                 reporter.warn(&format!("could not mark run {run} FAILED: {e}"));
             }
         }
-        if let Some(staged) = &self.staged {
-            let _ = std::fs::remove_dir_all(staged);
+        for folder in [&self.staged, &self.partial].into_iter().flatten() {
+            let _ = std::fs::remove_dir_all(folder);
         }
     }
 

@@ -66,6 +66,7 @@ pub(super) async fn run(
     })?;
     triton::check_repository(&repo, RootKind::Dev)?;
     let area = triton::staging_area(&repo)?;
+    staging::reclaim_interrupted(&area, reporter.as_ref());
     let files =
         staging::scan(&model.version_source).map_err(|e| UserError::usage(e.to_string()))?;
 
@@ -87,7 +88,10 @@ pub(super) async fn run(
         client_name: &client_name,
         user_tags: &user_tags,
     };
-    let result = register(&plan, &session, &parent, &mut created).await;
+    let result = tokio::select! {
+        result = register(&plan, &session, &parent, &mut created) => result,
+        signal = crate::signals::interrupted() => Err(signal),
+    };
     created.settle(result, &session, &args.name).await
 }
 
