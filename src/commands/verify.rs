@@ -68,7 +68,11 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
             version: version.version.clone(),
             manifest_digest: Some(manifest.digest()),
             promoted_at: "unknown".into(),
-            verification: Verification::Sha256,
+            verification: if manifest.has_blake3() {
+                Verification::Blake3
+            } else {
+                Verification::Sha256
+            },
             verified_at: String::new(),
         });
         state.verified_at = now_rfc3339();

@@ -37,7 +37,9 @@ pub struct PromotedState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verification {
-    /// Every file's sha256 against the manifest `register` recorded.
+    /// Every file's BLAKE3 against the manifest `register` recorded.
+    Blake3,
+    /// Every file's sha256 against the manifest (manifests written before BLAKE3 was recorded).
     Sha256,
     /// No manifest: sizes, and MD5 against single-part ETags (multipart ETags cannot be checked).
     SizeAndEtag,
@@ -46,6 +48,7 @@ pub enum Verification {
 impl Verification {
     pub fn label(self) -> &'static str {
         match self {
+            Verification::Blake3 => "blake3",
             Verification::Sha256 => "sha256",
             Verification::SizeAndEtag => "size+etag",
         }

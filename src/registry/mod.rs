@@ -282,6 +282,7 @@ mod tests {
             path: "w.safetensors".into(),
             size: 1,
             sha256: sha.to_string().repeat(64),
+            blake3: None,
         }])
     }
 

@@ -439,7 +439,7 @@ fn open_file(
 /// An MD5 only says something against a single-part ETag (a multipart one is not the file's MD5).
 fn useful_digest(kind: DigestKind, file: &RemoteFile) -> bool {
     match kind {
-        DigestKind::Sha256 => true,
+        DigestKind::Blake3 | DigestKind::Sha256 => true,
         DigestKind::Md5 => file.single_part_etag().is_some(),
     }
 }

@@ -13,6 +13,8 @@ use crate::transfer::digest::{DigestKind, digest_file};
 /// What a file's bytes should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
+    /// Lower-case hex BLAKE3, from the manifest.
+    Blake3(String),
     /// Lower-case hex sha256, from the manifest.
     Sha256(String),
     /// Lower-case hex MD5, from a single-part ETag.
@@ -60,8 +62,9 @@ impl std::fmt::Display for Problem {
     }
 }
 
-/// Every manifest file under `dir`, by sha256.
+/// Every manifest file under `dir`, by BLAKE3 when the manifest has it for every file, else sha256.
 pub fn manifest_checks(dir: &Path, manifest: &Manifest) -> Vec<FileCheck> {
+    let blake3 = manifest.has_blake3();
     manifest
         .files
         .iter()
@@ -69,7 +72,10 @@ pub fn manifest_checks(dir: &Path, manifest: &Manifest) -> Vec<FileCheck> {
             name: entry.path.clone(),
             path: dir.join(&entry.path),
             size: entry.size,
-            expected: Expected::Sha256(entry.sha256.clone()),
+            expected: match (&entry.blake3, blake3) {
+                (Some(hex), true) => Expected::Blake3(hex.clone()),
+                _ => Expected::Sha256(entry.sha256.clone()),
+            },
         })
         .collect()
 }
@@ -113,6 +119,7 @@ fn check_one(file: &FileCheck) -> Option<Finding> {
     }
     let (kind, expected) = match &file.expected {
         Expected::SizeOnly => return None,
+        Expected::Blake3(hex) => (DigestKind::Blake3, hex),
         Expected::Sha256(hex) => (DigestKind::Sha256, hex),
         Expected::Md5(hex) => (DigestKind::Md5, hex),
     };
@@ -141,6 +148,7 @@ mod tests {
             path: path.into(),
             size: 3,
             sha256: abc.into(),
+            blake3: None,
         };
         let manifest = Manifest::new(
             ["good", "short", "changed", "gone", "folder"]
@@ -182,5 +190,12 @@ mod tests {
             Finding::Differs
         );
         assert!(check(&[file(Expected::SizeOnly)]).is_empty());
+        // BLAKE3("abc") from the BLAKE3 reference implementation's `b3sum`.
+        let blake3 = "6437b3ac38465133ffb63b75273a8db548c558465d79db03fd359c6cd5bd9d85";
+        assert!(check(&[file(Expected::Blake3(blake3.into()))]).is_empty());
+        assert_eq!(
+            check(&[file(Expected::Blake3("0".repeat(64)))])[0].finding,
+            Finding::Differs
+        );
     }
 }

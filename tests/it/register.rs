@@ -251,6 +251,8 @@ fn register_stages_logs_and_registers(mlflow: &Mlflow) {
         let source = snapshot(&model).join(file);
         assert_eq!(entry["path"], file);
         assert_eq!(entry["sha256"], sha256_of_file(&source), "{file}");
+        let blake3 = blake3::hash(&std::fs::read(&source).unwrap()).to_hex();
+        assert_eq!(entry["blake3"], blake3.as_str(), "{file}");
         assert_eq!(entry["size"], std::fs::metadata(&source).unwrap().len());
     }
     assert_eq!(report["manifest_digest"], manifest_digest.as_str());

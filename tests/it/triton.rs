@@ -241,7 +241,7 @@ fn triton_promote_loads_into_prod_and_is_audited() {
             .output()
             .unwrap(),
     );
-    assert_eq!(promoted["verified"], "sha256");
+    assert_eq!(promoted["verified"], "blake3");
     let destination = prod_repo.join(&model.name).join("1");
     assert_eq!(promoted["destination"], destination.to_str().unwrap());
     assert_eq!(
@@ -304,7 +304,7 @@ fn triton_promote_loads_into_prod_and_is_audited() {
         (Some(true), Some(true), Some(true))
     );
     assert!(
-        row["verified"].as_str().unwrap().starts_with("sha256"),
+        row["verified"].as_str().unwrap().starts_with("blake3"),
         "{row}"
     );
     let version = stack.rest_get(&format!(

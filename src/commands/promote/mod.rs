@@ -234,6 +234,7 @@ fn check_triton_files(files: &[RemoteFile], number: &str) -> anyhow::Result<()> 
 
 fn verification_of(manifest: Option<&Manifest>) -> Verification {
     match manifest {
+        Some(m) if m.has_blake3() => Verification::Blake3,
         Some(_) => Verification::Sha256,
         None => Verification::SizeAndEtag,
     }
@@ -284,9 +285,10 @@ async fn fetch_verify_and_swap(
     prune_work_tree(source, reporter.as_ref())?;
     let state = ResumeState::new(dest.work.join("state"))?;
     let options = DownloadOptions {
-        digest: Some(match source.manifest {
-            Some(_) => DigestKind::Sha256,
-            None => DigestKind::Md5,
+        digest: Some(match verification_of(source.manifest.as_ref()) {
+            Verification::Blake3 => DigestKind::Blake3,
+            Verification::Sha256 => DigestKind::Sha256,
+            Verification::SizeAndEtag => DigestKind::Md5,
         }),
         ..options
     };
@@ -440,8 +442,11 @@ async fn mismatches(
     for file in files {
         let expected = expected_of(file, manifest);
         match (digests.get(&file.relative), &expected) {
-            (Some(digest), Expected::Sha256(hex) | Expected::Md5(hex)) if digest == hex => {}
-            (Some(_), Expected::Sha256(_) | Expected::Md5(_)) => bad.push(file.relative.clone()),
+            (Some(digest), Expected::Blake3(hex) | Expected::Sha256(hex) | Expected::Md5(hex))
+                if digest == hex => {}
+            (Some(_), Expected::Blake3(_) | Expected::Sha256(_) | Expected::Md5(_)) => {
+                bad.push(file.relative.clone())
+            }
             _ => unhashed.push(FileCheck {
                 name: file.relative.clone(),
                 path: file.local.clone(),
@@ -455,14 +460,17 @@ async fn mismatches(
     Ok(bad)
 }
 
-/// What a downloaded file should be: its manifest sha256 (a file the manifest lacks can match
-/// nothing), else the MD5 of a single-part ETag, else its size.
+/// What a downloaded file should be: its manifest BLAKE3 (or sha256 in an older manifest; a file
+/// the manifest lacks can match nothing), else the MD5 of a single-part ETag, else its size.
 fn expected_of(file: &RemoteFile, manifest: Option<&Manifest>) -> Expected {
     match manifest {
-        Some(m) => Expected::Sha256(
-            m.entry(&file.relative)
-                .map_or_else(String::new, |e| e.sha256.clone()),
-        ),
+        Some(m) => {
+            let entry = m.entry(&file.relative);
+            match (entry.and_then(|e| e.blake3.clone()), m.has_blake3()) {
+                (Some(hex), true) => Expected::Blake3(hex),
+                _ => Expected::Sha256(entry.map_or_else(String::new, |e| e.sha256.clone())),
+            }
+        }
         None => match file.single_part_etag() {
             Some(etag) => Expected::Md5(etag.to_string()),
             None => Expected::SizeOnly,

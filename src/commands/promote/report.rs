@@ -138,6 +138,7 @@ impl Render for PromoteReport {
         }
         if let Some(verified) = self.verified {
             let how = match verified {
+                Verification::Blake3 => "every file's BLAKE3 matches the registered manifest",
                 Verification::Sha256 => "every file's sha256 matches the registered manifest",
                 Verification::SizeAndEtag => "sizes and single-part ETags only (no manifest)",
             };

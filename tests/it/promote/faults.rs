@@ -32,7 +32,7 @@ fn survives(subject: &str, fault: Fault) -> std::process::Output {
         .output()
         .unwrap();
     let report = json_of(&output);
-    assert_eq!(report["verified"], "sha256");
+    assert_eq!(report["verified"], "blake3");
     assert!(
         proxy.faults.load(Ordering::SeqCst) >= 1,
         "the fault was injected"
@@ -164,7 +164,7 @@ fn an_interrupted_promote_resumes() {
         "resumed {resumed}, fetched {fetched} of {total}"
     );
     assert_eq!(fetched + resumed, total);
-    assert_eq!(report["verified"], "sha256");
+    assert_eq!(report["verified"], "blake3");
     assert_same_tree(
         published.model.path(),
         &published.promoted_copy(prod.path()),

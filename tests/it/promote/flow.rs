@@ -74,7 +74,7 @@ fn promote_with_web_identity_copies_verifies_and_records_the_audit_trail() {
             .unwrap(),
     );
     assert_eq!(report["outcome"], "promoted");
-    assert_eq!(report["verified"], "sha256");
+    assert_eq!(report["verified"], "blake3");
     assert_eq!(report["bytes"], total_bytes(published.model.path()));
     let target = published.promoted_copy(prod.path());
     assert_same_tree(published.model.path(), &target);
@@ -164,7 +164,7 @@ fn status_and_verify_find_a_changed_byte_and_promote_replaces_the_copy() {
     );
     assert_eq!(row["dev_staged"], true);
     assert_eq!(row["aliases"], serde_json::json!(["champion"]));
-    assert!(row["verified"].as_str().unwrap().starts_with("sha256 at"));
+    assert!(row["verified"].as_str().unwrap().starts_with("blake3 at"));
     let verify = |model: &str| {
         let mut command = stack.llmops();
         command.args([

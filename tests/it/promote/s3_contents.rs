@@ -92,7 +92,7 @@ fn a_long_listing_streams_into_the_downloads() {
             .output()
             .unwrap(),
     );
-    assert_eq!(report["verified"], "sha256");
+    assert_eq!(report["verified"], "blake3");
     assert_eq!(
         report["files"].as_u64().unwrap() as usize,
         fixture_files + 1000
@@ -257,4 +257,46 @@ fn a_rewritten_manifest_breaks_the_chain_of_trust() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("is not the one registered"));
+}
+
+/// A version registered before manifests carried BLAKE3 (its manifest has sha256 only, and its
+/// recorded digest is that manifest's) is still promoted, checked by sha256.
+#[test]
+fn a_manifest_without_blake3_is_checked_by_sha256() {
+    let published = register_published("sha256-only");
+    let manifest_key = format!("{}/llmops/manifest.json", published.root);
+    let digest = stack().s3_python(&format!(
+        "import boto3, hashlib, json, os\n\
+         s3 = boto3.client('s3')\n\
+         b = os.environ['LLMOPS_STACK_BUCKET']\n\
+         m = json.loads(s3.get_object(Bucket=b, Key={manifest_key:?})['Body'].read())\n\
+         for f in m['files']: f.pop('blake3')\n\
+         body = json.dumps(m, separators=(',', ':')).encode()\n\
+         s3.put_object(Bucket=b, Key={manifest_key:?}, Body=body)\n\
+         print(hashlib.sha256(body).hexdigest())"
+    ));
+    // What an older llmops recorded: the digest of that manifest.
+    stack().python(
+        &format!(
+            "import json, os, urllib.request\n\
+             body = json.dumps({{'name': {:?}, 'version': '1', 'key': 'llmops.manifest_digest', 'value': {:?}}}).encode()\n\
+             request = urllib.request.Request(os.environ['MLFLOW_TRACKING_URI'] + '/api/2.0/mlflow/model-versions/set-tag', data=body, headers={{'Content-Type': 'application/json'}})\n\
+             urllib.request.urlopen(request).read()",
+            published.name,
+            digest.trim()
+        ),
+        &[],
+    );
+    let prod = tempfile::tempdir().unwrap();
+    let report = json_of(
+        &promote(&published.uri(), prod.path())
+            .args(["--output", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(report["verified"], "sha256");
+    assert_eq!(
+        tree_digests(&published.promoted_copy(prod.path())),
+        tree_digests(published.model.path())
+    );
 }
