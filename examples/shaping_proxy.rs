@@ -59,7 +59,9 @@ fn run() -> Result<(), String> {
             println!("{USAGE}");
             return Ok(());
         }
-        let value = args.next().ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
+        let value = args
+            .next()
+            .ok_or_else(|| format!("{flag} needs a value\n{USAGE}"))?;
         let bad = |e: &dyn std::fmt::Display| format!("{flag} {value}: {e}");
         match flag.as_str() {
             "--listen" => listen = value.parse().map_err(|e| bad(&e))?,
@@ -74,11 +76,21 @@ fn run() -> Result<(), String> {
     if !listen.ip().is_loopback() || !upstream.ip().is_loopback() {
         return Err("only loopback addresses (127.0.0.0/8, ::1) are allowed".into());
     }
-    if !(mibps.is_finite() && mibps >= 0.0) || latency_ms > 10_000 || max_conns == 0 || max_conns > 4096 {
-        return Err(format!("out of range: --conn-mibps >= 0, --latency-ms <= 10000, --max-conns 1..=4096\n{USAGE}"));
+    if !(mibps.is_finite() && mibps >= 0.0)
+        || latency_ms > 10_000
+        || max_conns == 0
+        || max_conns > 4096
+    {
+        return Err(format!(
+            "out of range: --conn-mibps >= 0, --latency-ms <= 10000, --max-conns 1..=4096\n{USAGE}"
+        ));
     }
     let rate = mibps * 1048576.0;
-    let burst = if rate > 0.0 { Duration::from_millis(5).max(Duration::from_secs_f64(65536.0 / rate)) } else { Duration::ZERO };
+    let burst = if rate > 0.0 {
+        Duration::from_millis(5).max(Duration::from_secs_f64(65536.0 / rate))
+    } else {
+        Duration::ZERO
+    };
     let config = Arc::new(Config {
         upstream,
         latency: Duration::from_millis(latency_ms),
@@ -94,7 +106,11 @@ fn run() -> Result<(), String> {
     io::stdout().flush().ok();
     eprintln!(
         "shaping_proxy: {local} -> {upstream}, first byte >= {latency_ms} ms after each request, {} per direction per connection",
-        if rate > 0.0 { format!("{mibps} MiB/s") } else { "no bandwidth cap".into() }
+        if rate > 0.0 {
+            format!("{mibps} MiB/s")
+        } else {
+            "no bandwidth cap".into()
+        }
     );
 
     // Exit with the benchmark script, even if it is killed before it can stop us.
@@ -123,7 +139,10 @@ fn run() -> Result<(), String> {
         let now_active = active.fetch_add(1, Ordering::SeqCst) + 1;
         if now_active > config.max_conns {
             active.fetch_sub(1, Ordering::SeqCst);
-            eprintln!("shaping_proxy: refused connection {next_id}: {} already open", config.max_conns);
+            eprintln!(
+                "shaping_proxy: refused connection {next_id}: {} already open",
+                config.max_conns
+            );
             continue; // dropped: closed
         }
         let (config, active, id) = (Arc::clone(&config), Arc::clone(&active), next_id);
@@ -164,16 +183,24 @@ fn serve(client: TcpStream, config: &Arc<Config>) -> io::Result<Stats> {
     let requests = Arc::new(AtomicU64::new(0));
 
     let (from_client, to_server) = (client.try_clone()?, server.try_clone()?);
-    let (p, r, c) = (Arc::clone(&pending), Arc::clone(&requests), Arc::clone(config));
-    let up = thread::Builder::new().stack_size(128 * 1024).spawn(move || {
-        pump(from_client, to_server, &c, |config| {
-            // Marked before the bytes are forwarded, so the server cannot answer before it is seen.
-            let now = config.epoch.elapsed().as_nanos() as u64 + 1;
-            if p.compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
-                r.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    })?;
+    let (p, r, c) = (
+        Arc::clone(&pending),
+        Arc::clone(&requests),
+        Arc::clone(config),
+    );
+    let up = thread::Builder::new()
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            pump(from_client, to_server, &c, |config| {
+                // Marked before the bytes are forwarded, so the server cannot answer before it is seen.
+                let now = config.epoch.elapsed().as_nanos() as u64 + 1;
+                if p.compare_exchange(0, now, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+                {
+                    r.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })?;
     let down = pump(server, client, config, |config| {
         let t = pending.swap(0, Ordering::SeqCst);
         if t != 0 {
@@ -185,7 +212,11 @@ fn serve(client: TcpStream, config: &Arc<Config>) -> io::Result<Stats> {
         }
     });
     let up = up.join().unwrap_or(0);
-    Ok(Stats { requests: requests.load(Ordering::Relaxed), up, down })
+    Ok(Stats {
+        requests: requests.load(Ordering::Relaxed),
+        up,
+        down,
+    })
 }
 
 /// Copies `from` to `to` until EOF or an error, calling `before` ahead of each chunk and pacing the
