@@ -8,10 +8,21 @@
 #
 #   benches/promote.sh
 #
-# Prints, per tool, the median wall time and throughput, peak RSS, client and server CPU, the speed
-# ratios llmops/s5cmd and llmops/aws, and whether promote's goals are met. Takes ~3-5 minutes plus the
-# release build and, the first time, the tool install. Needs ~5 GiB free disk (the model served by
-# rclone plus one downloaded copy at a time) and little RAM.
+# Two links, each with its own rotation, table, ratios and goals (BENCH_LINK=both, the default, runs
+# loopback and then shaped in one invocation):
+#   - loopback: the clients talk to rclone directly on 127.0.0.1. Client and server share the same cores,
+#     so CPU decides: whoever burns the fewest cycles per byte wins.
+#   - shaped: the clients talk to a shaping proxy (examples/shaping_proxy.rs, built with rustc) in front of
+#     rclone, also on loopback. Per connection it holds the first byte of every response until
+#     BENCH_LATENCY_MS after the request arrived, and caps each direction at BENCH_CONN_MIBPS. That is
+#     real S3's shape: first-byte latency on every request and a per-connection bandwidth limit, so the
+#     number of requests in flight decides, not the two shared cores. It adds a loopback hop (and the
+#     proxy's CPU, shown in its own column) but models neither TCP/TLS set-up nor packet loss.
+#
+# Prints, per link and tool, the median wall time and throughput, peak RSS, client and server CPU, the
+# speed ratios llmops/s5cmd and llmops/aws, and whether promote's goals are met. Takes ~15-25 minutes for
+# both links at 5 rounds plus the release build and, the first time, the tool install. Needs ~5 GiB free
+# disk (the model served by rclone plus one downloaded copy at a time) and little RAM.
 #
 # promote resolves a registered version through MLflow, so the script starts the project's own stack
 # (scripts/stack, MLflow 3 + moto) for MLflow only, registers a version the way `llmops register`
@@ -20,6 +31,7 @@
 # folder rclone serves, under mlflow/<experiment>/<parent run>/artifacts/. llmops is pointed at rclone
 # for S3; rclone does not answer STS GetCallerIdentity (llmops calls it before downloading), so STS goes
 # to the stack's moto (AWS_ENDPOINT_URL_STS). The script shows the error rclone's answer produces.
+# MLflow and STS are never shaped: only S3 traffic goes through the proxy.
 #
 # What differs between the clients, and is part of what is measured:
 #   - llmops checks the sha256 of every byte against the manifest (while it downloads), writes large
@@ -28,9 +40,14 @@
 #     them, run right after each client, and the llmops/(s5cmd + sync) ratio compares durable copies).
 #   - llmops' time includes a few MLflow REST calls (resolve the version, lineage, audit tags) and one
 #     STS call; aws and the boto3 loop include Python start-up.
+#   - how many requests each keeps in flight: llmops --concurrency (8 by default), s5cmd 5 parts per
+#     file and all files at once, awscli and boto3 10 threads (boto3: one file after another).
 #
 # Knobs (environment):
-#   BENCH_ROUNDS=5         rounds of A B C D (medians are reported; 3 at least)
+#   BENCH_LINK=both        loopback, shaped or both (both: one rotation per link, loopback first)
+#   BENCH_LATENCY_MS=20    shaped: each response's first byte no earlier than this after its request
+#   BENCH_CONN_MIBPS=60    shaped: cap per connection and direction, MiB/s (0: latency only)
+#   BENCH_ROUNDS=5         rounds of A B C D per link (medians are reported; 3 at least)
 #   BENCH_SHARD_MIB=512    size of each of the 4 shards (smaller only for a smoke test)
 #   BENCH_LLMOPS_VARIANTS  extra llmops rows, flag sets separated by ';', e.g.
 #                          "--part-size 16MiB --concurrency 8;--concurrency 4"
@@ -38,7 +55,7 @@
 #                          elsewhere), for a before/after comparison in one run
 #   BENCH_TMPDIR=DIR       where the scratch folder goes (default: $TMPDIR or /tmp)
 #   BENCH_KEEP=1           keep the scratch folder (logs, served data) for a post-mortem
-#   BENCH_SKIP_BUILD=1     use the existing target/release/llmops
+#   BENCH_SKIP_BUILD=1     use the existing target/release/llmops (the proxy is rebuilt when its source changes)
 #   LLMOPS_STACK_CACHE     where the tool venv is cached (default ~/.cache/llmops-stack), beside the stack's
 set -euo pipefail
 
@@ -50,6 +67,11 @@ SHARD_MIB=${BENCH_SHARD_MIB:-512}
 SHARDS=4
 SMALL_FILES=40
 LLMOPS="${CARGO_TARGET_DIR:-$REPO/target}/release/llmops"
+PROXY_SRC="$REPO/examples/shaping_proxy.rs"
+PROXY_BIN="${CARGO_TARGET_DIR:-$REPO/target}/bench-tools/shaping_proxy"
+LINK=${BENCH_LINK:-both}
+LATENCY_MS=${BENCH_LATENCY_MS:-20}
+CONN_MIBPS=${BENCH_CONN_MIBPS:-60}
 BUCKET=llmops-bench
 MODEL_NAME=bench-promote
 S3_KEY=llmopsbenchkey
@@ -67,10 +89,14 @@ mkdir -p "$WORK/logs" "$WORK/dest" "$WORK/home" "$WORK/tmp" "$WORK/s3/$BUCKET"
 STACK="$WORK/stack"
 STACK_STARTED=0
 RCLONE_PGID=""
+PROXY_PGID=""
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [[ -n $PROXY_PGID ]]; then
+    kill -TERM -- "-$PROXY_PGID" 2>/dev/null || true
+  fi
   if [[ -n $RCLONE_PGID ]]; then
     log "stopping rclone (process group $RCLONE_PGID)"
     kill -TERM -- "-$RCLONE_PGID" 2>/dev/null || true
@@ -98,6 +124,13 @@ command -v python3 >/dev/null || die "python3 is not on PATH (the venv and scrip
 [[ -f $REQUIREMENTS ]] || die "$REQUIREMENTS is missing"
 [[ $SHARD_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SHARD_MIB must be a positive whole number of MiB"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive whole number"
+case $LINK in
+  loopback|shaped) MODES=("$LINK") ;;
+  both) MODES=(loopback shaped) ;;
+  *) die "BENCH_LINK must be loopback, shaped or both, not '$LINK'" ;;
+esac
+[[ $LATENCY_MS =~ ^[0-9]+$ ]] && (( LATENCY_MS <= 10000 )) || die "BENCH_LATENCY_MS must be a whole number of ms, at most 10000"
+[[ $CONN_MIBPS =~ ^[0-9]+(\.[0-9]+)?$ ]] || die "BENCH_CONN_MIBPS must be a number of MiB/s (0: no cap)"
 (( SHARD_MIB >= 512 )) || log "warning: BENCH_SHARD_MIB=$SHARD_MIB: a smoke test, not the 2 GiB benchmark"
 (( ROUNDS >= 3 )) || log "warning: BENCH_ROUNDS=$ROUNDS: medians of fewer than 3 rounds are noise"
 
@@ -128,6 +161,13 @@ if [[ ${BENCH_SKIP_BUILD:-} == 1 ]]; then
 else
   log "cargo build --release --locked"
   (cd "$REPO" && cargo build --release --locked) || die "release build failed"
+fi
+# The proxy is std-only: plain rustc builds it in seconds (`cargo build --example` would build the
+# dev-dependencies and, with their features, the whole crate again).
+if [[ " ${MODES[*]} " == *" shaped "* ]] && [[ ! -x $PROXY_BIN || $PROXY_SRC -nt $PROXY_BIN ]]; then
+  log "rustc -O $PROXY_SRC"
+  mkdir -p "$(dirname "$PROXY_BIN")"
+  rustc --edition 2024 -C opt-level=3 -o "$PROXY_BIN" "$PROXY_SRC" || die "could not build the shaping proxy"
 fi
 
 # ------------------------------------------------------------------ the stack (MLflow only) and the tools
@@ -290,15 +330,45 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 log "rclone $rclone_version serving $WORK/s3 at $ENDPOINT"
+LOOPBACK_ENDPOINT=$ENDPOINT
+
+# ------------------------------------------------------------------ the shaping proxy (shaped link only)
+
+SHAPED_ENDPOINT=""
+if [[ " ${MODES[*]} " == *" shaped "* ]]; then
+  # Its own process group, like rclone's; it also exits by itself when this script is gone.
+  setsid "$PROXY_BIN" --upstream "127.0.0.1:$PORT" --listen 127.0.0.1:0 --latency-ms "$LATENCY_MS" \
+    --conn-mibps "$CONN_MIBPS" >"$WORK/logs/proxy.out" 2>"$WORK/logs/proxy.log" </dev/null &
+  PROXY_PID=$!
+  PROXY_PGID=$PROXY_PID
+  for _ in $(seq 100); do
+    [[ -s $WORK/logs/proxy.out ]] && break
+    kill -0 "$PROXY_PID" 2>/dev/null || { cat "$WORK/logs/proxy.log" >&2; die "the shaping proxy exited"; }
+    sleep 0.1
+  done
+  proxy_addr=$(awk '$1 == "listening" {print $2; exit}' "$WORK/logs/proxy.out")
+  [[ $proxy_addr == 127.0.0.1:* ]] || die "the shaping proxy did not say where it listens (logs: $WORK/logs/proxy.*)"
+  SHAPED_ENDPOINT="http://$proxy_addr"
+  log "shaping proxy at $SHAPED_ENDPOINT: first byte >= $LATENCY_MS ms after each request, $CONN_MIBPS MiB/s per connection"
+fi
 
 # ------------------------------------------------------------------ the clients
 
+# use_link MODE: every client's S3 endpoint (ENDPOINT) is rclone (loopback) or the proxy (shaped).
 # Every client gets only these variables: no caller AWS profile, config or stack IRSA variables leak in.
-CLIENT_ENV=(env -i "PATH=$PATH" "HOME=$WORK/home" "TMPDIR=$WORK/tmp" "LANG=${LANG:-C.UTF-8}"
-  "NO_PROXY=127.0.0.1,localhost" "no_proxy=127.0.0.1,localhost"
-  "AWS_ACCESS_KEY_ID=$S3_KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" "AWS_REGION=us-east-1"
-  "AWS_DEFAULT_REGION=us-east-1" "AWS_EC2_METADATA_DISABLED=true" "AWS_ENDPOINT_URL=$ENDPOINT")
-LLMOPS_ENV=("${CLIENT_ENV[@]}" "MLFLOW_TRACKING_URI=$MLFLOW_URI" "LLMOPS_NO_PROGRESS=1")
+use_link() {
+  MODE=$1
+  case $MODE in
+    loopback) ENDPOINT=$LOOPBACK_ENDPOINT ;;
+    shaped) ENDPOINT=$SHAPED_ENDPOINT ;;
+  esac
+  CLIENT_ENV=(env -i "PATH=$PATH" "HOME=$WORK/home" "TMPDIR=$WORK/tmp" "LANG=${LANG:-C.UTF-8}"
+    "NO_PROXY=127.0.0.1,localhost" "no_proxy=127.0.0.1,localhost"
+    "AWS_ACCESS_KEY_ID=$S3_KEY" "AWS_SECRET_ACCESS_KEY=$S3_SECRET" "AWS_REGION=us-east-1"
+    "AWS_DEFAULT_REGION=us-east-1" "AWS_EC2_METADATA_DISABLED=true" "AWS_ENDPOINT_URL=$ENDPOINT")
+  LLMOPS_ENV=("${CLIENT_ENV[@]}" "MLFLOW_TRACKING_URI=$MLFLOW_URI" "LLMOPS_NO_PROGRESS=1")
+}
+use_link loopback
 
 cat >"$WORK/boto3_loop.py" <<'EOF'
 # The reference notebook's download_s3_folder: paginated listing, then download_file per key, in order.
@@ -389,23 +459,26 @@ command_for() {
 }
 
 CLK_TCK=$(getconf CLK_TCK)
-pid_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of one process (rclone: one Go process)
-declare -A WALL SYNCED RSS CPU SRV BUSY
+# utime + stime of one process, all its threads (rclone: one Go process; the proxy: one process)
+pid_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+declare -A WALL SYNCED RSS CPU SRV PRX BUSY CONNS REQS
 
-# run_one KEY ROUND: one timed fetch into a fresh folder, checked, then removed.
+# run_one KEY ROUND: one timed fetch over the current link ($MODE) into a fresh folder, checked, then removed.
 run_one() {
-  local key=$1 round=$2 dest="$WORK/dest/$1-$2" id="$1-$2"
-  local t0 t1 t2 s0 s1 m0 m1 got
+  local key=$1 round=$2 id="$MODE.$1-$2"
+  local dest="$WORK/dest/$id" t0 t1 t2 s0 s1 p0=0 p1=0 m0 m1 got line0=0 conn_stats
   mkdir -p "$dest"
   command_for "$key" "$dest"
   sync  # no earlier run's dirty pages are flushed on this one's clock
+  if [[ $MODE == shaped ]]; then line0=$(wc -l <"$WORK/logs/proxy.log"); p0=$(pid_ticks "$PROXY_PID"); fi
   s0=$(pid_ticks "$RCLONE_PID"); m0=$(machine_ticks); t0=$EPOCHREALTIME
   if ! /usr/bin/time -v -o "$WORK/logs/$id.time" "${CMD[@]}" >"$WORK/logs/$id.out" 2>"$WORK/logs/$id.err"; then
-    log "${LABEL[$key]} failed; last lines of its stderr:"
+    log "${LABEL[$key]} failed ($MODE link); last lines of its stderr:"
     tail -n 30 "$WORK/logs/$id.err" | sed 's/^/  | /' >&2
     die "${LABEL[$key]} failed (logs: $WORK/logs/$id.*; BENCH_KEEP=1 keeps them)"
   fi
   t1=$EPOCHREALTIME; s1=$(pid_ticks "$RCLONE_PID"); m1=$(machine_ticks)
+  [[ $MODE == shaped ]] && p1=$(pid_ticks "$PROXY_PID")
   sync
   t2=$EPOCHREALTIME
   got=$(find "$OUTDIR" -type f -printf '%s\n' | awk '{n++; s += $1} END {printf "%d %.0f", n, s}')
@@ -423,7 +496,21 @@ EOF
   CPU[$id]=$(awk '/User time|System time/ {s += $NF} END {printf "%.2f", s}' "$WORK/logs/$id.time")
   SRV[$id]=$(awk -v a="$s0" -v b="$s1" -v h="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / h}')
   BUSY[$id]=$(awk -v a="$m0" -v b="$m1" 'BEGIN {split(a, x, " "); split(b, y, " "); printf "%.0f", 100 * (1 - (y[2] - x[2]) / (y[1] - x[1]))}')
-  log "  round $round ${LABEL[$key]}: ${WALL[$id]} s ($(awk -v b="$TOTAL_BYTES" -v s="${WALL[$id]}" 'BEGIN {printf "%.0f", b / 1048576 / s}') MiB/s), RSS ${RSS[$id]} MiB, client CPU ${CPU[$id]} s, rclone CPU ${SRV[$id]} s"
+  PRX[$id]=- CONNS[$id]=- REQS[$id]=-
+  if [[ $MODE == shaped ]]; then
+    PRX[$id]=$(awk -v a="$p0" -v b="$p1" -v h="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / h}')
+    # The proxy logs each connection when it closes: wait (briefly) until this client's are all closed.
+    for _ in $(seq 40); do
+      tail -n +"$(( line0 + 1 ))" "$WORK/logs/proxy.log" | grep '^conn ' | tail -n 1 | grep -q 'open now 0$' && break
+      sleep 0.05
+    done
+    # Peak connections open at once, and requests (first-byte waits), over this run's connections.
+    conn_stats=$(tail -n +"$(( line0 + 1 ))" "$WORK/logs/proxy.log" | awk '
+      /^conn [0-9]+: [0-9]+ requests/ {r += $3; for (i = 1; i < NF; i++) if ($i == "open" && $(i - 1) == "peak") {v = $(i + 1) + 0; if (v > p) p = v}}
+      END {printf "%d %d", p, r}')
+    CONNS[$id]=${conn_stats% *}; REQS[$id]=${conn_stats#* }
+  fi
+  log "  round $round ${LABEL[$key]}: ${WALL[$id]} s ($(awk -v b="$TOTAL_BYTES" -v s="${WALL[$id]}" 'BEGIN {printf "%.0f", b / 1048576 / s}') MiB/s), RSS ${RSS[$id]} MiB, client CPU ${CPU[$id]} s, rclone CPU ${SRV[$id]} s$([[ $MODE == shaped ]] && echo ", proxy CPU ${PRX[$id]} s, ${CONNS[$id]} connections at most, ${REQS[$id]} requests")"
   rm -rf "$dest"
 }
 
@@ -433,94 +520,147 @@ machine_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print t
 
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 maximum() { printf '%s\n' "$@" | sort -g | tail -n 1; }
-values() { local arr=$1 key=$2 r; for (( r = 1; r <= ROUNDS; r++ )); do eval "printf '%s\n' \"\${$arr[$key-$r]}\""; done; }
+# values ARRAY KEY: the per-round values of KEY on the current link ($MODE), one a line.
+values() { local arr=$1 key=$2 r; for (( r = 1; r <= ROUNDS; r++ )); do eval "printf '%s\n' \"\${$arr[\$MODE.\$key-\$r]}\""; done; }
 
-# ------------------------------------------------------------------ the runs
+# ------------------------------------------------------------------ the runs: one rotation per link
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-log "warm-up (untimed): one s5cmd fetch, so rclone's directory cache is filled before any timing"
-mkdir -p "$WORK/dest/warmup"
-"${CLIENT_ENV[@]}" "$S5CMD" --endpoint-url "$ENDPOINT" cp "s3://$BUCKET/$PREFIX/*" "$WORK/dest/warmup/" >/dev/null \
-  || die "the warm-up fetch failed"
-rm -rf "$WORK/dest/warmup"; sync
+declare -A BENCH_S LOAD_START LOAD_END
+for link in "${MODES[@]}"; do
+  use_link "$link"
+  LOAD_START[$MODE]=$(cut -d' ' -f1-3 /proc/loadavg)
+  log "link: $MODE (S3 at $ENDPOINT)"
+  log "warm-up (untimed): one s5cmd fetch, so rclone's directory cache is filled before any timing"
+  mkdir -p "$WORK/dest/warmup"
+  "${CLIENT_ENV[@]}" "$S5CMD" --endpoint-url "$ENDPOINT" cp "s3://$BUCKET/$PREFIX/*" "$WORK/dest/warmup/" >/dev/null \
+    || die "the warm-up fetch failed ($MODE link)"
+  rm -rf "$WORK/dest/warmup"; sync
 
-bench_start=$EPOCHREALTIME
-for (( round = 1; round <= ROUNDS; round++ )); do
-  log "round $round of $ROUNDS"
-  for key in "${KEYS[@]}"; do run_one "$key" "$round"; done
+  bench_start=$EPOCHREALTIME
+  for (( round = 1; round <= ROUNDS; round++ )); do
+    log "$MODE link: round $round of $ROUNDS"
+    for key in "${KEYS[@]}"; do run_one "$key" "$round"; done
+  done
+  BENCH_S[$MODE]=$(awk -v a="$bench_start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b - a}')
+  LOAD_END[$MODE]=$(cut -d' ' -f1-3 /proc/loadavg)
 done
-bench_s=$(awk -v a="$bench_start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.0f", b - a}')
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ------------------------------------------------------------------ report
 
-declare -A MED_WALL MED_RATE
-for key in "${KEYS[@]}"; do
-  mapfile -t w < <(values WALL "$key")
-  MED_WALL[$key]=$(median "${w[@]}")
-  MED_RATE[$key]=$(awk -v b="$TOTAL_BYTES" -v s="${MED_WALL[$key]}" 'BEGIN {printf "%.0f", b / 1048576 / s}')
+declare -A MED_WALL MED_RATE MED_SYNCED
+for link in "${MODES[@]}"; do
+  MODE=$link
+  for key in "${KEYS[@]}"; do
+    mapfile -t w < <(values WALL "$key"); mapfile -t s < <(values SYNCED "$key")
+    MED_WALL[$MODE.$key]=$(median "${w[@]}")
+    MED_SYNCED[$MODE.$key]=$(median "${s[@]}")
+    MED_RATE[$MODE.$key]=$(awk -v b="$TOTAL_BYTES" -v s="${MED_WALL[$MODE.$key]}" 'BEGIN {printf "%.0f", b / 1048576 / s}')
+  done
 done
+
+# ratio A B: B's median time divided by A's (above 1: A is faster); ratio_synced A: s5cmd + sync over A.
+ratio() { awk -v x="${MED_WALL[$MODE.$1]}" -v y="${MED_WALL[$MODE.$2]}" 'BEGIN {printf "%.2f", y / x}'; }
+ratio_synced() { awk -v x="${MED_WALL[$MODE.$1]}" -v y="${MED_SYNCED[$MODE.s5cmd]}" 'BEGIN {printf "%.2f", y / x}'; }
+# Speed ratios (above 1: llmops is faster): of the medians, and the median of the per-round pairs.
+speed_ratio() {
+  local a=$1 b=$2 r per=()
+  for (( r = 1; r <= ROUNDS; r++ )); do
+    per+=("$(awk -v x="${WALL[$MODE.$a-$r]}" -v y="${WALL[$MODE.$b-$r]}" 'BEGIN {printf "%.3f", y / x}')")
+  done
+  printf '%s (per round: %s; median of those %.2f)' "$(ratio "$a" "$b")" \
+    "$(printf '%.2f ' "${per[@]}" | sed 's/ $//')" "$(median "${per[@]}")"
+}
+verdict() { if awk "BEGIN {exit !($1)}"; then echo "met"; else echo "NOT met"; fi; }
+# What llmops must reach over s5cmd on each link (issue #11): on loopback at least as fast (the goal
+# is 1.2x), on the shaped link 1.2x; over aws s3 cp 2.5x on both; peak RSS at most 64 MiB.
+declare -A S5_NEED=([loopback]=1.0 [shaped]=1.2)
+AWS_NEED=2.5
+RSS_MAX=64
 
 echo
 echo "llmops promote vs other S3 clients: $FILE_COUNT files, $MIB MiB ($SHARDS x $SHARD_MIB MiB shards + $SMALL_FILES files of 1-100 KiB)"
 echo "S3 server: rclone $rclone_version \`serve s3 --no-checksum --buffer-size 0 --dir-cache-time 1000h\` on 127.0.0.1,"
 echo "           serving a folder on the same disk the clients write to"
-echo "machine:   $(nproc) cores, $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB RAM; client and server share the $(nproc) cores; load average $load_start at start, $load_end at the end"
+echo "machine:   $(nproc) cores, $(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo) GiB RAM; client, server (and proxy) share the $(nproc) cores"
 echo "STS:       $STS_NOTE"
-echo "MLflow:    $MLFLOW_VERSION (scripts/stack), for promote's version lookup and audit tags only"
-echo "rounds:    $ROUNDS, order ${KEYS[*]} in each, $bench_s s in all; medians below (MiB/s from the median time)"
-echo
-fmt='%-52s %7s %8s %9s %9s %8s %8s %8s\n'
-# shellcheck disable=SC2059
-printf "$fmt" "tool" "MiB/s" "seconds" "s + sync" "peak RSS" "client" "rclone" "machine"
-# shellcheck disable=SC2059
-printf "$fmt" "" "" "" "" "MiB (max)" "CPU s" "CPU s" "busy %"
-declare -A MED_SYNCED
-for key in "${KEYS[@]}"; do
-  mapfile -t s < <(values SYNCED "$key"); mapfile -t r < <(values RSS "$key")
-  mapfile -t c < <(values CPU "$key"); mapfile -t v < <(values SRV "$key")
-  mapfile -t u < <(values BUSY "$key")
-  MED_SYNCED[$key]=$(median "${s[@]}")
+echo "MLflow:    $MLFLOW_VERSION (scripts/stack), for promote's version lookup and audit tags only (never shaped)"
+echo "links:     ${MODES[*]}, each with its own rotation (rounds: $ROUNDS, order ${KEYS[*]} in each)"
+
+fmt='%-52s %7s %8s %9s %9s %7s %7s %7s %7s %6s %6s\n'
+for link in "${MODES[@]}"; do
+  MODE=$link
+  echo
+  if [[ $MODE == loopback ]]; then
+    echo "=== link: loopback (clients -> rclone on 127.0.0.1; the shared cores decide) ==="
+  else
+    echo "=== link: shaped (clients -> shaping proxy -> rclone, all on 127.0.0.1; concurrency decides) ==="
+    echo "proxy:     examples/shaping_proxy.rs; per connection: first byte of each response >= $LATENCY_MS ms after its request,"
+    echo "           $CONN_MIBPS MiB/s per direction (token bucket, 5 ms burst); aggregate = connections x $CONN_MIBPS MiB/s at most"
+  fi
+  echo "timing:    ${BENCH_S[$MODE]} s in all; load average ${LOAD_START[$MODE]} at start, ${LOAD_END[$MODE]} at the end; medians below (MiB/s from the median time)"
+  echo
   # shellcheck disable=SC2059
-  printf "$fmt" "${LABEL[$key]}" "${MED_RATE[$key]}" "$(printf '%.2f' "${MED_WALL[$key]}")" \
-    "$(printf '%.2f' "${MED_SYNCED[$key]}")" "$(maximum "${r[@]}")" "$(printf '%.1f' "$(median "${c[@]}")")" \
-    "$(printf '%.1f' "$(median "${v[@]}")")" "$(printf '%.0f' "$(median "${u[@]}")")"
-done
-echo
-echo "per round, seconds:"
-for key in "${KEYS[@]}"; do
-  printf '  %-52s %s\n' "${LABEL[$key]}" "$(values WALL "$key" | awk '{printf "%6.2f", $1}')"
-done
-
-# Speed ratios (above 1: llmops is faster): of the medians, and the median of the per-round pairs.
-speed_ratio() {
-  local a=$1 b=$2 r per=()
-  for (( r = 1; r <= ROUNDS; r++ )); do
-    per+=("$(awk -v x="${WALL[$a-$r]}" -v y="${WALL[$b-$r]}" 'BEGIN {printf "%.3f", y / x}')")
+  printf "$fmt" "tool" "MiB/s" "seconds" "s + sync" "peak RSS" "client" "rclone" "proxy" "machine" "conns" "reqs"
+  # shellcheck disable=SC2059
+  printf "$fmt" "" "" "" "" "MiB (max)" "CPU s" "CPU s" "CPU s" "busy %" "(max)" ""
+  for key in "${KEYS[@]}"; do
+    mapfile -t r < <(values RSS "$key"); mapfile -t c < <(values CPU "$key"); mapfile -t v < <(values SRV "$key")
+    mapfile -t u < <(values BUSY "$key"); mapfile -t x < <(values PRX "$key")
+    mapfile -t n < <(values CONNS "$key"); mapfile -t q < <(values REQS "$key")
+    if [[ $MODE == shaped ]]; then
+      prx=$(printf '%.1f' "$(median "${x[@]}")"); conns=$(maximum "${n[@]}"); reqs=$(printf '%.0f' "$(median "${q[@]}")")
+    else
+      prx=-; conns=-; reqs=-
+    fi
+    # shellcheck disable=SC2059
+    printf "$fmt" "${LABEL[$key]}" "${MED_RATE[$MODE.$key]}" "$(printf '%.2f' "${MED_WALL[$MODE.$key]}")" \
+      "$(printf '%.2f' "${MED_SYNCED[$MODE.$key]}")" "$(maximum "${r[@]}")" "$(printf '%.1f' "$(median "${c[@]}")")" \
+      "$(printf '%.1f' "$(median "${v[@]}")")" "$prx" "$(printf '%.0f' "$(median "${u[@]}")")" "$conns" "$reqs"
   done
-  printf '%.2f (per round: %s; median of those %.2f)' \
-    "$(awk -v x="${MED_WALL[$a]}" -v y="${MED_WALL[$b]}" 'BEGIN {print y / x}')" \
-    "$(printf '%.2f ' "${per[@]}" | sed 's/ $//')" "$(median "${per[@]}")"
-}
-echo
-echo "speed ratios (llmops time divided into the other's; above 1: llmops is faster):"
-for key in "${KEYS[@]}"; do
-  [[ $key == llmops* ]] || continue
-  echo "  ${LABEL[$key]}:"
-  echo "    llmops/s5cmd   = $(speed_ratio "$key" s5cmd)"
-  echo "    llmops/(s5cmd + sync) = $(awk -v x="${MED_WALL[$key]}" -v y="${MED_SYNCED[s5cmd]}" 'BEGIN {printf "%.2f", y / x}') (both copies on disk when the clock stops)"
-  echo "    llmops/aws-cli = $(speed_ratio "$key" aws)"
-  echo "    llmops/boto3   = $(speed_ratio "$key" boto3)"
+  echo
+  echo "per round, seconds:"
+  for key in "${KEYS[@]}"; do
+    printf '  %-52s %s\n' "${LABEL[$key]}" "$(values WALL "$key" | awk '{printf "%6.2f", $1}')"
+  done
+  echo
+  echo "speed ratios (llmops time divided into the other's; above 1: llmops is faster):"
+  for key in "${KEYS[@]}"; do
+    [[ $key == llmops* ]] || continue
+    echo "  ${LABEL[$key]}:"
+    echo "    llmops/s5cmd   = $(speed_ratio "$key" s5cmd)"
+    echo "    llmops/(s5cmd + sync) = $(ratio_synced "$key") (both copies on disk when the clock stops)"
+    echo "    llmops/aws-cli = $(speed_ratio "$key" aws)"
+    echo "    llmops/boto3   = $(speed_ratio "$key" boto3)"
+  done
+  mapfile -t r < <(values RSS llmops)
+  llmops_rss=$(maximum "${r[@]}")
+  s5=$(ratio llmops s5cmd); aw=$(ratio llmops aws)
+  echo
+  echo "goals on the $MODE link (llmops promote, defaults; ratios of median times):"
+  echo "  speed >= ${S5_NEED[$MODE]}x s5cmd:      ${s5}x (${MED_RATE[$MODE.llmops]} vs ${MED_RATE[$MODE.s5cmd]} MiB/s) -> $(verdict "$s5 >= ${S5_NEED[$MODE]}")"
+  [[ $MODE == loopback ]] && echo "    (aim 1.2x s5cmd:      $(verdict "$s5 >= 1.2"))"
+  echo "  speed >= ${AWS_NEED}x aws s3 cp:  ${aw}x (${MED_RATE[$MODE.llmops]} vs ${MED_RATE[$MODE.aws]} MiB/s) -> $(verdict "$aw >= $AWS_NEED")"
+  echo "  peak RSS <= $RSS_MAX MiB:        $llmops_rss MiB -> $(verdict "$llmops_rss <= $RSS_MAX")"
 done
 
-mapfile -t r < <(values RSS llmops)
-llmops_rss=$(maximum "${r[@]}")
-verdict() { if awk "BEGIN {exit !($1)}"; then echo "met"; else echo "NOT met"; fi; }
 echo
-echo "goals (llmops promote, defaults):"
-echo "  throughput >= s5cmd:        ${MED_RATE[llmops]} vs ${MED_RATE[s5cmd]} MiB/s -> $(verdict "${MED_RATE[llmops]} >= ${MED_RATE[s5cmd]}")"
-echo "  throughput >= 5x aws s3 cp: ${MED_RATE[llmops]} vs 5 x ${MED_RATE[aws]} = $(( 5 * MED_RATE[aws] )) MiB/s -> $(verdict "${MED_RATE[llmops]} >= 5 * ${MED_RATE[aws]}")"
-echo "  peak RSS < 64 MiB:          $llmops_rss MiB -> $(verdict "$llmops_rss < 64")"
+echo "summary (ratios of median times; above 1: llmops is faster):"
+sfmt='  %-9s %-44s %7s %8s %14s %8s %8s\n'
+# shellcheck disable=SC2059
+printf "$sfmt" "link" "llmops row" "MiB/s" "/s5cmd" "/(s5cmd+sync)" "/aws" "RSS MiB"
+for link in "${MODES[@]}"; do
+  MODE=$link
+  for key in "${KEYS[@]}"; do
+    [[ $key == llmops* ]] || continue
+    mapfile -t r < <(values RSS "$key")
+    # shellcheck disable=SC2059
+    printf "$sfmt" "$MODE" "${LABEL[$key]#llmops promote }" "${MED_RATE[$MODE.$key]}" "$(ratio "$key" s5cmd)" \
+      "$(ratio_synced "$key")" "$(ratio "$key" aws)" "$(maximum "${r[@]}")"
+  done
+  # shellcheck disable=SC2059
+  printf "$sfmt" "$MODE" "(s5cmd, aws, boto3 MiB/s)" "${MED_RATE[$MODE.s5cmd]}" "${MED_RATE[$MODE.aws]}" "${MED_RATE[$MODE.boto3]}" "" ""
+done
+
 echo
 echo "notes:"
 echo "  - llmops also checks the sha256 of every byte against the manifest (hashed as it arrives) and its copy"
@@ -534,3 +674,10 @@ echo "    aws and the boto3 loop include Python start-up. Files land on the same
 echo "    the served files are in the page cache (just written), so no number includes disk reads."
 echo "  - client and server compete for the same $(nproc) cores: \"rclone CPU s\" is what the server burned"
 echo "    during each client's run. Runs at different times vary by ~20 %: compare within one run."
+if [[ " ${MODES[*]} " == *" shaped "* ]]; then
+  echo "  - shaped link: \"conns\" is the most connections the proxy had open at once during a client's run (max"
+  echo "    over rounds), \"reqs\" the requests it saw (each waited for its first byte; median over rounds);"
+  echo "    \"proxy CPU s\" is the proxy's own cost (one more loopback hop), on the same cores. Requests in"
+  echo "    flight: llmops --concurrency (default 8), s5cmd 5 parts per file with all files at once, awscli"
+  echo "    and boto3 10 threads (boto3 one file after another)."
+fi
