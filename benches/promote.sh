@@ -34,7 +34,7 @@
 # MLflow and STS are never shaped: only S3 traffic goes through the proxy.
 #
 # What differs between the clients, and is part of what is measured:
-#   - llmops checks the sha256 of every byte against the manifest (while it downloads), writes large
+#   - llmops checks the BLAKE3 of every byte against the manifest (while it downloads), writes large
 #     files with O_DIRECT and fsyncs every file before it renames the folder into place; the others
 #     hash nothing and leave dirty pages to the kernel (the "+sync" column adds the `sync` that flushes
 #     them, run right after each client, and the llmops/(s5cmd + sync) ratio compares durable copies).
@@ -285,30 +285,43 @@ mkdir -p "$MODEL/extra"
 for name in "${small_names[@]}"; do
   head -c $(( (RANDOM % 100 + 1) * 1024 - RANDOM % 512 )) /dev/urandom >"$MODEL/$name"
 done
-# llmops' manifest: sorted by path, compact JSON, sha256 of every file.
+# llmops' manifest, as `llmops register` writes it: sorted by path, compact JSON (the canonical form
+# whose sha256 the version records as llmops.manifest_digest), sha256 and BLAKE3 of every file.
 hash_start=$EPOCHREALTIME
-python3 - "$MODEL" "$WORK/s3/$BUCKET/mlflow/$EXP_ID/$PARENT/artifacts/llmops/manifest.json" <<'EOF'
+MANIFEST="$WORK/s3/$BUCKET/mlflow/$EXP_ID/$PARENT/artifacts/llmops/manifest.json"
+cat >"$WORK/manifest.py" <<'EOF'
 import hashlib, json, os, sys
+import blake3
 root, out = sys.argv[1], sys.argv[2]
 files = []
 for folder, _, names in os.walk(root):
     for name in names:
         path = os.path.join(folder, name)
-        digest = hashlib.sha256()
+        sha, b3 = hashlib.sha256(), blake3.blake3()
         with open(path, "rb") as f:
             while chunk := f.read(4 << 20):
-                digest.update(chunk)
+                sha.update(chunk)
+                b3.update(chunk)
         rel = os.path.relpath(path, root).replace(os.sep, "/")
-        files.append({"path": rel, "size": os.path.getsize(path), "sha256": digest.hexdigest()})
+        files.append({"path": rel, "size": os.path.getsize(path), "sha256": sha.hexdigest(),
+                      "blake3": b3.hexdigest()})
 files.sort(key=lambda f: f["path"])
-with open(out, "w") as f:
-    f.write(json.dumps({"schema_version": 1, "files": files}, separators=(",", ":")))
+body = json.dumps({"schema_version": 1, "files": files}, separators=(",", ":")).encode()
+with open(out, "wb") as f:
+    f.write(body)
+print(hashlib.sha256(body).hexdigest())
 EOF
+MANIFEST_DIGEST=$("$PY" "$WORK/manifest.py" "$MODEL" "$MANIFEST")
+# The chain of trust: promote accepts the manifest only when the version records its digest.
+env -i PATH="$PATH" HOME="$WORK/home" MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true \
+  "$STACK_PYTHON" -c 'import sys; from mlflow.tracking import MlflowClient as C; C(tracking_uri=sys.argv[1]).set_model_version_tag(sys.argv[2], sys.argv[3], "llmops.manifest_digest", sys.argv[4])' \
+  "$MLFLOW_URI" "$MODEL_NAME" "$VERSION" "$MANIFEST_DIGEST" >"$WORK/logs/digest-tag.err" 2>&1 \
+  || { tail -n 20 "$WORK/logs/digest-tag.err" >&2; die "could not record the manifest digest on the version"; }
 hash_s=$(awk -v a="$hash_start" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.1f", b - a}')
 TOTAL_BYTES=$(find "$MODEL" -type f -printf '%s\n' | awk '{s += $1} END {printf "%.0f", s}')
 FILE_COUNT=$(find "$MODEL" -type f | wc -l)
 MIB=$(awk -v b="$TOTAL_BYTES" 'BEGIN {printf "%.0f", b / 1048576}')
-log "model: $FILE_COUNT files, $TOTAL_BYTES bytes; sha256 of it all (Python/OpenSSL, one core): $hash_s s"
+log "model: $FILE_COUNT files, $TOTAL_BYTES bytes; sha256 and BLAKE3 of it all (Python, one core): $hash_s s"
 
 # ------------------------------------------------------------------ rclone serve s3
 
@@ -487,7 +500,7 @@ run_one() {
     python3 - "$WORK/logs/$id.out" "$TOTAL_BYTES" <<'EOF' || die "${LABEL[$key]}: unexpected report (see $WORK/logs/$id.out)"
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert r["outcome"] == "promoted" and r["verified"] == "sha256" and r["fetched_bytes"] == int(sys.argv[2]), r
+assert r["outcome"] == "promoted" and r["verified"] == "blake3" and r["fetched_bytes"] == int(sys.argv[2]), r
 EOF
   fi
   WALL[$id]=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", b - a}')
@@ -663,12 +676,12 @@ done
 
 echo
 echo "notes:"
-echo "  - llmops also checks the sha256 of every byte against the manifest (hashed as it arrives) and its copy"
+echo "  - llmops also checks the BLAKE3 of every byte against the manifest (hashed as it arrives) and its copy"
 echo "    is on disk when it returns (O_DIRECT writes, fsync); the others hash nothing and leave dirty pages to"
-echo "    the kernel (\"s + sync\" adds a \`sync\` right after each client). For scale: sha256 of the whole model"
-echo "    took $hash_s s on one core (Python/OpenSSL) when the manifest was written."
+echo "    the kernel (\"s + sync\" adds a \`sync\` right after each client). For scale: sha256 + BLAKE3 of the whole model"
+echo "    took $hash_s s on one core (Python) when the manifest was written."
 echo "  - \"machine busy\" is both cores, kernel threads included: near 100 %, a client is CPU-bound here, and"
-echo "    llmops' sha256 competes with the server for the same cores."
+echo "    llmops' hashing competes with the server for the same cores."
 echo "  - llmops' time includes resolving the version in MLflow, one STS call and setting audit tags;"
 echo "    aws and the boto3 loop include Python start-up. Files land on the same disk rclone reads from;"
 echo "    the served files are in the page cache (just written), so no number includes disk reads."
