@@ -403,6 +403,30 @@ fn publish_uploads_the_staged_bytes_once(mlflow: &Mlflow) {
         )));
 }
 
+/// `register` of `model` as `name` with MLflow behind `proxy`.
+fn register_through(
+    stack: &Stack,
+    proxy: &FaultProxy,
+    model: &tempfile::TempDir,
+    name: &str,
+    dev: &Path,
+) -> std::process::Output {
+    stack
+        .llmops()
+        .env("MLFLOW_TRACKING_URI", &proxy.url)
+        .args([
+            "register",
+            snapshot(model).to_str().unwrap(),
+            "--name",
+            name,
+            "--dev-root",
+            dev.to_str().unwrap(),
+        ])
+        .args(["--python-model", test_model_code().to_str().unwrap()])
+        .output()
+        .unwrap()
+}
+
 /// The version cannot be created: both runs end FAILED, the staged copy is removed, no version exists.
 fn failure_after_runs_exist_marks_them_failed(mlflow: &Mlflow) {
     let stack = mlflow.stack();
@@ -416,20 +440,7 @@ fn failure_after_runs_exist_marks_them_failed(mlflow: &Mlflow) {
     );
     let dev = tempfile::tempdir().unwrap();
     let name = unique("midway-failure");
-    let output = stack
-        .llmops()
-        .env("MLFLOW_TRACKING_URI", &proxy.url)
-        .args([
-            "register",
-            snapshot(model).to_str().unwrap(),
-            "--name",
-            &name,
-            "--dev-root",
-            dev.path().to_str().unwrap(),
-        ])
-        .args(["--python-model", test_model_code().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let output = register_through(stack, &proxy, model, &name, dev.path());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
@@ -632,20 +643,7 @@ fn a_failure_after_the_version_exists_deletes_it(mlflow: &Mlflow) {
     );
     let dev = tempfile::tempdir().unwrap();
     let name = unique("orphan-version");
-    let output = stack
-        .llmops()
-        .env("MLFLOW_TRACKING_URI", &proxy.url)
-        .args([
-            "register",
-            snapshot(model).to_str().unwrap(),
-            "--name",
-            &name,
-            "--dev-root",
-            dev.path().to_str().unwrap(),
-        ])
-        .args(["--python-model", test_model_code().to_str().unwrap()])
-        .output()
-        .unwrap();
+    let output = register_through(stack, &proxy, model, &name, dev.path());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
