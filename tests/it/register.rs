@@ -403,6 +403,19 @@ fn publish_uploads_the_staged_bytes_once(mlflow: &Mlflow) {
         )));
 }
 
+/// The registry holds no version of `name` (asked through MLflow's REST API, not llmops).
+fn assert_no_version(stack: &Stack, name: &str) {
+    let versions = stack.rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
+    ));
+    assert!(
+        versions
+            .get("model_versions")
+            .is_none_or(|v| v.as_array().unwrap().is_empty()),
+        "a version of {name} is left: {versions}"
+    );
+}
+
 /// `register` of `model` as `name` with MLflow behind `proxy`.
 fn register_through(
     stack: &Stack,
@@ -473,15 +486,7 @@ fn failure_after_runs_exist_marks_them_failed(mlflow: &Mlflow) {
         0,
         "no staged copy is left"
     );
-    let versions = stack.rest_get(&format!(
-        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
-    ));
-    assert!(
-        versions
-            .get("model_versions")
-            .is_none_or(|v| v.as_array().unwrap().is_empty()),
-        "{versions}"
-    );
+    assert_no_version(stack, &name);
 }
 
 /// A server that answers 503 and then recovers: the request is retried, the user is told.
@@ -650,15 +655,7 @@ fn a_failure_after_the_version_exists_deletes_it(mlflow: &Mlflow) {
         stderr.contains(&format!("model version {name}/1 was deleted")),
         "{stderr}"
     );
-    let versions = stack.rest_get(&format!(
-        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
-    ));
-    assert!(
-        versions
-            .get("model_versions")
-            .is_none_or(|v| v.as_array().unwrap().is_empty()),
-        "the version is gone: {versions}"
-    );
+    assert_no_version(stack, &name);
 }
 
 /// A registered name with `'` is accepted at registration, so `status` (MLflow's search) must
