@@ -295,7 +295,7 @@ impl MlflowClient {
 
     /// One JSON call with MLflow's retry policy. `body` is sent as JSON for POST/PATCH (the server
     /// refuses other content types); `query` goes in the query string.
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         path: &str,
@@ -751,6 +751,7 @@ impl MlflowClient {
         name: &str,
         source: &str,
         run_id: &str,
+        model_id: Option<&str>,
         tags: &[(String, String)],
         description: Option<&str>,
     ) -> Result<ModelVersion> {
@@ -761,6 +762,10 @@ impl MlflowClient {
         let mut body = json!({"name": name, "source": source, "run_id": run_id, "tags": tags});
         if let Some(description) = description {
             body["description"] = json!(description);
+        }
+        // MLflow 3: a `models:/m-<id>` source must come with the same id (`_validate_source_model`).
+        if let Some(model_id) = model_id {
+            body["model_id"] = json!(model_id);
         }
         let value = self
             .call(
@@ -1013,7 +1018,11 @@ fn snippet(text: &str) -> String {
     line.chars().filter(|c| !c.is_control()).collect()
 }
 
-fn field<T: serde::de::DeserializeOwned>(mut value: Value, name: &str, path: &str) -> Result<T> {
+pub(super) fn field<T: serde::de::DeserializeOwned>(
+    mut value: Value,
+    name: &str,
+    path: &str,
+) -> Result<T> {
     let inner = value
         .get_mut(name)
         .map(Value::take)

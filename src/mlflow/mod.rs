@@ -2,6 +2,7 @@
 //! logs in the child run. What those calls mean for a version is `registry`'s.
 
 pub mod client;
+pub mod logged_models;
 pub mod pyfunc;
 pub mod retry;
 

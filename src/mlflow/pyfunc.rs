@@ -23,6 +23,8 @@ pub struct PyfuncModel {
     pub python_version: String,
     pub mlflow_version: String,
     pub child_run_id: String,
+    /// MLflow 3: the logged model (`m-<id>`) this folder is the artifacts of.
+    pub model_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,13 +93,18 @@ flavors:
     python_version: {python}
     streamable: false
 mlflow_version: {mlflow}
-model_uuid: {uuid}
+{model_id}model_uuid: {uuid}
 run_id: {run}
 utc_time_created: '{time}'
 ",
             code = self.code_file_name,
             python = self.python_version,
             mlflow = self.mlflow_version,
+            model_id = self
+                .model_id
+                .as_ref()
+                .map(|id| format!("model_id: {id}\n"))
+                .unwrap_or_default(),
             uuid = model_uuid,
             run = self.child_run_id,
             time = utc_time_created,
@@ -127,6 +134,7 @@ utc_time_created: '{time}'
             &self.mlflow_version,
             &self.child_run_id,
             &model_uuid.to_string(),
+            self.model_id.as_ref().unwrap_or(&self.child_run_id),
         ] {
             if !plain(value) {
                 return Err(std::io::Error::new(
@@ -207,6 +215,7 @@ mod tests {
             python_version: "3.11.7".into(),
             mlflow_version: "3.17.2".into(),
             child_run_id: "def".into(),
+            model_id: None,
         }
     }
 
@@ -238,6 +247,19 @@ utc_time_created: '2026-11-22 08:00:00.000000'
             ),
             golden
         );
+    }
+
+    #[test]
+    fn a_logged_model_names_itself() {
+        let mut logged = model();
+        logged.model_id = Some("m-0123456789abcdef0123456789abcdef".into());
+        let text = logged.mlmodel(
+            "2026-12-01 01:00:00.000000",
+            "m-0123456789abcdef0123456789abcdef",
+        );
+        assert!(text.contains(
+            "mlflow_version: 3.17.2\nmodel_id: m-0123456789abcdef0123456789abcdef\nmodel_uuid: m-0123456789abcdef0123456789abcdef\n"
+        ));
     }
 
     #[test]

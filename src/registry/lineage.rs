@@ -1,16 +1,21 @@
 //! From a registered model version to the parent run that holds its binaries: the version's run is
-//! the child; its `model/artifacts/model_context.json` names the parent. Falls back to the child's
-//! `mlflow.parentRunId` tag and `parent_run_id` param (what other tools and the reference notebooks
-//! leave), and says which was used.
+//! the child, and the version's model has an `artifacts/model_context.json` that names the parent.
+//! The model is where the version's source says: an MLflow 3 logged model (`models:/m-<id>`, its
+//! artifacts under `<exp>/models/<id>/artifacts`), or a folder of the child run's artifacts
+//! (`mlflow-artifacts:/…`, `runs:/<run>/<path>`; llmops' own 2.x versions use `model/`). Falls
+//! back to the child's `mlflow.parentRunId` tag and `parent_run_id` param (what other tools and the
+//! reference notebooks leave), and says which was used.
 
 use super::names::{context, mlflow_tag, param};
 use crate::mlflow::client::{MlflowClient, MlflowError, ModelVersion, Run};
+use crate::mlflow::logged_models::model_id_of_source;
 use crate::mlflow::proxied_artifact_path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ParentSource {
     ModelContext,
+    LoggedModelContext,
     ParentRunIdTag,
     ParentRunIdParam,
 }
@@ -19,6 +24,7 @@ impl std::fmt::Display for ParentSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             ParentSource::ModelContext => "the child model's model_context.json",
+            ParentSource::LoggedModelContext => "the logged model's model_context.json",
             ParentSource::ParentRunIdTag => "the child run's mlflow.parentRunId tag",
             ParentSource::ParentRunIdParam => "the child run's parent_run_id param",
         })
@@ -30,6 +36,8 @@ pub struct Lineage {
     pub child: Run,
     pub parent: Run,
     pub parent_source: ParentSource,
+    /// MLflow 3: the logged model (`m-<id>`) the version was registered from.
+    pub model_id: Option<String>,
     /// `<exp>/<parent>/artifacts`, the parent's path under the artifact proxy.
     pub parent_artifact_path: String,
 }
@@ -66,8 +74,20 @@ pub async fn resolve(
         });
     }
     let child = client.get_run(&version.run_id).await?;
-    let (parent_id, parent_source) = match context_run_id(client, &child).await? {
-        Some(id) => (id, ParentSource::ModelContext),
+    let model_id = model_id_of_source(&version.source).map(str::to_string);
+    let (folder, context_source) = match &model_id {
+        Some(id) => (
+            proxied_artifact_path(&client.get_logged_model(id).await?.artifact_uri),
+            ParentSource::LoggedModelContext,
+        ),
+        None => (model_folder(version, &child), ParentSource::ModelContext),
+    };
+    let context = match folder {
+        Some(folder) => context_run_id(client, &folder).await?,
+        None => None,
+    };
+    let (parent_id, parent_source) = match context {
+        Some(id) => (id, context_source),
         None => match (
             child.tag(mlflow_tag::PARENT_RUN_ID),
             child.param(param::PARENT_RUN_ID),
@@ -93,6 +113,7 @@ pub async fn resolve(
         child,
         parent,
         parent_source,
+        model_id,
         parent_artifact_path,
     })
 }
@@ -104,15 +125,33 @@ pub fn artifact_path(run: &Run) -> Result<String, LineageError> {
     })
 }
 
-/// `run_id` from the child's `model/artifacts/model_context.json`, if it is there.
+/// The folder of the child run's artifacts that holds the version's model, under the proxy: from
+/// a `mlflow-artifacts:/` or `runs:/<child>/<path>` source, else llmops' own `model/`.
+fn model_folder(version: &ModelVersion, child: &Run) -> Option<String> {
+    let child_root = proxied_artifact_path(&child.info.artifact_uri)?;
+    if let Some(folder) = proxied_artifact_path(&version.source)
+        && folder.starts_with(&format!("{child_root}/"))
+    {
+        return Some(folder);
+    }
+    let from_runs_uri = version
+        .source
+        .strip_prefix(&format!("runs:/{}/", child.info.run_id))
+        .map(|path| path.trim_matches('/'))
+        .filter(|path| !path.split('/').any(|part| part == ".." || part == "."));
+    Some(match from_runs_uri {
+        Some("") => child_root,
+        Some(path) => format!("{child_root}/{path}"),
+        None => format!("{child_root}/model"),
+    })
+}
+
+/// `run_id` (or `parent_run_id`) from `<folder>/artifacts/model_context.json`, if it is there.
 async fn context_run_id(
     client: &MlflowClient,
-    child: &Run,
+    folder: &str,
 ) -> Result<Option<String>, LineageError> {
-    let Some(base) = proxied_artifact_path(&child.info.artifact_uri) else {
-        return Ok(None);
-    };
-    let dir = format!("{base}/model/artifacts");
+    let dir = format!("{folder}/artifacts");
     // List first: fetching a missing artifact answers 500, which would be retried for minutes.
     let listed = client.list_artifacts(&dir).await?;
     if !listed

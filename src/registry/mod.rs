@@ -82,7 +82,10 @@ pub async fn locate(
 ) -> anyhow::Result<Located> {
     let version = resolve_version(client, reference).await?;
     let lineage = lineage::resolve(client, &version).await?;
-    if lineage.parent_source != ParentSource::ModelContext {
+    if !matches!(
+        lineage.parent_source,
+        ParentSource::ModelContext | ParentSource::LoggedModelContext
+    ) {
         reporter.note(&format!(
             "parent run {} found from {}",
             lineage.parent.info.run_id, lineage.parent_source

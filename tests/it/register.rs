@@ -282,14 +282,15 @@ fn register_stages_logs_and_registers(mlflow: &Mlflow) {
     ));
     let version = &version["model_version"];
     assert_eq!(version["run_id"], child.as_str());
-    assert!(
-        version["source"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("{child}/artifacts/model")),
-        "{}",
-        version["source"]
-    );
+    let source = version["source"].as_str().unwrap();
+    if mlflow.major == "3" {
+        assert_is_logged_model(stack, source, &child, &parent, &manifest_digest);
+    } else {
+        assert!(
+            source.ends_with(&format!("{child}/artifacts/model")),
+            "{source}"
+        );
+    }
     let tags = &version["tags"];
     assert_eq!(tag(tags, "llmops.parent_run_id"), Some(parent.as_str()));
     assert_eq!(tag(tags, "llmops.published"), Some("false"));
@@ -322,6 +323,36 @@ fn register_stages_logs_and_registers(mlflow: &Mlflow) {
     // Nothing under the parent's model/ in S3 until publish.
     let model_prefix = format!("mlflow/{}/model/", artifact_root(stack, &parent));
     assert_eq!(s3_listing(stack, &model_prefix), serde_json::json!({}));
+}
+
+/// MLflow 3: the version's source is a logged model (`models:/m-<id>`) produced by the child run,
+/// listed among the child's outputs and by the experiment's logged-model search, READY, and tagged
+/// with the parent run and the manifest digest.
+fn assert_is_logged_model(stack: &Stack, source: &str, child: &str, parent: &str, digest: &str) {
+    let model_id = source
+        .strip_prefix("models:/")
+        .filter(|id| id.starts_with("m-") && id.len() == 34)
+        .unwrap_or_else(|| panic!("the source is not a logged model: {source}"));
+    let child_run = stack.rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={child}"));
+    assert_eq!(
+        child_run["run"]["outputs"]["model_outputs"],
+        serde_json::json!([{ "model_id": model_id, "step": 0 }])
+    );
+    let experiment = child_run["run"]["info"]["experiment_id"].clone();
+    let found = stack.rest_post(
+        "/api/2.0/mlflow/logged-models/search",
+        &serde_json::json!({ "experiment_ids": [experiment] }),
+    );
+    let models = found["models"].as_array().unwrap();
+    let model = models
+        .iter()
+        .find(|m| m["info"]["model_id"] == model_id)
+        .unwrap_or_else(|| panic!("logged-models/search does not list {model_id}: {found}"));
+    assert_eq!(model["info"]["status"], "LOGGED_MODEL_READY");
+    assert_eq!(model["info"]["source_run_id"], child);
+    let tags = &model["info"]["tags"];
+    assert_eq!(tag(tags, "llmops.parent_run_id"), Some(parent));
+    assert_eq!(tag(tags, "llmops.manifest_digest"), Some(digest));
 }
 
 /// Publish into the same parent run: the S3 objects then have the source's bytes, the version says
@@ -469,8 +500,20 @@ fn failure_after_runs_exist_marks_them_failed(mlflow: &Mlflow) {
         1,
         "a 400 is not retried"
     );
+    // MLflow 3: the child's logged model is marked FAILED with the runs.
+    let logged_model = stderr
+        .split_once("logged model m-")
+        .map(|(_, rest)| format!("m-{}", &rest[..32]));
+    match (mlflow.major, &logged_model) {
+        ("3", Some(id)) => {
+            let got = stack.rest_get(&format!("/api/2.0/mlflow/logged-models/{id}"));
+            assert_eq!(got["model"]["info"]["status"], "LOGGED_MODEL_UPLOAD_FAILED");
+        }
+        ("2", None) => {}
+        _ => panic!("MLflow {}: {stderr}", mlflow.version),
+    }
     let run_ids: std::collections::BTreeSet<String> = stderr
-        .split(|c: char| !c.is_ascii_hexdigit())
+        .split(|c: char| !c.is_ascii_hexdigit() && c != '-')
         .filter(|word| word.len() == 32)
         .map(str::to_string)
         .collect();

@@ -172,6 +172,17 @@ impl Stack {
         );
         serde_json::from_str(self.python(&code, &[]).trim()).unwrap()
     }
+
+    /// MLflow's REST API, asked with a JSON POST in the stack's Python, not through llmops.
+    pub fn rest_post(&self, path: &str, body: &serde_json::Value) -> serde_json::Value {
+        let code = format!(
+            "import os, urllib.request\n\
+             r = urllib.request.Request(os.environ['MLFLOW_TRACKING_URI'] + {path:?}, data={body:?}.encode(), headers={{'Content-Type': 'application/json'}})\n\
+             print(urllib.request.urlopen(r).read().decode())\n",
+            body = body.to_string()
+        );
+        serde_json::from_str(self.python(&code, &[]).trim()).unwrap()
+    }
 }
 
 /// CPU Tritons of one test, in a folder of their own (no MLflow): stopped when dropped.

@@ -29,6 +29,8 @@ pub struct PromoteReport {
     pub version: String,
     pub parent_run_id: String,
     pub parent_found_by: ParentSource,
+    /// MLflow 3: the logged model the version was registered from (`models:/m-<id>`).
+    pub logged_model_id: Option<String>,
     pub source: String,
     pub destination: String,
     pub credential_source: String,
@@ -72,6 +74,7 @@ impl PromoteReport {
             version: located.version.version.clone(),
             parent_run_id: located.parent_run_id().to_string(),
             parent_found_by: located.lineage.parent_source,
+            logged_model_id: located.lineage.model_id.clone(),
             source: binaries.to_string(),
             destination: dest.target.display().to_string(),
             credential_source: String::new(),
@@ -97,6 +100,15 @@ impl PromoteReport {
             Outcome::DryRun => (Tone::Strong, "Dry run: would promote"),
             Outcome::WouldReplace => (Tone::Warn, "Dry run: would replace the live copy with"),
         }
+    }
+
+    /// The parent run and how it was found: through which model's context, or which fallback.
+    fn parent_line(&self) -> String {
+        let mut text = format!("{}, from {}", self.parent_run_id, self.parent_found_by);
+        if let Some(id) = &self.logged_model_id {
+            text.push_str(&format!(" (models:/{id})"));
+        }
+        printable(&text)
     }
 
     fn transfer_line(&self) -> String {
@@ -128,6 +140,7 @@ impl Render for PromoteReport {
         let mut rows = vec![
             ("to", printable(&self.destination)),
             ("from", printable(&self.source)),
+            ("parent run", self.parent_line()),
             (
                 "files",
                 format!("{} files, {}", self.files, human_bytes(self.bytes)),

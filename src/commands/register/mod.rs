@@ -24,6 +24,8 @@ use crate::exit::UserError;
 use crate::layout::staging;
 use crate::manifest::{MANIFEST_ARTIFACT, Manifest};
 use crate::mlflow::client::{MlflowClient, ModelVersion, Run};
+use crate::mlflow::logged_models::{self, Finalized, LoggedModelInfo};
+use crate::mlflow::proxied_artifact_path;
 use crate::mlflow::pyfunc::PyfuncModel;
 use crate::progress::Reporter;
 use crate::registry::names::{mlflow_tag, param, tag, value};
@@ -106,60 +108,59 @@ impl Session {
     }
 
     /// Logs the child run and its model, then registers the version from it; returns (child run
-    /// id, version). The child is recorded in `created` as soon as it exists, for the roll-back.
+    /// id, version). On an MLflow 3 server the model is a logged model (`models:/m-<id>`, an output
+    /// of the child run), as `mlflow.pyfunc.log_model` makes it; on 2.x it is the child run's
+    /// `model/` artifacts. Each thing is recorded in `created` as soon as it exists, for the
+    /// roll-back.
     async fn register_child(
         &self,
         created: &mut Created,
         child: ChildModel<'_>,
     ) -> anyhow::Result<(String, ModelVersion)> {
         let client = &self.client;
-        let run_name = format!("{}-model", child.registered_name);
-        let mut tags = standard_tags(&run_name, &self.user);
-        tags.push((mlflow_tag::PARENT_RUN_ID, child.parent_id.to_string()));
-        tags.push((tag::ROLE, value::ROLE_CHILD.into()));
-        let run = client
-            .create_run(&self.experiment_id, &run_name, &tags)
-            .await?;
+        let run = self.start_child_run(created, &child).await?;
         let child_id = run.info.run_id.clone();
-        created.child = Some(child_id.clone());
-        for (key, value) in &child.params {
-            client.log_param(&child_id, key, value).await?;
-        }
-        let model = PyfuncModel {
-            code_file_name: child.code.0.clone(),
-            code: child.code.1.clone(),
-            context: child.context,
-            pip_requirements: child.pip_requirements,
-            python_version: local_python_version(),
-            mlflow_version: self.server_version.clone(),
-            child_run_id: child_id.clone(),
+        let logged = match self.logs_models() {
+            true => Some(self.create_logged_model(created, &child, &child_id).await?),
+            false => None,
         };
-        let model_dir = tempfile::tempdir()?;
-        model.write_to(
-            model_dir.path(),
-            &mlflow::pyfunc::utc_time_created(),
-            &child_id,
-        )?;
-        let destination = format!("{}/{MODEL_ARTIFACT_DIR}", lineage::artifact_path(&run)?);
-        for file in staging::scan(model_dir.path())? {
-            client
-                .upload_artifact(&destination, &file.relative, &file.path, |_: &[u8]| {})
-                .await?;
+        let (destination, source) = match &logged {
+            Some(model) => (
+                proxied_artifact_path(&model.artifact_uri).ok_or_else(|| {
+                    UserError::failed(format!(
+                        "logged model {} stores artifacts at `{}`, not through the MLflow artifact proxy (mlflow-artifacts:/); start the server with --serve-artifacts",
+                        model.model_id,
+                        crate::text::printable(&model.artifact_uri)
+                    ))
+                })?,
+                format!("{}{}", logged_models::SOURCE_PREFIX, model.model_id),
+            ),
+            None => (
+                format!("{}/{MODEL_ARTIFACT_DIR}", lineage::artifact_path(&run)?),
+                format!(
+                    "{}/{MODEL_ARTIFACT_DIR}",
+                    run.info.artifact_uri.trim_end_matches('/')
+                ),
+            ),
+        };
+        let model_id = logged.as_ref().map(|m| m.model_id.clone());
+        self.upload_pyfunc(&child, &child_id, model_id.clone(), &destination)
+            .await?;
+        if let Some(id) = &model_id {
+            client.finalize_logged_model(id, Finalized::Ready).await?;
+            client.log_model_output(&child_id, id).await?;
         }
         client.finish_run(&child_id, "FINISHED").await?;
 
         client
             .get_or_create_registered_model(child.registered_name, child.description)
             .await?;
-        let source = format!(
-            "{}/{MODEL_ARTIFACT_DIR}",
-            run.info.artifact_uri.trim_end_matches('/')
-        );
         let version = client
             .create_model_version(
                 child.registered_name,
                 &source,
                 &child_id,
+                model_id.as_deref(),
                 child.version_tags,
                 child.description,
             )
@@ -169,6 +170,98 @@ impl Session {
             .versions
             .push((child.registered_name.to_string(), version.version.clone()));
         Ok((child_id, version))
+    }
+
+    /// MLflow 3 and later have logged models; 2.x does not.
+    fn logs_models(&self) -> bool {
+        let major = self.server_version.split('.').next().unwrap_or_default();
+        major.parse::<u32>().is_ok_and(|major| major >= 3)
+    }
+
+    /// The nested child run (`mlflow.parentRunId`), with its params.
+    async fn start_child_run(
+        &self,
+        created: &mut Created,
+        child: &ChildModel<'_>,
+    ) -> anyhow::Result<Run> {
+        let run_name = format!("{}-model", child.registered_name);
+        let mut tags = standard_tags(&run_name, &self.user);
+        tags.push((mlflow_tag::PARENT_RUN_ID, child.parent_id.to_string()));
+        tags.push((tag::ROLE, value::ROLE_CHILD.into()));
+        let run = self
+            .client
+            .create_run(&self.experiment_id, &run_name, &tags)
+            .await?;
+        created.child = Some(run.info.run_id.clone());
+        for (key, value) in &child.params {
+            self.client.log_param(&run.info.run_id, key, value).await?;
+        }
+        Ok(run)
+    }
+
+    /// MLflow 3: a PENDING logged model produced by the child run, tagged with the parent run and
+    /// the manifest digest so the model page names the binaries it stands for.
+    async fn create_logged_model(
+        &self,
+        created: &mut Created,
+        child: &ChildModel<'_>,
+        child_id: &str,
+    ) -> anyhow::Result<LoggedModelInfo> {
+        let mut tags: Vec<(String, String)> = child
+            .version_tags
+            .iter()
+            .filter(|(key, _)| [tag::PARENT_RUN_ID, tag::MANIFEST_DIGEST].contains(&key.as_str()))
+            .cloned()
+            .collect();
+        tags.push((mlflow_tag::USER.to_string(), self.user.clone()));
+        tags.push((tag::ROLE.to_string(), value::ROLE_CHILD.to_string()));
+        let model = self
+            .client
+            .create_logged_model(
+                &self.experiment_id,
+                &logged_models::logged_model_name(child.registered_name),
+                child_id,
+                &tags,
+            )
+            .await?;
+        if !logged_models::is_model_id(&model.model_id) {
+            return Err(UserError::failed(format!(
+                "the tracking server answered a logged model id `{}`, which is not `m-` and 32 hex characters",
+                crate::text::printable(&model.model_id)
+            ))
+            .into());
+        }
+        created.logged_model = Some(model.model_id.clone());
+        Ok(model)
+    }
+
+    /// Writes the pyfunc model folder and uploads it to `destination` under the artifact proxy.
+    async fn upload_pyfunc(
+        &self,
+        child: &ChildModel<'_>,
+        child_id: &str,
+        model_id: Option<String>,
+        destination: &str,
+    ) -> anyhow::Result<()> {
+        let uuid = model_id.clone().unwrap_or_else(|| child_id.to_string());
+        let model = PyfuncModel {
+            code_file_name: child.code.0.clone(),
+            code: child.code.1.clone(),
+            context: child.context.clone(),
+            pip_requirements: child.pip_requirements.clone(),
+            python_version: local_python_version(),
+            mlflow_version: self.server_version.clone(),
+            child_run_id: child_id.to_string(),
+            model_id,
+        };
+        let model_dir = tempfile::tempdir()?;
+        model.write_to(model_dir.path(), &mlflow::pyfunc::utc_time_created(), &uuid)?;
+        for file in staging::scan(model_dir.path())? {
+            self.client
+                .upload_artifact(destination, &file.relative, &file.path, |_: &[u8]| {})
+                .await?;
+        }
+        Ok(())
     }
 }
 
@@ -192,6 +285,8 @@ struct Created {
     parent: Option<String>,
     child: Option<String>,
     staged: Option<PathBuf>,
+    /// MLflow 3: the child's logged model, marked FAILED on roll-back.
+    logged_model: Option<String>,
     /// Where a copy is built before it is renamed to `staged` (removed if the copy was cut short).
     partial: Option<PathBuf>,
     /// Versions registered before the failure (Triton's binary holder, the child's version),
@@ -207,6 +302,15 @@ impl Created {
                     "could not delete model version {name}/{version}: {e}"
                 ));
             }
+        }
+        if let Some(model_id) = &self.logged_model
+            && let Err(e) = client
+                .finalize_logged_model(model_id, Finalized::Failed)
+                .await
+        {
+            reporter.warn(&format!(
+                "could not mark logged model {model_id} FAILED: {e}"
+            ));
         }
         for run in [&self.child, &self.parent].into_iter().flatten() {
             if let Err(e) = client.finish_run(run, "FAILED").await {
@@ -249,6 +353,9 @@ impl Created {
         } else {
             format!("runs {} are marked FAILED", runs.join(" and "))
         };
+        if let Some(model_id) = &self.logged_model {
+            text.push_str(&format!(", logged model {model_id} is marked FAILED"));
+        }
         if let Some(staged) = &self.staged {
             text.push_str(&format!(
                 " and the staged copy {} was removed",

@@ -137,6 +137,7 @@ async fn register(
             &args.name,
             &source,
             &parent_id,
+            None,
             &binary_tags,
             args.description.as_deref(),
         )
