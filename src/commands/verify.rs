@@ -10,6 +10,7 @@ use crate::cli::VerifyArgs;
 use crate::exit::{ExitStatus, UserError};
 use crate::layout::destination::{Destination, PromotedState, Verification};
 use crate::layout::roots::{self, RootKind};
+use crate::manifest::Manifest;
 use crate::mlflow;
 use crate::output::{Render, Style, Tone, write_fields};
 use crate::progress::Reporter;
@@ -27,6 +28,8 @@ pub struct VerifyReport {
     pub files: usize,
     pub bytes: u64,
     pub verified: bool,
+    /// `register`, or `promote` for a version registered without a manifest.
+    pub manifest_from: ManifestFrom,
     pub problems: Vec<String>,
 }
 
@@ -38,15 +41,10 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         .map_err(|e| UserError::usage(e.to_string()))?;
     let version = registry::resolve_version(&client, &reference).await?;
     let lineage = lineage::resolve(&client, &version).await?;
-    let manifest = registry::read_manifest(&client, &lineage).await?;
-    // Only the manifest recorded at registration is a yardstick for production.
-    registry::check_manifest_chain(&version, Some(&manifest), false)?;
     let served = registry::served_as(&version)?;
     let dest = Destination::plan(&prod_root.path, &served, &lineage.parent.info.run_id)?;
-    // The manifest's paths are relative to the run folder (LLM) or the model folder (Triton).
-    let dir = dest.manifest_root.clone();
     let promoted = match served {
-        Served::Llm => dir.is_dir(),
+        Served::Llm => dest.manifest_root.is_dir(),
         Served::Triton { .. } => dest.target.is_dir(),
     };
     if !promoted {
@@ -57,6 +55,9 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         .with_hint(format!("run `llmops promote {reference}`"))
         .into());
     }
+    let (manifest, manifest_from) = yardstick(&client, &version, &lineage, &dest).await?;
+    // The manifest's paths are relative to the run folder (LLM) or the model folder (Triton).
+    let dir = dest.manifest_root.clone();
     let expected = manifest.clone();
     let checked = dir.clone();
     let problems =
@@ -74,6 +75,7 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
                 Verification::Sha256
             },
             verified_at: String::new(),
+            computed_manifest: None,
         });
         state.verified_at = now_rfc3339();
         dest.write_state(&state)?;
@@ -86,8 +88,40 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         files: manifest.files.len(),
         bytes: manifest.total_bytes(),
         verified,
+        manifest_from,
         problems: problems.iter().map(ToString::to_string).collect(),
     })
+}
+
+/// Where the manifest a prod copy is checked against came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManifestFrom {
+    /// Logged to the parent run at registration (or by `adopt`), anchored by the version's digest.
+    Register,
+    /// Computed by `promote` from the bytes it promoted: the version has no manifest of its own.
+    Promote,
+}
+
+/// The registered manifest (only one anchored to the registration is a yardstick for production);
+/// for a version registered without any, the one promote computed from the bytes it promoted.
+async fn yardstick(
+    client: &mlflow::MlflowClient,
+    version: &crate::mlflow::client::ModelVersion,
+    lineage: &lineage::Lineage,
+    dest: &Destination,
+) -> anyhow::Result<(Manifest, ManifestFrom)> {
+    let found = registry::find_manifest(client, lineage).await?;
+    let recorded = version.tag(crate::registry::names::tag::MANIFEST_DIGEST);
+    if found.is_none()
+        && recorded.is_none()
+        && let Some(computed) = dest.read_state().and_then(|s| s.computed_manifest)
+    {
+        return Ok((computed, ManifestFrom::Promote));
+    }
+    registry::check_manifest_chain(version, found.as_ref(), false)?;
+    let manifest = found.expect("an anchored chain has a manifest");
+    Ok((manifest, ManifestFrom::Register))
 }
 
 impl Render for VerifyReport {
@@ -98,9 +132,13 @@ impl Render for VerifyReport {
             writeln!(out, "{} {uri}", style.paint(Tone::Good, "Verified"))?;
             let rows = [
                 ("at", printable(&self.path)),
+                ("files", format!("{size}: every sha256 matches the manifest")),
                 (
-                    "files",
-                    format!("{size}: every sha256 matches the manifest"),
+                    "manifest",
+                    match self.manifest_from {
+                        ManifestFrom::Register => "recorded at registration".to_string(),
+                        ManifestFrom::Promote => "computed by promote from the bytes it promoted (the version has none; `llmops adopt` records one)".to_string(),
+                    },
                 ),
             ];
             return write_fields(out, style, &rows);

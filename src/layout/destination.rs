@@ -32,6 +32,11 @@ pub struct PromotedState {
     pub promoted_at: String,
     pub verification: Verification,
     pub verified_at: String,
+    /// For a version registered without a manifest (by another tool): the manifest of the bytes
+    /// promoted, computed from them after they were checked, so `verify` has a yardstick. It says
+    /// what was promoted, not what was registered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_manifest: Option<crate::manifest::Manifest>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -336,6 +341,7 @@ mod tests {
             promoted_at: String::new(),
             verification: Verification::Sha256,
             verified_at: String::new(),
+            computed_manifest: None,
         };
         d.write_state(&state).unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");

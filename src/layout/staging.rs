@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::manifest::{Manifest, ManifestEntry};
+use crate::manifest::{EntryHasher, Manifest, ManifestEntry};
 use crate::progress::Reporter;
 
 /// Folders that are tool metadata, not model: git, and the `.cache/huggingface` of `hf download --local-dir`.
@@ -207,7 +207,7 @@ fn copy_and_hash(
     let progress = reporter.file(&file.relative, file.size);
     let mut source = File::open(&file.path).map_err(io(&file.path))?;
     let mut out = File::create(dest).map_err(io(dest))?;
-    let mut hasher = Hashes::default();
+    let mut hasher = EntryHasher::default();
     let mut buffer = vec![0u8; CHUNK.min(file.size.max(1) as usize)];
     let mut kernel_copy = true;
     let mut copied = 0u64;
@@ -248,12 +248,39 @@ fn copy_and_hash(
     }
     out.sync_all().map_err(io(dest))?;
     progress.done();
-    Ok(ManifestEntry {
-        path: file.relative.clone(),
-        size: copied,
-        sha256: hex::encode(hasher.sha256.finalize()),
-        blake3: Some(hasher.blake3.finalize().to_hex().to_string()),
-    })
+    Ok(hasher.finish(&file.relative, copied))
+}
+
+/// The manifest of a folder already in place (both digests of every file, read in parallel):
+/// what promote records for a version registered without one.
+pub fn hash_tree(dir: &Path, reporter: &dyn Reporter) -> Result<Manifest, StagingError> {
+    use rayon::prelude::*;
+    let files = scan(dir)?;
+    reporter.start("hashing", files.iter().map(|f| f.size).sum(), files.len());
+    let entries: Result<Vec<ManifestEntry>, StagingError> = files
+        .par_iter()
+        .with_max_len(1)
+        .map(|file| {
+            let progress = reporter.file(&file.relative, file.size);
+            let mut source = File::open(&file.path).map_err(io(&file.path))?;
+            let mut hasher = EntryHasher::default();
+            let mut buffer = vec![0u8; CHUNK.min(file.size.max(1) as usize)];
+            let mut size = 0u64;
+            loop {
+                let n = source.read(&mut buffer).map_err(io(&file.path))?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..n]);
+                size += n as u64;
+                progress.advance(n as u64);
+            }
+            progress.done();
+            Ok(hasher.finish(&file.relative, size))
+        })
+        .collect();
+    reporter.finish();
+    Ok(Manifest::new(entries?))
 }
 
 /// `copy_file_range` of up to `len` bytes at `offset` (both files advance together). Fails with
@@ -290,7 +317,7 @@ fn hash_range(
     source: &mut File,
     offset: u64,
     len: usize,
-    hasher: &mut Hashes,
+    hasher: &mut EntryHasher,
     buffer: &mut [u8],
 ) -> std::io::Result<()> {
     use std::io::{Seek, SeekFrom};
@@ -303,21 +330,6 @@ fn hash_range(
         remaining -= want;
     }
     Ok(())
-}
-
-/// The manifest's two digests of one file, taken in the same pass: sha256 (what every manifest
-/// has) and BLAKE3 (what promote checks, at a fraction of the CPU).
-#[derive(Default)]
-struct Hashes {
-    sha256: Sha256,
-    blake3: blake3::Hasher,
-}
-
-impl Hashes {
-    fn update(&mut self, data: &[u8]) {
-        self.sha256.update(data);
-        self.blake3.update(data);
-    }
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StagingError> {

@@ -186,6 +186,20 @@ pub fn served_as(version: &ModelVersion) -> anyhow::Result<Served> {
 
 /// The manifest `register` logged to the parent run, read through the tracking server.
 pub async fn read_manifest(client: &MlflowClient, lineage: &Lineage) -> anyhow::Result<Manifest> {
+    find_manifest(client, lineage).await?.ok_or_else(|| {
+        UserError::usage(format!(
+            "the parent run has no `{MANIFEST_ARTIFACT}`: this version was not registered by llmops"
+        ))
+        .with_hint("`llmops adopt` computes and records a manifest for it")
+        .into()
+    })
+}
+
+/// The parent run's manifest, or `None` when it has none (a version registered by another tool).
+pub async fn find_manifest(
+    client: &MlflowClient,
+    lineage: &Lineage,
+) -> anyhow::Result<Option<Manifest>> {
     let base = &lineage.parent_artifact_path;
     let (folder, file) = MANIFEST_ARTIFACT
         .rsplit_once('/')
@@ -196,15 +210,12 @@ pub async fn read_manifest(client: &MlflowClient, lineage: &Lineage) -> anyhow::
         .iter()
         .any(|f| f.path.rsplit('/').next() == Some(file))
     {
-        return Err(UserError::usage(format!(
-            "the parent run has no `{MANIFEST_ARTIFACT}`: this version was not registered by llmops"
-        ))
-        .into());
+        return Ok(None);
     }
     let bytes = client
         .download_artifact(&format!("{base}/{MANIFEST_ARTIFACT}"))
         .await?;
-    Ok(Manifest::from_untrusted(&bytes)?)
+    Ok(Some(Manifest::from_untrusted(&bytes)?))
 }
 
 /// The chain of trust: the manifest digest recorded on the version when it was registered → the

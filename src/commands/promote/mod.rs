@@ -315,6 +315,19 @@ async fn fetch_verify_and_swap(
     report.verified = Some(verification);
     // Only the planned, verified files move into production.
     prune_work_tree(source, reporter.as_ref())?;
+    // A version registered without a manifest: record one of what is promoted, for `verify`.
+    let computed_manifest = match manifest {
+        Some(_) => None,
+        None => {
+            let root = source.files_root.clone();
+            let reporter = reporter.clone();
+            let computed = tokio::task::spawn_blocking(move || {
+                crate::layout::staging::hash_tree(&root, reporter.as_ref())
+            })
+            .await??;
+            Some(computed)
+        }
+    };
     let swapped = dest.publish(&source.files_root)?;
     report.outcome = match swapped {
         Swap::Replaced => Outcome::Replaced,
@@ -324,10 +337,13 @@ async fn fetch_verify_and_swap(
     dest.write_state(&PromotedState {
         name: report.name.clone(),
         version: report.version.clone(),
-        manifest_digest: manifest.map(Manifest::digest),
+        manifest_digest: manifest
+            .or(computed_manifest.as_ref())
+            .map(Manifest::digest),
         promoted_at: now_rfc3339(),
         verification,
         verified_at: now_rfc3339(),
+        computed_manifest,
     })
 }
 
