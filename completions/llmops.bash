@@ -16,6 +16,9 @@ _llmops() {
             ",$1")
                 cmd="llmops"
                 ;;
+            llmops,adopt)
+                cmd="llmops__subcmd__adopt"
+                ;;
             llmops,config)
                 cmd="llmops__subcmd__config"
                 ;;
@@ -76,6 +79,9 @@ _llmops() {
             llmops__subcmd__generate__subcmd__help,man)
                 cmd="llmops__subcmd__generate__subcmd__help__subcmd__man"
                 ;;
+            llmops__subcmd__help,adopt)
+                cmd="llmops__subcmd__help__subcmd__adopt"
+                ;;
             llmops__subcmd__help,config)
                 cmd="llmops__subcmd__help__subcmd__config"
                 ;;
@@ -122,12 +128,46 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-q -h -V --output --quiet --no-progress --color --help --version register publish promote status verify size doctor config generate help"
+            opts="-q -h -V --output --quiet --no-progress --color --help --version register publish promote adopt status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__adopt)
+            opts="-q -h --version --artifacts-destination --dry-run --tracking-uri --output --quiet --no-progress --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --artifacts-destination)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --output)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -394,8 +434,22 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help)
-            opts="register publish promote status verify size doctor config generate help"
+            opts="register publish promote adopt status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__adopt)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

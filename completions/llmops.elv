@@ -30,6 +30,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand register 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
             cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
             cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
+            cand adopt 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
@@ -96,6 +97,19 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --allow-unverified 'Promote even when no manifest recorded at registration vouches for the files (a version registered by another tool, or whose manifest is gone): sizes and ETags only, said in the audit tags'
             cand --require-fit 'Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the published safetensors headers, without downloading the tensors)'
             cand --load 'With --target triton: ask Triton to load the version, and wait until it is ready'
+            cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --quiet 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --no-progress 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;adopt'= {
+            cand --version 'The version, when MODEL is a bare name'
+            cand --artifacts-destination 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs'
+            cand --tracking-uri 'MLflow tracking server, http(s)://host:port'
+            cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
+            cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
+            cand --dry-run 'Hash the bytes and show the manifest''s digest; record nothing'
             cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
             cand --quiet 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
             cand --no-progress 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
@@ -236,6 +250,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand register 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
             cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
             cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
+            cand adopt 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
@@ -249,6 +264,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;help;publish'= {
         }
         &'llmops;help;promote'= {
+        }
+        &'llmops;help;adopt'= {
         }
         &'llmops;help;status'= {
         }

@@ -36,6 +36,7 @@ complete -c llmops -n "__fish_llmops_needs_command" -s V -l version -d 'Print ve
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "adopt" -d 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
@@ -107,6 +108,18 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load -d 'With 
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l version -d 'The version, when MODEL is a bare name' -r
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l dry-run -d 'Hash the bytes and show the manifest\'s digest; record nothing'
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_using_subcommand adopt" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l dev-root -d 'The dev dataset root (binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/), or the dev Triton repository' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
@@ -218,16 +231,17 @@ complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "doctor" -d 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "config" -d 'Show the resolved configuration: every setting, its value, and where it came from'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote status verify size doctor config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "adopt" -d 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "doctor" -d 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "config" -d 'Show the resolved configuration: every setting, its value, and where it came from'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every setting with its value and source; secrets only as set or not set'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Man pages (llmops.1 and one per command)'

@@ -89,6 +89,8 @@ pub enum Command {
     Publish(PublishArgs),
     /// Put a registered version's binaries into the prod dataset, from S3, verified and atomic
     Promote(PromoteArgs),
+    /// Record a manifest for a version registered by another tool, hashed from its bytes in S3
+    Adopt(AdoptArgs),
     /// Show every version of a registered model: staged in dev, published, promoted, verified
     Status(StatusArgs),
     /// Re-hash the prod copy of a version against its manifest
@@ -296,6 +298,29 @@ pub struct PublishArgs {
 
     #[command(flatten)]
     pub dev: DevRootArgs,
+
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 adopted (or already carrying a manifest), 1 failed, 2 usage error or invalid input."
+)]
+pub struct AdoptArgs {
+    /// models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest, or <name> with --version
+    pub model: String,
+
+    /// The version, when MODEL is a bare name
+    #[arg(long)]
+    pub version: Option<String>,
+
+    #[command(flatten)]
+    pub artifact_store: ArtifactStoreArgs,
+
+    /// Hash the bytes and show the manifest's digest; record nothing
+    #[arg(long)]
+    pub dry_run: bool,
 
     #[command(flatten)]
     pub tracking: TrackingArgs,

@@ -58,6 +58,9 @@ fn run(
         Command::Promote(args) => {
             printer.print(&runtime()?.block_on(commands::promote::run(args, reporter))?)
         }
+        Command::Adopt(args) => {
+            printer.print(&runtime()?.block_on(commands::adopt::run(args, reporter))?)
+        }
         Command::Status(args) => {
             printer.print(&runtime()?.block_on(commands::status::run(args, reporter))?)
         }

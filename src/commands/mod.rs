@@ -2,6 +2,7 @@
 //! and returns a report that renders itself (`output::Render`). Commands are leaves: none imports
 //! another; what they share lives in `registry`, `layout`, `transfer` and `sizing`.
 
+pub mod adopt;
 pub mod config;
 pub mod doctor;
 pub mod generate;

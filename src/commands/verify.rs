@@ -28,7 +28,7 @@ pub struct VerifyReport {
     pub files: usize,
     pub bytes: u64,
     pub verified: bool,
-    /// `register`, or `promote` for a version registered without a manifest.
+    /// `registry` (logged by register or adopt), or `promote` for a version without one.
     pub manifest_from: ManifestFrom,
     pub problems: Vec<String>,
 }
@@ -97,8 +97,8 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ManifestFrom {
-    /// Logged to the parent run at registration (or by `adopt`), anchored by the version's digest.
-    Register,
+    /// Logged to the parent run by `register` or `adopt`, anchored by the version's digest.
+    Registry,
     /// Computed by `promote` from the bytes it promoted: the version has no manifest of its own.
     Promote,
 }
@@ -121,7 +121,7 @@ async fn yardstick(
     }
     registry::check_manifest_chain(version, found.as_ref(), false)?;
     let manifest = found.expect("an anchored chain has a manifest");
-    Ok((manifest, ManifestFrom::Register))
+    Ok((manifest, ManifestFrom::Registry))
 }
 
 impl Render for VerifyReport {
@@ -136,7 +136,7 @@ impl Render for VerifyReport {
                 (
                     "manifest",
                     match self.manifest_from {
-                        ManifestFrom::Register => "recorded at registration".to_string(),
+                        ManifestFrom::Registry => "recorded in the registry (by register or adopt)".to_string(),
                         ManifestFrom::Promote => "computed by promote from the bytes it promoted (the version has none; `llmops adopt` records one)".to_string(),
                     },
                 ),

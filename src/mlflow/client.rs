@@ -594,6 +594,18 @@ impl MlflowClient {
         .map(drop)
     }
 
+    /// Uploads `bytes` as `<artifact_rel>/<name>` (a manifest, a small JSON file).
+    pub async fn upload_bytes(&self, artifact_rel: &str, name: &str, bytes: &[u8]) -> Result<()> {
+        let local = |source| MlflowError::LocalFile {
+            path: name.to_string(),
+            source,
+        };
+        let file = tempfile::NamedTempFile::new().map_err(local)?;
+        std::fs::write(file.path(), bytes).map_err(local)?;
+        self.upload_artifact(artifact_rel, name, file.path(), |_: &[u8]| {})
+            .await
+    }
+
     /// Uploads one file through the artifact proxy, streamed from disk, to `<artifact_rel>/<path>`.
     /// `on_chunk` sees every chunk as it leaves; a retried upload starts over and shows the file again.
     pub async fn upload_artifact(

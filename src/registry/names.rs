@@ -32,6 +32,9 @@ pub mod tag {
     pub const TARGET: &str = "llmops.target";
     pub const TRITON_MODEL_NAME: &str = "llmops.triton_model_name";
     pub const TRITON_MODEL_VERSION: &str = "llmops.triton_model_version";
+    /// `adopt`: when and by whom a version registered by another tool got its manifest.
+    pub const ADOPTED_AT: &str = "llmops.adopted_at";
+    pub const ADOPTED_BY: &str = "llmops.adopted_by";
     /// The audit trail `promote` leaves on the version.
     pub const PROMOTED_AT: &str = "llmops.promoted_at";
     pub const PROMOTED_BY: &str = "llmops.promoted_by";

@@ -433,13 +433,13 @@ async fn record_binaries(
     client
         .log_param(parent_id, param::TOTAL_BYTES, &bytes)
         .await?;
-    upload_bytes(
-        client,
-        parent_path,
-        MANIFEST_ARTIFACT,
-        &manifest.to_canonical_json(),
-    )
-    .await?;
+    client
+        .upload_bytes(
+            parent_path,
+            MANIFEST_ARTIFACT,
+            &manifest.to_canonical_json(),
+        )
+        .await?;
     client
         .set_run_tag(parent_id, tag::MANIFEST_DIGEST, &manifest.digest())
         .await?;
@@ -480,20 +480,6 @@ fn summary_tags(
             staged.display().to_string(),
         ),
     ]
-}
-
-async fn upload_bytes(
-    client: &MlflowClient,
-    artifact_path: &str,
-    name: &str,
-    bytes: &[u8],
-) -> anyhow::Result<()> {
-    let file = tempfile::NamedTempFile::new()?;
-    std::fs::write(file.path(), bytes)?;
-    client
-        .upload_artifact(artifact_path, name, file.path(), |_: &[u8]| {})
-        .await?;
-    Ok(())
 }
 
 /// `python3 --version` of this machine, for `python_env.yaml`; 3.11 when there is none.

@@ -6,6 +6,7 @@
 //! Every test registers and publishes its own model under a unique name on the shared MLflow 3
 //! stack, so each runs alone (`cargo test hostile`) or beside the others.
 
+mod adopted;
 mod errors;
 mod faults;
 mod flow;
