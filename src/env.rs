@@ -18,6 +18,11 @@ pub const MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: &str = "MLFLOW_HTTP_REQUEST_BACKOF
 pub const MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: &str = "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER";
 pub const MLFLOW_HTTP_REQUEST_TIMEOUT: &str = "MLFLOW_HTTP_REQUEST_TIMEOUT";
 pub const MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER: &str = "MLFLOW_HTTP_RESPECT_RETRY_AFTER_HEADER";
+/// MLflow's switch for multipart uploads through the artifact proxy (`mlflow/environment_variables.py`).
+pub const MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD: &str = "MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD";
+pub const MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE: &str =
+    "MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE";
+pub const MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: &str = "MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE";
 /// Domino's legacy API key, sent as `X-Domino-Api-Key`.
 pub const DOMINO_USER_API_KEY: &str = "DOMINO_USER_API_KEY";
 pub const DOMINO_STARTING_USERNAME: &str = "DOMINO_STARTING_USERNAME";
@@ -79,6 +84,18 @@ pub const ALL: &[(&str, &str)] = &[
     (
         MLFLOW_EXPERIMENT_NAME,
         "default `--experiment` for `register`",
+    ),
+    (
+        MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD,
+        "`false`: upload every file through the artifact proxy in one PUT; otherwise large files go to S3 in presigned parts when the server offers it",
+    ),
+    (
+        MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE,
+        "files of at least this many bytes are uploaded in parts (default 64 MiB; MLflow's Python client: 500 MiB)",
+    ),
+    (
+        MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE,
+        "bytes per part of a multipart upload (default 16 MiB, at least 5 MiB; MLflow's Python client: 10 MiB)",
     ),
     (
         MLFLOW_HTTP_REQUEST_MAX_RETRIES,

@@ -31,6 +31,8 @@ pub struct PublishReport {
     pub bytes: u64,
     pub uploaded_files: usize,
     pub uploaded_bytes: u64,
+    /// Of the uploaded files, how many went straight to S3 in presigned parts.
+    pub uploaded_in_parts: usize,
     pub seconds: f64,
 }
 
@@ -45,7 +47,7 @@ pub async fn run(args: &PublishArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
     let dest = format!("{}/{MODEL_ARTIFACT_DIR}", lineage.parent_artifact_path);
     let manifest = registry::read_manifest(&client, &lineage).await?;
 
-    let report = |already: bool, uploaded_files: usize, uploaded_bytes: u64| PublishReport {
+    let report = |already: bool, summary: Option<transfer::UploadSummary>| PublishReport {
         schema_version: 1,
         name: version.name.clone(),
         version: version.version.clone(),
@@ -53,8 +55,9 @@ pub async fn run(args: &PublishArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         already_published: already,
         files: manifest.files.len(),
         bytes: manifest.total_bytes(),
-        uploaded_files,
-        uploaded_bytes,
+        uploaded_files: summary.map_or(0, |s| s.uploaded),
+        uploaded_bytes: summary.map_or(0, |s| s.bytes),
+        uploaded_in_parts: summary.map_or(0, |s| s.in_parts),
         seconds: started.elapsed().as_secs_f64(),
     };
 
@@ -66,7 +69,7 @@ pub async fn run(args: &PublishArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         reporter.note(&format!(
             "{reference} is already published: its parent run {parent_id} holds every file of the manifest"
         ));
-        return Ok(report(true, 0, 0));
+        return Ok(report(true, None));
     }
 
     // The dev copy is the source; it must still be what was registered.
@@ -116,7 +119,7 @@ pub async fn run(args: &PublishArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
             .set_model_version_tag(model, number, tag::PUBLISHED, "true")
             .await?;
     }
-    Ok(report(false, summary.uploaded, summary.bytes))
+    Ok(report(false, Some(summary)))
 }
 
 impl Render for PublishReport {
@@ -142,11 +145,15 @@ impl Render for PublishReport {
             (
                 "uploaded",
                 format!(
-                    "{} files, {} in {} ({}/s)",
+                    "{} files, {} in {} ({}/s){}",
                     self.uploaded_files,
                     human_bytes(self.uploaded_bytes),
                     human_duration(self.seconds),
-                    human_bytes(rate as u64)
+                    human_bytes(rate as u64),
+                    match self.uploaded_in_parts {
+                        0 => String::new(),
+                        n => format!("; {n} straight to S3 in presigned parts"),
+                    }
                 ),
             ),
             ("next", format!("llmops promote {uri}")),

@@ -231,12 +231,12 @@ impl Auth {
 
 #[derive(Clone)]
 pub struct MlflowClient {
-    http: reqwest::Client,
-    base: String,
+    pub(super) http: reqwest::Client,
+    pub(super) base: String,
     auth: Auth,
-    retry: RetryPolicy,
+    pub(super) retry: RetryPolicy,
     /// Where retries are reported (the client never prints).
-    reporter: Arc<dyn Reporter>,
+    pub(super) reporter: Arc<dyn Reporter>,
 }
 
 impl std::fmt::Debug for MlflowClient {
@@ -287,6 +287,11 @@ impl MlflowClient {
     /// The tracking URI as it may be shown: a password in it is masked.
     pub fn tracking_uri(&self) -> String {
         crate::text::without_password(&self.base)
+    }
+
+    /// Where the client reports retries; callers report what they decide about its answers there too.
+    pub fn reporter(&self) -> &Arc<dyn Reporter> {
+        &self.reporter
     }
 
     pub fn auth(&self) -> &Auth {
@@ -362,7 +367,7 @@ impl MlflowClient {
     }
 
     /// The start of an error answer (enough for MLflow's JSON error; a proxy's page is cut).
-    async fn read_error_body(&self, mut response: reqwest::Response) -> String {
+    pub(super) async fn read_error_body(&self, mut response: reqwest::Response) -> String {
         let mut body = Vec::new();
         let read = async {
             while let Ok(Some(chunk)) = response.chunk().await {
@@ -1000,7 +1005,7 @@ fn same_origin_redirects() -> reqwest::redirect::Policy {
     })
 }
 
-fn describe_transport_error(error: &reqwest::Error) -> String {
+pub(super) fn describe_transport_error(error: &reqwest::Error) -> String {
     use std::error::Error;
     let mut text = if error.is_timeout() {
         "timed out".to_string()

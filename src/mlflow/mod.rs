@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod logged_models;
+pub mod multipart;
 pub mod pyfunc;
 pub mod retry;
 

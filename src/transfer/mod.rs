@@ -5,6 +5,7 @@ pub mod cpu;
 pub mod digest;
 pub mod download;
 pub mod listing;
+pub mod multipart;
 pub mod remote_manifest;
 pub mod sink;
 pub mod verify;
@@ -26,7 +27,9 @@ pub enum TransferError {
 }
 
 /// Uploads every manifest file from `local_dir` to `<dest>/<path>`, skipping files already there
-/// with the right size (so a publish cut short resumes), four at a time.
+/// with the right size (so a publish cut short resumes), four files at a time. Files of at least
+/// the multipart threshold go straight to S3 in presigned parts when the server offers it (see
+/// [`multipart`]); the others, and all of them where it does not, in one PUT through the proxy.
 pub async fn upload_tree(
     client: &MlflowClient,
     local_dir: &Path,
@@ -34,6 +37,7 @@ pub async fn upload_tree(
     dest: &str,
     reporter: &dyn Reporter,
 ) -> anyhow::Result<UploadSummary> {
+    let policy = multipart::MultipartPolicy::from_env().map_err(crate::exit::UserError::usage)?;
     let present = client.list_artifacts_recursive(dest).await?;
     let pending: Vec<_> = manifest
         .files
@@ -51,23 +55,25 @@ pub async fn upload_tree(
         pending.iter().map(|e| e.size).sum(),
         pending.len(),
     );
+    let shared = Arc::new(Shared {
+        client: client.clone(),
+        dest: dest.to_string(),
+        policy,
+        offered: std::sync::atomic::AtomicBool::new(true),
+        parts: Arc::new(tokio::sync::Semaphore::new(multipart::PART_CONCURRENCY)),
+        in_parts: std::sync::atomic::AtomicUsize::new(0),
+    });
     let semaphore = Arc::new(tokio::sync::Semaphore::new(UPLOAD_CONCURRENCY));
     let mut tasks = tokio::task::JoinSet::new();
     for entry in &pending {
         let permit = semaphore.clone().acquire_owned().await?;
-        let client = client.clone();
+        let shared = shared.clone();
         let local = local_dir.join(&entry.path);
-        let dest = dest.to_string();
-        let path = entry.path.clone();
+        let (path, size) = (entry.path.clone(), entry.size);
         let progress: Arc<dyn crate::progress::FileProgress> =
             reporter.file(&entry.path, entry.size).into();
         tasks.spawn(async move {
-            let advance = progress.clone();
-            let result = client
-                .upload_artifact(&dest, &path, &local, move |chunk: &[u8]| {
-                    advance.advance(chunk.len() as u64)
-                })
-                .await;
+            let result = shared.upload_file(&path, &local, size, &progress).await;
             progress.done();
             drop(permit);
             result
@@ -84,14 +90,70 @@ pub async fn upload_tree(
     Ok(UploadSummary {
         uploaded: pending.len(),
         skipped,
+        in_parts: shared.in_parts.load(std::sync::atomic::Ordering::SeqCst),
         bytes: pending.iter().map(|e| e.size).sum(),
     })
+}
+
+/// What the uploads of one tree share.
+struct Shared {
+    client: MlflowClient,
+    dest: String,
+    policy: multipart::MultipartPolicy,
+    /// Cleared once the server says it has no multipart uploads, so it is asked once.
+    offered: std::sync::atomic::AtomicBool,
+    /// Part PUTs in flight, over every file.
+    parts: Arc<tokio::sync::Semaphore>,
+    in_parts: std::sync::atomic::AtomicUsize,
+}
+
+impl Shared {
+    async fn upload_file(
+        &self,
+        path: &str,
+        local: &Path,
+        size: u64,
+        progress: &Arc<dyn crate::progress::FileProgress>,
+    ) -> anyhow::Result<()> {
+        use std::sync::atomic::Ordering;
+        if self.policy.applies_to(size) && self.offered.load(Ordering::SeqCst) {
+            let (folder, name) = match path.rsplit_once('/') {
+                Some((dir, name)) => (format!("{}/{dir}", self.dest), name),
+                None => (self.dest.clone(), path),
+            };
+            let sent = multipart::upload_in_parts(
+                &self.client,
+                (&folder, name),
+                (local, size),
+                &self.policy,
+                &self.parts,
+                progress,
+            )
+            .await?;
+            match sent {
+                multipart::Sent::InParts(_) => {
+                    self.in_parts.fetch_add(1, Ordering::SeqCst);
+                    return Ok(());
+                }
+                multipart::Sent::NotOffered => self.offered.store(false, Ordering::SeqCst),
+            }
+        }
+        let advance = progress.clone();
+        self.client
+            .upload_artifact(&self.dest, path, local, move |chunk: &[u8]| {
+                advance.advance(chunk.len() as u64)
+            })
+            .await?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct UploadSummary {
     pub uploaded: usize,
     pub skipped: usize,
+    /// Of the uploaded files, how many went to S3 in presigned parts.
+    pub in_parts: usize,
     pub bytes: u64,
 }
 

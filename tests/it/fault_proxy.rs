@@ -38,6 +38,11 @@ pub enum Fault {
     },
     /// Every object GET waits `millis` before it is forwarded (a slow network).
     Delay { path: &'static str, millis: u64 },
+    /// Any request whose line contains `path` waits `millis` before it is forwarded.
+    DelayRequests { path: &'static str, millis: u64 },
+    /// An ingress's body limit: a request declaring more than `bytes` of body is answered 413
+    /// without being forwarded (as nginx's `client_max_body_size` does).
+    BodyLimit { bytes: u64 },
     /// Listing requests for a second or later page wait `millis` before they are forwarded; how
     /// many object GETs were forwarded meanwhile is recorded in `gets_while_delayed`.
     DelayLaterListingPages { millis: u64 },
@@ -212,6 +217,7 @@ fn handle(
         "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\",\"message\":\"injected\"}";
     const REJECTED: &str =
         "{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"injected rejection\"}";
+    const TOO_LARGE: &str = "{\"error_code\":\"REQUEST_ENTITY_TOO_LARGE\",\"message\":\"injected: request body over the proxy's limit\"}";
     const SLOW_DOWN: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code><Message>injected</Message></Error>";
     let object_get = |path: &str| Fault::matches_object_get(path, &request_line);
     if let Fault::Hostile { path, answer } = fault
@@ -252,6 +258,21 @@ fn handle(
         Fault::Delay { path, millis } if object_get(path) => {
             std::thread::sleep(Duration::from_millis(*millis));
             None
+        }
+        Fault::DelayRequests { path, millis } if request_line.contains(path) => {
+            std::thread::sleep(Duration::from_millis(*millis));
+            None
+        }
+        Fault::BodyLimit { bytes } => {
+            let declared = head_text.lines().find_map(|line| {
+                let (name, value) = line.split_once(':')?;
+                name.eq_ignore_ascii_case("content-length")
+                    .then(|| value.trim().parse::<u64>().ok())
+                    .flatten()
+            });
+            declared
+                .is_some_and(|length| length > *bytes)
+                .then_some((413, TOO_LARGE))
         }
         Fault::DelayLaterListingPages { millis }
             if request_line.contains("list-type")

@@ -9,6 +9,7 @@ mod fixtures;
 mod fuzz;
 mod generated;
 mod isolation;
+mod multipart;
 mod parser_never_panics;
 mod promote;
 mod register;
