@@ -9,6 +9,7 @@ pub mod config;
 pub mod env;
 pub mod exit;
 pub mod layout;
+pub mod lora;
 pub mod manifest;
 pub mod mlflow;
 pub mod output;

@@ -156,19 +156,48 @@ fn add_header(
         path: path.to_path_buf(),
         problem,
     };
-    let io = |source| WeightsError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut file = File::open(path).map_err(io)?;
-    let file_len = file.metadata().map_err(io)?.len();
+    let (header, file_len) = read_header_bytes(path).map_err(|e| match e {
+        HeaderError::Io(source) => WeightsError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        HeaderError::Invalid(problem) => invalid(problem),
+    })?;
+    add_header_bytes(&header, file_len, num_layers, total).map_err(invalid)
+}
+
+enum HeaderError {
+    Io(std::io::Error),
+    Invalid(String),
+}
+
+/// A safetensors file's header (the JSON after the 8-byte length) and the file's length.
+fn read_header_bytes(path: &Path) -> Result<(Vec<u8>, u64), HeaderError> {
+    let mut file = File::open(path).map_err(HeaderError::Io)?;
+    let file_len = file.metadata().map_err(HeaderError::Io)?.len();
     let mut length = [0u8; 8];
     file.read_exact(&mut length)
-        .map_err(|_| invalid("shorter than the 8-byte header length".into()))?;
-    let header_len = header_length(length, file_len).map_err(invalid)?;
+        .map_err(|_| HeaderError::Invalid("shorter than the 8-byte header length".into()))?;
+    let header_len = header_length(length, file_len).map_err(HeaderError::Invalid)?;
     let mut header = vec![0u8; header_len as usize];
-    file.read_exact(&mut header).map_err(io)?;
-    add_header_bytes(&header, file_len, num_layers, total).map_err(invalid)
+    file.read_exact(&mut header).map_err(HeaderError::Io)?;
+    Ok((header, file_len))
+}
+
+/// The tensor table of a safetensors file (`name -> {dtype, shape, data_offsets}`), its sizes
+/// checked as for a checkpoint; the data is never read.
+pub fn read_header(path: &Path) -> Result<BTreeMap<String, Value>, String> {
+    let (header, file_len) = read_header_bytes(path).map_err(|e| match e {
+        HeaderError::Io(error) => error.to_string(),
+        HeaderError::Invalid(problem) => format!("not a valid safetensors file: {problem}"),
+    })?;
+    add_header_bytes(
+        &header,
+        file_len,
+        u64::MAX,
+        &mut CheckpointWeights::default(),
+    )?;
+    serde_json::from_slice(&header).map_err(|e| format!("header is not JSON: {e}"))
 }
 
 /// The header length from a file's first 8 bytes, checked against the file's size (a remote
