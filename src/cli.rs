@@ -264,6 +264,10 @@ pub struct RegisterArgs {
     #[arg(long)]
     pub description: Option<String>,
 
+    /// For a LoRA adapter folder: the registered base version it was trained on (models:/NAME/V, models:/NAME@ALIAS)
+    #[arg(long, value_name = "MODEL_REF")]
+    pub base: Option<String>,
+
     #[command(flatten)]
     pub tracking: TrackingArgs,
 }

@@ -35,6 +35,14 @@ pub mod tag {
     /// `adopt`: when and by whom a version registered by another tool got its manifest.
     pub const ADOPTED_AT: &str = "llmops.adopted_at";
     pub const ADOPTED_BY: &str = "llmops.adopted_by";
+    /// A LoRA adapter's base version (`register --base`), and what it was checked against.
+    pub const BASE_NAME: &str = "llmops.base.name";
+    pub const BASE_VERSION: &str = "llmops.base.version";
+    pub const BASE_PARENT_RUN_ID: &str = "llmops.base.parent_run_id";
+    pub const BASE_MANIFEST_DIGEST: &str = "llmops.base.manifest_digest";
+    /// The adapter's rank and the smallest `--max-lora-rank` vLLM accepts for it.
+    pub const LORA_RANK: &str = "llmops.lora.rank";
+    pub const LORA_MAX_LORA_RANK: &str = "llmops.lora.max_lora_rank";
     /// The audit trail `promote` leaves on the version.
     pub const PROMOTED_AT: &str = "llmops.promoted_at";
     pub const PROMOTED_BY: &str = "llmops.promoted_by";
@@ -68,6 +76,10 @@ pub mod context {
     pub const INFERENCE_SERVER_NAME: &str = "inference_server_name";
     pub const MODEL_NAME: &str = "model_name";
     pub const MODEL_VERSION: &str = "model_version";
+    /// A LoRA adapter's base: its parent run (`llm-models/<base_run_id>`), name and version.
+    pub const BASE_RUN_ID: &str = "base_run_id";
+    pub const BASE_MODEL_NAME: &str = "base_model_name";
+    pub const BASE_MODEL_VERSION: &str = "base_model_version";
 }
 
 /// Values of [`tag::ROLE`] and [`tag::TARGET`].

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{ChildModel, Created, RegisterReport, Session};
+use super::{ChildModel, Created, RegisterReport, Session, adapter};
 use crate::cli::RegisterArgs;
 use crate::exit::UserError;
 use crate::layout::roots::{self, RootKind};
@@ -24,6 +24,8 @@ struct Plan {
     model_dir: PathBuf,
     files: Vec<staging::SourceFile>,
     config: Option<ModelConfig>,
+    /// A LoRA adapter folder (adapter_config.json), registered against `--base`.
+    adapter: Option<crate::lora::Adapter>,
     code: (String, String),
     user_tags: Vec<(String, String)>,
     dev_root: roots::DatasetRoot,
@@ -36,7 +38,13 @@ pub(super) async fn run(
     let plan = plan(args, reporter.as_ref())?;
     let models = plan.dev_root.path.join(LLM_MODELS_DIR);
     staging::reclaim_interrupted(&models, reporter.as_ref());
-    let session = Session::open(args, reporter).await?;
+    let session = Session::open(args, reporter.clone()).await?;
+    let base = match &plan.adapter {
+        Some(adapter) => {
+            Some(adapter::resolve_base(&session, args, adapter, reporter.as_ref()).await?)
+        }
+        None => None,
+    };
     let (parent, mut created) = session
         .start_parent(
             &args.name,
@@ -46,7 +54,7 @@ pub(super) async fn run(
         .await?;
     // A signal stops the work where it is; the roll-back then runs as for any failure.
     let result = tokio::select! {
-        result = register_into(args, &plan, &session, &parent, &mut created) => result,
+        result = register_into(args, (&plan, base.as_ref()), &session, &parent, &mut created) => result,
         signal = crate::signals::interrupted() => Err(signal),
     };
     created.settle(result, &session, &args.name).await
@@ -62,24 +70,27 @@ fn plan(args: &RegisterArgs, reporter: &dyn Reporter) -> anyhow::Result<Plan> {
                 .into(),
         );
     }
-    let config_path = model_dir.join("config.json");
-    if !config_path.is_file() {
-        return Err(UserError::usage(format!("`{}` has no config.json", model_dir.display()))
-            .with_hint("register the model's own folder (a Hugging Face snapshot or a fine-tune with config.json beside the weights)")
-            .into());
-    }
-    let config = match std::fs::read_to_string(&config_path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| ModelConfig::from_json_text(&t).map_err(|e| e.to_string()))
-    {
-        Ok(config) => Some(config),
-        Err(problem) => {
-            reporter.warn(&format!(
-                "`{}`: {problem}; the version gets no architecture or parameter tags",
-                config_path.display()
-            ));
-            None
+    let adapter = if crate::lora::is_adapter_folder(&model_dir) {
+        let adapter = crate::lora::read_adapter(&model_dir)?;
+        if args.base.is_none() {
+            return Err(adapter::missing_base(&adapter, &model_dir).into());
         }
+        if args.gpu.is_some() {
+            return Err(UserError::usage("--gpu sizes full models; size an adapter with its base: `llmops size models:/<adapter>/<version>`").into());
+        }
+        Some(adapter)
+    } else if args.base.is_some() {
+        return Err(UserError::usage(format!(
+            "--base is for LoRA adapter folders, and `{}` has no adapter_config.json",
+            model_dir.display()
+        ))
+        .into());
+    } else {
+        None
+    };
+    let config = match &adapter {
+        Some(_) => None,
+        None => read_config(&model_dir, reporter)?,
     };
     let user_tags = super::user_tags(args)?;
     if let Some(gpu) = &args.gpu
@@ -109,6 +120,7 @@ fn plan(args: &RegisterArgs, reporter: &dyn Reporter) -> anyhow::Result<Plan> {
         model_dir,
         files,
         config,
+        adapter,
         code,
         user_tags,
         dev_root,
@@ -117,7 +129,7 @@ fn plan(args: &RegisterArgs, reporter: &dyn Reporter) -> anyhow::Result<Plan> {
 
 async fn register_into(
     args: &RegisterArgs,
-    plan: &Plan,
+    (plan, base): (&Plan, Option<&adapter::Base>),
     session: &Session,
     parent: &Run,
     created: &mut Created,
@@ -156,7 +168,18 @@ async fn register_into(
         let params = crate::sizing::params::count_params(config).total();
         version_tags.push((tag::PARAMS.to_string(), params.to_string()));
     }
+    if let (Some(base), Some(adapter)) = (base, &plan.adapter) {
+        version_tags.extend(adapter::tags(base, adapter));
+    }
     version_tags.extend(plan.user_tags.iter().cloned());
+    let own_parent = (context::RUN_ID, serde_json::Value::from(parent_id.clone()));
+    let model_context = match base {
+        Some(base) => {
+            let [a, b, c] = adapter::context_entries(base);
+            super::model_context([own_parent, a, b, c])
+        }
+        None => super::model_context([own_parent]),
+    };
 
     // The child run with its small model, and the version registered from it.
     let (child_id, version) = session
@@ -167,7 +190,7 @@ async fn register_into(
                 parent_id: &parent_id,
                 params: vec![(param::PARENT_RUN_ID, parent_id.clone())],
                 code: &plan.code,
-                context: super::model_context([(context::RUN_ID, parent_id.clone().into())]),
+                context: model_context,
                 pip_requirements: super::pip_requirements(args),
                 version_tags: &version_tags,
                 description: args.description.as_deref(),
@@ -193,6 +216,33 @@ async fn register_into(
         triton_model: None,
         triton_version: None,
     })
+}
+
+/// The folder's `config.json`, parsed; a config llmops cannot read only costs the version its
+/// architecture and parameter tags.
+fn read_config(
+    model_dir: &std::path::Path,
+    reporter: &dyn Reporter,
+) -> anyhow::Result<Option<ModelConfig>> {
+    let config_path = model_dir.join("config.json");
+    if !config_path.is_file() {
+        return Err(UserError::usage(format!("`{}` has no config.json", model_dir.display()))
+            .with_hint("register the model's own folder (a Hugging Face snapshot or a fine-tune with config.json beside the weights), or a LoRA adapter folder with --base")
+            .into());
+    }
+    match std::fs::read_to_string(&config_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| ModelConfig::from_json_text(&t).map_err(|e| e.to_string()))
+    {
+        Ok(config) => Ok(Some(config)),
+        Err(problem) => {
+            reporter.warn(&format!(
+                "`{}`: {problem}; the version gets no architecture or parameter tags",
+                config_path.display()
+            ));
+            Ok(None)
+        }
+    }
 }
 
 /// `llmops.size.*` tags: the verdict for `gpu`, as `llmops size` would give it.

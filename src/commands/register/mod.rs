@@ -8,6 +8,7 @@
 //! version, the roll-back, the tags every version carries); `llm.rs` stages into
 //! `<dev-root>/llm-models/<parent-run-id>/`, `triton.rs` into a Triton repository.
 
+mod adapter;
 mod llm;
 mod report;
 mod triton;
@@ -37,6 +38,10 @@ pub async fn run(
     reporter: Arc<dyn Reporter>,
 ) -> anyhow::Result<RegisterReport> {
     match args.target {
+        Target::Triton if args.base.is_some() => Err(UserError::usage(
+            "--base registers a LoRA adapter for vLLM; it does not go with --target triton",
+        )
+        .into()),
         Target::Llm => llm::run(args, reporter).await,
         Target::Triton => triton::run(args, reporter).await,
     }
