@@ -50,7 +50,7 @@ pub enum ColorChoice {
 }
 
 /// The MLflow tracking server.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TrackingArgs {
     /// MLflow tracking server, http(s)://host:port
     #[arg(long, env = env::MLFLOW_TRACKING_URI)]
@@ -58,7 +58,7 @@ pub struct TrackingArgs {
 }
 
 /// Where the MLflow server keeps artifacts, for reading them from S3 directly.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ArtifactStoreArgs {
     /// The MLflow server's artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs
     #[arg(long, env = env::LLMOPS_ARTIFACTS_DESTINATION)]
@@ -74,7 +74,7 @@ pub struct DevRootArgs {
 }
 
 /// The prod dataset root (or prod Triton repository).
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ProdRootArgs {
     /// The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository
     #[arg(long, env = env::LLMOPS_PROD_ROOT)]
@@ -330,7 +330,7 @@ pub struct AdoptArgs {
     pub tracking: TrackingArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 #[command(
     after_help = "Exit codes: 0 promoted (or already promoted, or a dry run), 1 failed, 2 usage error or invalid input."
 )]
@@ -361,6 +361,10 @@ pub struct PromoteArgs {
     /// audit tags
     #[arg(long)]
     pub allow_unverified: bool,
+
+    /// For a LoRA adapter: refuse, rather than promote its base first, when the base is not in prod
+    #[arg(long)]
+    pub no_base: bool,
 
     /// Where the binaries are served from (for Triton, --prod-root is the model repository)
     #[arg(long, value_enum, default_value_t = Target::Llm)]

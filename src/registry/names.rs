@@ -48,6 +48,8 @@ pub mod tag {
     pub const PROMOTED_BY: &str = "llmops.promoted_by";
     pub const PROMOTED_TO: &str = "llmops.promoted_to";
     pub const PROMOTED_DIGEST: &str = "llmops.promoted_manifest_digest";
+    /// An adapter's promote: the base folder it was promoted against.
+    pub const PROMOTED_BASE_TO: &str = "llmops.promoted_base_to";
     /// `register --gpu`: the verdict `llmops size` gives, recorded on the version.
     pub const SIZE_GPU: &str = "llmops.size.gpu";
     pub const SIZE_MAX_MODEL_LEN: &str = "llmops.size.max_model_len";

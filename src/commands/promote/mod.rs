@@ -6,6 +6,7 @@
 //! they go (`layout::destination`), the transfer layer moves and checks them; this file decides the
 //! order. `source.rs` reads the S3 side (listing, manifest, plan), `report.rs` is what it tells.
 
+mod base;
 mod report;
 mod source;
 
@@ -85,6 +86,14 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
     report.credential_source = credential_source;
     report.caller_arn = caller_arn.clone();
     report.alias = args.alias.clone();
+    report.base = base::ensure_base(
+        args,
+        &client,
+        &prod_root,
+        &located.version,
+        reporter.clone(),
+    )
+    .await?;
 
     let identical = dest.target.exists()
         && existing_copy_matches(&dest, &source.files, source.manifest.as_ref()).await?;
@@ -117,7 +126,15 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         fetch_verify_and_swap(&s3, &mut source, &dest, options, &reporter, &mut report).await?;
     }
 
-    record_audit(&client, &located, &dest, (&source, anchored), user).await?;
+    let base_folder = report.base.as_ref().map(|b| b.folder.clone());
+    record_audit(
+        &client,
+        &located,
+        (&dest, base_folder),
+        (&source, anchored),
+        user,
+    )
+    .await?;
     if let Some(alias) = &args.alias {
         let version = &located.version;
         client
@@ -363,7 +380,7 @@ fn prune_work_tree(source: &Source<'_>, reporter: &dyn Reporter) -> anyhow::Resu
 async fn record_audit(
     client: &MlflowClient,
     located: &Located,
-    dest: &Destination,
+    (dest, base_folder): (&Destination, Option<String>),
     (source, anchored): (&Source<'_>, Anchored),
     user: String,
 ) -> anyhow::Result<()> {
@@ -374,12 +391,16 @@ async fn record_audit(
         }
         (None, _) => "none (no manifest: --allow-unverified)".into(),
     };
-    let tags = [
+    let mut tags = vec![
         (tag::PROMOTED_AT, now_rfc3339()),
         (tag::PROMOTED_BY, user),
         (tag::PROMOTED_TO, dest.target.display().to_string()),
         (tag::PROMOTED_DIGEST, digest),
     ];
+    // An adapter: the base folder it was promoted against.
+    if let Some(folder) = base_folder {
+        tags.push((tag::PROMOTED_BASE_TO, folder));
+    }
     let version = &located.version;
     for (key, value) in tags {
         client

@@ -44,6 +44,9 @@ pub struct PromoteReport {
     pub mib_per_second: f64,
     pub verified: Option<Verification>,
     pub alias: Option<String>,
+    /// A LoRA adapter: the base it is served on, and whether this promote put it in prod.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<super::base::BaseInProd>,
     /// The file list, for `--dry-run`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<PlannedFile>,
@@ -88,6 +91,7 @@ impl PromoteReport {
             mib_per_second: 0.0,
             verified: None,
             alias: None,
+            base: None,
             plan: Vec::new(),
         }
     }
@@ -160,6 +164,20 @@ impl Render for PromoteReport {
         let caller = self.caller_arn.as_deref().unwrap_or("unknown (no STS)");
         rows.push(("caller", printable(caller)));
         rows.push(("credentials", printable(&self.credential_source)));
+        if let Some(base) = &self.base {
+            let how = match (base.promoted_first, dry_run) {
+                (true, true) => "not in prod: would be promoted first",
+                (true, false) => "promoted first",
+                (false, _) => "already in prod",
+            };
+            rows.push((
+                "base",
+                printable(&format!(
+                    "models:/{}/{} at {} ({how})",
+                    base.name, base.version, base.folder
+                )),
+            ));
+        }
         if let Some(alias) = &self.alias {
             rows.push((
                 "alias",

@@ -218,7 +218,13 @@ impl Session {
             .filter(|(key, _)| [tag::PARENT_RUN_ID, tag::MANIFEST_DIGEST].contains(&key.as_str()))
             .cloned()
             .collect();
-        tags.push((mlflow_tag::USER.to_string(), self.user.clone()));
+        // The run's standard tags (user, source: the UI's "Logged from"), less its name.
+        tags.extend(
+            standard_tags("", &self.user)
+                .into_iter()
+                .filter(|(key, _)| *key != mlflow_tag::RUN_NAME)
+                .map(|(key, value)| (key.to_string(), value)),
+        );
         tags.push((tag::ROLE.to_string(), value::ROLE_CHILD.to_string()));
         let model = self
             .client
