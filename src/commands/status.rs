@@ -29,6 +29,20 @@ pub struct VersionStatus {
     pub promoted_to: Option<String>,
     pub promoted: bool,
     pub verified: Option<String>,
+    /// A LoRA adapter: its base, `models:/<name>/<version>`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// A base: the adapters registered on this version.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub adapters: Vec<AdapterOnBase>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AdapterOnBase {
+    /// `models:/<name>/<version>`.
+    pub model: String,
+    /// Where its promote put it, if it was promoted.
+    pub promoted_to: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -55,6 +69,9 @@ pub async fn run(args: &StatusArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         .registered_model_aliases(&args.name)
         .await
         .unwrap_or_default();
+    let adapters = client
+        .search_model_versions_tagged(tag::BASE_NAME, &args.name)
+        .await?;
     let versions = versions
         .iter()
         .map(|version| {
@@ -63,6 +80,14 @@ pub async fn run(args: &StatusArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
                 .iter()
                 .filter(|(_, v)| *v == version.version)
                 .map(|(a, _)| a.clone())
+                .collect();
+            row.adapters = adapters
+                .iter()
+                .filter(|a| a.tag(tag::BASE_VERSION) == Some(version.version.as_str()))
+                .map(|a| AdapterOnBase {
+                    model: format!("models:/{}/{}", a.name, a.version),
+                    promoted_to: a.tag(tag::PROMOTED_TO).map(str::to_string),
+                })
                 .collect();
             row
         })
@@ -112,6 +137,11 @@ fn version_status(
         promoted_to,
         promoted,
         verified,
+        base: version
+            .tag(tag::BASE_NAME)
+            .zip(version.tag(tag::BASE_VERSION))
+            .map(|(name, number)| format!("models:/{name}/{number}")),
+        adapters: Vec::new(),
     }
 }
 
@@ -153,6 +183,31 @@ impl Render for StatusReport {
             "{}",
             style.paint(crate::output::Tone::Strong, &printable(&self.name))
         )?;
-        writeln!(out, "{rows}")
+        writeln!(out, "{rows}")?;
+        for v in &self.versions {
+            if let Some(base) = &v.base {
+                writeln!(
+                    out,
+                    "version {}: a LoRA adapter on {}",
+                    v.version,
+                    printable(base)
+                )?;
+            }
+            for adapter in &v.adapters {
+                let place = adapter
+                    .promoted_to
+                    .as_deref()
+                    .map_or("not promoted".to_string(), |p| {
+                        format!("promoted to {}", printable(p))
+                    });
+                writeln!(
+                    out,
+                    "version {}: adapter {} ({place})",
+                    v.version,
+                    printable(&adapter.model)
+                )?;
+            }
+        }
+        Ok(())
     }
 }

@@ -834,17 +834,29 @@ impl MlflowClient {
 
     /// Every version of a registered model, newest first.
     pub async fn search_model_versions(&self, name: &str) -> Result<Vec<ModelVersion>> {
-        // MLflow's filter parser strips the quotes and does not unescape: a name with `'` is
-        // quoted with `"` (names with both are refused at registration).
-        let filter = if name.contains('\'') {
-            format!("name=\"{name}\"")
-        } else {
-            format!("name='{name}'")
-        };
+        let mut versions = self
+            .search_model_versions_where(&format!("name={}", quoted(name)))
+            .await?;
+        versions.sort_by_key(|v| std::cmp::Reverse(v.version.parse::<u64>().unwrap_or(0)));
+        Ok(versions)
+    }
+
+    /// Every version whose tag `key` is `value`, over all registered models.
+    pub async fn search_model_versions_tagged(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<ModelVersion>> {
+        self.search_model_versions_where(&format!("tags.`{key}`={}", quoted(value)))
+            .await
+    }
+
+    /// Every version `filter` matches, all pages read.
+    async fn search_model_versions_where(&self, filter: &str) -> Result<Vec<ModelVersion>> {
         let mut versions = Vec::new();
         let mut token: Option<String> = None;
         loop {
-            let mut query = vec![("filter", filter.as_str()), ("max_results", "200")];
+            let mut query = vec![("filter", filter), ("max_results", "200")];
             if let Some(token) = &token {
                 query.push(("page_token", token));
             }
@@ -873,7 +885,6 @@ impl MlflowClient {
                 break;
             }
         }
-        versions.sort_by_key(|v| std::cmp::Reverse(v.version.parse::<u64>().unwrap_or(0)));
         Ok(versions)
     }
 
@@ -1051,6 +1062,16 @@ pub(super) fn field<T: serde::de::DeserializeOwned>(
         path: path.into(),
         problem: e.to_string(),
     })
+}
+
+/// A string for MLflow's search filters: its parser strips the quotes and does not unescape, so a
+/// value with `'` is quoted with `"` (names with both are refused at registration).
+fn quoted(value: &str) -> String {
+    if value.contains('\'') {
+        format!("\"{value}\"")
+    } else {
+        format!("'{value}'")
+    }
 }
 
 pub fn now_ms() -> u64 {
