@@ -1,8 +1,8 @@
 //! `promote`, `status` and `verify` end to end: versions registered and published with `llmops`,
 //! then promoted from moto's S3 with web-identity (IRSA) credentials only ([`flow`]), through faults
-//! and an interruption ([`faults`]), an interrupted publish ([`publish_interrupted`]), S3 contents
-//! that are not what was registered ([`s3_contents`]), the errors a deployer meets ([`errors`]), and
-//! sizing from the registry ([`size`]).
+//! and an interruption ([`faults`]), a full disk ([`full_disk`]), an interrupted publish
+//! ([`publish_interrupted`]), S3 contents that are not what was registered ([`s3_contents`]), the
+//! errors a deployer meets ([`errors`]), and sizing from the registry ([`size`]).
 //!
 //! Every test registers and publishes its own model under a unique name on the shared MLflow 3
 //! stack, so each runs alone (`cargo test hostile`) or beside the others.
@@ -10,6 +10,7 @@
 mod errors;
 mod faults;
 mod flow;
+mod full_disk;
 mod planted;
 mod publish_interrupted;
 mod s3_contents;
