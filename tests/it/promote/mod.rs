@@ -1,6 +1,7 @@
 //! `promote`, `status` and `verify` end to end: versions registered and published with `llmops`,
 //! then promoted from moto's S3 with web-identity (IRSA) credentials only ([`flow`]), through faults
-//! and an interruption ([`faults`]), a full disk ([`full_disk`]), an interrupted publish
+//! and an interruption ([`faults`]), a matrix of faults and kills watched by a poller of the live
+//! folder ([`matrix`]), a full disk ([`full_disk`]), an interrupted publish
 //! ([`publish_interrupted`]), S3 contents that are not what was registered ([`s3_contents`]), the
 //! errors a deployer meets ([`errors`]), and sizing from the registry ([`size`]).
 //!
@@ -11,6 +12,7 @@ mod errors;
 mod faults;
 mod flow;
 mod full_disk;
+mod matrix;
 mod planted;
 mod publish_interrupted;
 mod s3_contents;
