@@ -52,15 +52,12 @@ fn run(
         Command::Register(args) => {
             printer.print(&runtime()?.block_on(commands::register::run(args, reporter))?)
         }
-        Command::Publish(args) => {
-            printer.print(&runtime()?.block_on(commands::publish::run(args, reporter))?)
-        }
-        Command::Promote(args) => {
-            printer.print(&runtime()?.block_on(commands::promote::run(args, reporter))?)
-        }
-        Command::Adopt(args) => {
-            printer.print(&runtime()?.block_on(commands::adopt::run(args, reporter))?)
-        }
+        Command::Publish(args) => printer
+            .print(&runtime()?.block_on(or_interrupted(commands::publish::run(args, reporter)))?),
+        Command::Promote(args) => printer
+            .print(&runtime()?.block_on(or_interrupted(commands::promote::run(args, reporter)))?),
+        Command::Adopt(args) => printer
+            .print(&runtime()?.block_on(or_interrupted(commands::adopt::run(args, reporter)))?),
         Command::Status(args) => {
             printer.print(&runtime()?.block_on(commands::status::run(args, reporter))?)
         }
@@ -79,6 +76,18 @@ fn run(
             }
             Ok(ExitStatus::Success)
         }
+    }
+}
+
+/// `work`, unless SIGINT or SIGTERM comes first: then the error that exits 130 or 143. For
+/// `publish` and `promote`, which have nothing to roll back: the next run resumes what they leave
+/// (`register` races the signals itself, to roll back first).
+async fn or_interrupted<T>(
+    work: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        result = work => result,
+        signal = llmops::signals::interrupted() => Err(signal),
     }
 }
 

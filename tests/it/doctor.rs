@@ -199,3 +199,71 @@ fn doctor_names_each_failure_and_its_fix() {
         );
     }
 }
+
+/// The tracking server's answers reach doctor through a proxy that removes their `Date` header, or
+/// replaces it by text that is no HTTP date: the clock cannot be compared, so the clock check fails
+/// and says why. The same proxy leaving `Date` alone passes, so the proxy is not what fails.
+#[test]
+fn doctor_fails_the_clock_check_without_a_readable_date() {
+    use crate::fault_proxy::{Fault, FaultProxy};
+    let stack = Stack::shared("3");
+    let dev = tempfile::tempdir().unwrap();
+    let doctor = |fault: Fault| {
+        let proxy = FaultProxy::start(stack.tracking_uri(), fault);
+        let output = stack
+            .llmops()
+            .args(["doctor", "--role", "data-scientist", "--output", "json"])
+            .args(["--dev-root", dev.path().to_str().unwrap()])
+            .env("MLFLOW_TRACKING_URI", &proxy.url)
+            .env_remove("LLMOPS_TRITON_URL")
+            .output()
+            .unwrap();
+        let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+        let row = |name: &str| {
+            report["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap_or_else(|| panic!("no {name} row: {report}"))
+                .clone()
+        };
+        let rewritten = proxy.faults.load(std::sync::atomic::Ordering::SeqCst);
+        (
+            output.status.code(),
+            row("clock"),
+            row("authentication"),
+            rewritten,
+        )
+    };
+
+    let (code, clock, _, _) = doctor(Fault::None);
+    assert_eq!((code, &clock["status"]), (Some(0), &"ok".into()), "{clock}");
+
+    let path = "experiments/get-by-name";
+    for date in [
+        None,
+        Some("yesterday, around noon"),
+        Some("Mon, 32 Foo 2026 99:00:00 GMT"),
+    ] {
+        let (code, clock, login, rewritten) = doctor(Fault::RewriteDate { path, date });
+        assert!(
+            rewritten >= 1,
+            "{date:?}: the Date header was not rewritten"
+        );
+        assert_eq!(code, Some(1), "{date:?}: {clock}");
+        assert_eq!(login["status"], "ok", "{date:?}: {login}");
+        assert_eq!(clock["status"], "fail", "{date:?}: {clock}");
+        assert!(
+            clock["detail"]
+                .as_str()
+                .unwrap()
+                .contains("no readable `Date` header"),
+            "{date:?}: {clock}"
+        );
+        assert!(
+            clock["fix"].as_str().unwrap().contains("NTP"),
+            "{date:?}: {clock}"
+        );
+    }
+}

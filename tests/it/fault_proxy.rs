@@ -1,6 +1,7 @@
 //! A small loopback HTTP proxy in front of a real server, for failure tests: it can answer the first
-//! requests with 503, or refuse requests whose path contains a string, and forwards the rest. Each
-//! forwarded request is sent with `Connection: close`, so every request is seen on its own.
+//! requests with 503, refuse requests whose path contains a string, cut, stall or delay them, or
+//! rewrite the server's `Date`, and forwards the rest (see [`Fault`]). Each forwarded request is
+//! sent with `Connection: close`, so every request is seen on its own.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -8,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Fault {
     /// Answer the first `count` requests with 503 and `Retry-After: 0`.
     Unavailable { count: usize },
@@ -38,14 +39,21 @@ pub enum Fault {
     },
     /// Every object GET waits `millis` before it is forwarded (a slow network).
     Delay { path: &'static str, millis: u64 },
-    /// Any request whose line contains `path` waits `millis` before it is forwarded.
-    DelayRequests { path: &'static str, millis: u64 },
     /// An ingress's body limit: a request declaring more than `bytes` of body is answered 413
     /// without being forwarded (as nginx's `client_max_body_size` does).
     BodyLimit { bytes: u64 },
     /// Listing requests for a second or later page wait `millis` before they are forwarded; how
     /// many object GETs were forwarded meanwhile is recorded in `gets_while_delayed`.
     DelayLaterListingPages { millis: u64 },
+    /// Any request whose line contains `path` (any method) waits `millis` before it is forwarded;
+    /// how many were held is counted in `delayed` (not a fault).
+    DelayRequests { path: &'static str, millis: u64 },
+    /// Requests whose line contains `path` are forwarded, and the server's `Date` header is
+    /// replaced by `date`, or removed when `None`.
+    RewriteDate {
+        path: &'static str,
+        date: Option<&'static str>,
+    },
     /// Requests whose line contains `path` get a hostile answer of the test's making; the others
     /// are forwarded.
     Hostile { path: &'static str, answer: Hostile },
@@ -54,7 +62,7 @@ pub enum Fault {
 }
 
 /// What a hostile server answers.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Hostile {
     /// `302 Found` to this URL.
     Redirect(String),
@@ -113,6 +121,8 @@ pub struct FaultProxy {
     pub relayed_bytes: Arc<AtomicUsize>,
     /// Object GETs forwarded while a request held by `DelayLaterListingPages` waited.
     pub gets_while_delayed: Arc<AtomicUsize>,
+    /// Requests held by `DelayRequests`.
+    pub delayed: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -131,6 +141,7 @@ impl FaultProxy {
         let relayed_bytes = Arc::new(AtomicUsize::new(0));
         let relayed = relayed_bytes.clone();
         let gets_while_delayed = Arc::new(AtomicUsize::new(0));
+        let delayed = Arc::new(AtomicUsize::new(0));
         let counters = Counters {
             faults: faults.clone(),
             forwarded: forwarded.clone(),
@@ -138,6 +149,7 @@ impl FaultProxy {
             object_gets: Arc::new(AtomicUsize::new(0)),
             gets_while_delayed: gets_while_delayed.clone(),
             matched: Arc::new(AtomicUsize::new(0)),
+            delayed: delayed.clone(),
         };
         let s = stop.clone();
         std::thread::spawn(move || {
@@ -165,6 +177,7 @@ impl FaultProxy {
             forwarded,
             relayed_bytes,
             gets_while_delayed,
+            delayed,
             stop,
         }
     }
@@ -185,6 +198,7 @@ struct Counters {
     gets_while_delayed: Arc<AtomicUsize>,
     /// Requests that matched a `RejectNth` path so far.
     matched: Arc<AtomicUsize>,
+    delayed: Arc<AtomicUsize>,
 }
 
 fn handle(
@@ -194,11 +208,7 @@ fn handle(
     seen: &AtomicUsize,
     counters: &Counters,
 ) -> std::io::Result<()> {
-    let (faults, forwarded, relayed) = (
-        counters.faults.as_ref(),
-        counters.forwarded.as_ref(),
-        counters.relayed.as_ref(),
-    );
+    let (faults, forwarded) = (counters.faults.as_ref(), counters.forwarded.as_ref());
     client.set_nonblocking(false)?;
     client.set_read_timeout(Some(Duration::from_secs(30)))?;
     // Read the request head.
@@ -260,6 +270,7 @@ fn handle(
             None
         }
         Fault::DelayRequests { path, millis } if request_line.contains(path) => {
+            counters.delayed.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(Duration::from_millis(*millis));
             None
         }
@@ -301,8 +312,33 @@ fn handle(
     if object_get("") {
         counters.object_gets.fetch_add(1, Ordering::SeqCst);
     }
+    let answer = match fault {
+        Fault::RewriteDate { path, date } if request_line.contains(path) => Answer::Date(*date),
+        _ => body_fault.map_or(Answer::Relay, |(after, stall)| Answer::Cut { after, stall }),
+    };
+    forward(client, upstream, &head_text, answer, counters)
+}
+
+/// What the client gets of a forwarded request's answer.
+enum Answer {
+    /// All of it.
+    Relay,
+    /// The head and `after` body bytes, then (for `stall` seconds) nothing, then the end.
+    Cut { after: usize, stall: Option<u64> },
+    /// All of it, its `Date` header replaced (removed when `None`).
+    Date(Option<&'static str>),
+}
+
+/// Forwards the request head with `Connection: close`, pipes the request body, and answers the
+/// client as `answer` says until the server closes.
+fn forward(
+    mut client: TcpStream,
+    upstream: &str,
+    head_text: &str,
+    answer: Answer,
+    counters: &Counters,
+) -> std::io::Result<()> {
     let mut server = TcpStream::connect(upstream)?;
-    // Forward the head with `Connection: close`, then pipe both ways until the server closes.
     let mut rewritten: String = head_text
         .split("\r\n")
         .filter(|line| !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty())
@@ -314,17 +350,23 @@ fn handle(
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut client_read, &mut server_write);
     });
-    match body_fault {
-        None => {
+    match answer {
+        Answer::Relay => {
             let bytes = std::io::copy(&mut server, &mut client)?;
-            relayed.fetch_add(bytes as usize, Ordering::SeqCst);
+            counters.relayed.fetch_add(bytes as usize, Ordering::SeqCst);
         }
-        Some((after, stall)) => {
-            faults.fetch_add(1, Ordering::SeqCst);
+        Answer::Cut { after, stall } => {
+            counters.faults.fetch_add(1, Ordering::SeqCst);
             relay_part_of_body(&mut server, &mut client, after)?;
             if let Some(seconds) = stall {
                 std::thread::sleep(Duration::from_secs(seconds));
             }
+        }
+        Answer::Date(date) => {
+            counters.faults.fetch_add(1, Ordering::SeqCst);
+            let mut answer = Vec::new();
+            server.read_to_end(&mut answer)?;
+            client.write_all(&with_date(&answer, date))?;
         }
     }
     let _ = client.shutdown(std::net::Shutdown::Both);
@@ -352,4 +394,24 @@ fn relay_part_of_body(
             return client.flush();
         }
     }
+}
+
+/// `response` with its `Date` header replaced by `date`, or removed when `None`.
+fn with_date(response: &[u8], date: Option<&str>) -> Vec<u8> {
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return response.to_vec();
+    };
+    let head = String::from_utf8_lossy(&response[..end]);
+    let mut out: String = head
+        .split("\r\n")
+        .filter(|line| !line.to_ascii_lowercase().starts_with("date:"))
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    if let Some(date) = date {
+        out.push_str(&format!("Date: {date}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&response[end + 4..]);
+    bytes
 }
