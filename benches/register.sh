@@ -53,7 +53,7 @@ kill_own_servers() {
     if [[ $name == MLFLOW ]]; then mark="$STACK/mlflow.db"
     else mark="-p $(awk -F= '$1 == "MOTO_PORT" {print $2}' "$pids") "; fi
     [[ -n $pgid ]] || continue
-    cmd=$(tr '\0' ' ' <"/proc/$pgid/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pgid/cmdline") || continue
     [[ $cmd == *"$mark"* ]] || continue
     log "stopping ${name,,} (process group $pgid) directly"
     kill -TERM -- "-$pgid" 2>/dev/null || true
