@@ -1,5 +1,6 @@
 //! Integration tests: the real binary and the library, against the fixtures.
 
+mod adapters;
 mod adversarial;
 mod common;
 mod config;
