@@ -644,7 +644,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__promote)
-            opts="-q -h --version --prod-root --artifacts-destination --alias --dry-run --allow-unverified --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --quiet --no-progress --color --help"
+            opts="-q -h --version --prod-root --artifacts-destination --alias --dry-run --allow-unverified --no-base --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -756,7 +756,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__register)
-            opts="-q -h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --gpu --max-model-len --dev-root --python-model --template --pip-requirement --tag --description --tracking-uri --output --quiet --no-progress --color --help"
+            opts="-q -h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --gpu --max-model-len --dev-root --python-model --template --pip-requirement --tag --description --base --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -818,6 +818,10 @@ _llmops() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --tracking-uri)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -838,7 +842,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__size)
-            opts="-q -h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --output --quiet --no-progress --color --help"
+            opts="-q -h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --gpu-memory-utilization --kv-cache-dtype --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --lora --max-loras --max-lora-rank --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -893,6 +897,18 @@ _llmops() {
                     return 0
                     ;;
                 --vllm-version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --lora)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-loras)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-lora-rank)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

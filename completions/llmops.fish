@@ -60,6 +60,7 @@ triton\t'A proxy that forwards KServe v2 infer bodies to Triton (the default wit
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l pip-requirement -d 'Extra pip requirement for the model\'s environment (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l tag -d 'Tag for the runs and the version, KEY=VALUE (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l description -d 'Description of the registered model and version' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l base -d 'For a LoRA adapter folder: the registered base version it was trained on (models:/NAME/V, models:/NAME@ALIAS)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
@@ -103,6 +104,7 @@ always\t''
 never\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l dry-run -d 'Show the caller, the source, the files and the destination; download nothing'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l allow-unverified -d 'Promote even when no manifest recorded at registration vouches for the files (a version registered by another tool, or whose manifest is gone): sizes and ETags only, said in the audit tags'
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l no-base -d 'For a LoRA adapter: refuse, rather than promote its base first, when the base is not in prod'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l require-fit -d 'Refuse to promote a model that will not start on --gpu with --max-model-len (sized from the published safetensors headers, without downloading the tensors)'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load -d 'With --target triton: ask Triton to load the version, and wait until it is ready'
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
@@ -158,6 +160,9 @@ float32\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-seqs -d 'Maximum sequences per step [default: vLLM\'s, 1024 on large Hopper/Blackwell GPUs, else 256]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-batched-tokens -d 'Maximum tokens per step [default: vLLM\'s, 8192 on large Hopper/Blackwell GPUs, else 2048]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l lora -d 'A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-loras -d 'vLLM\'s --max-loras: adapters in one batch, each a slot on every GPU [default: 1]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-lora-rank -d 'vLLM\'s --max-lora-rank [default: the smallest vLLM accepts that holds every adapter\'s rank]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''

@@ -172,6 +172,18 @@ pub struct SizeArgs {
     /// The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)
     #[arg(long, default_value = "latest", env = env::LLMOPS_VLLM_VERSION)]
     pub vllm_version: String,
+
+    /// A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)
+    #[arg(long, value_name = "ADAPTER")]
+    pub lora: Vec<String>,
+
+    /// vLLM's --max-loras: adapters in one batch, each a slot on every GPU [default: 1]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_loras: Option<u64>,
+
+    /// vLLM's --max-lora-rank [default: the smallest vLLM accepts that holds every adapter's rank]
+    #[arg(long)]
+    pub max_lora_rank: Option<u64>,
 }
 
 fn parse_memory(text: &str) -> Result<u64, String> {

@@ -10,6 +10,7 @@ pub mod config;
 mod fields;
 pub mod gpus;
 pub mod kv;
+pub mod lora;
 pub mod overhead;
 pub mod params;
 pub mod remote;
@@ -200,6 +201,8 @@ pub struct Settings {
     pub max_num_batched_tokens: Option<u64>,
     pub enforce_eager: bool,
     pub vllm_version: VllmVersion,
+    /// `--enable-lora` with these slots and rank.
+    pub lora: Option<lora::LoraServing>,
 }
 
 impl Default for Settings {
@@ -214,6 +217,7 @@ impl Default for Settings {
             max_num_batched_tokens: None,
             enforce_eager: false,
             vllm_version: VllmVersion::LATEST,
+            lora: None,
         }
     }
 }
@@ -259,6 +263,8 @@ pub struct Estimate {
     pub requested_bytes: u64,
     pub weights_bytes: u64,
     pub weights_source: WeightSource,
+    /// LoRA slots and their metadata (`--enable-lora`), loaded with the weights.
+    pub lora_bytes: u64,
     pub activation_bytes: u64,
     pub activation_source: overhead::ActivationSource,
     pub non_torch_bytes: u64,
@@ -295,6 +301,8 @@ pub enum SettingsError {
         "config.json gives no context length (max_position_embeddings or similar); pass `--max-model-len`"
     )]
     NoContextLength,
+    #[error("{0}")]
+    LoraNotModelled(#[from] lora::NotModelled),
 }
 
 /// The dtype vLLM serves in: `--dtype`, else the checkpoint's, with float32 checkpoints served in
@@ -374,7 +382,7 @@ fn mla_block_size(gpu: &Gpu) -> u64 {
 pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimate, SettingsError> {
     let config = &model.config;
     let (resolved, plan) = resolve_settings(config, gpu, settings)?;
-    let budget = memory_budget(model, gpu, settings, &resolved);
+    let budget = memory_budget(model, gpu, settings, &resolved)?;
     let available_kv_bytes = budget.available_kv_bytes;
     let (max_model_len, max_num_batched_tokens) =
         (resolved.max_model_len, resolved.max_num_batched_tokens);
@@ -404,6 +412,7 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         requested_bytes: budget.requested_bytes,
         weights_bytes: budget.weights_bytes,
         weights_source: budget.weights_source,
+        lora_bytes: budget.lora_bytes,
         activation_bytes: budget.activation_bytes,
         activation_source: budget.activation_source,
         non_torch_bytes: budget.non_torch_bytes,
@@ -480,6 +489,7 @@ struct MemoryBudget {
     requested_bytes: u64,
     weights_bytes: u64,
     weights_source: WeightSource,
+    lora_bytes: u64,
     activation_bytes: u64,
     activation_source: overhead::ActivationSource,
     non_torch_bytes: u64,
@@ -494,7 +504,7 @@ fn memory_budget(
     gpu: &Gpu,
     settings: &Settings,
     resolved: &Resolved,
-) -> MemoryBudget {
+) -> Result<MemoryBudget, SettingsError> {
     let tp = resolved.tensor_parallel_size;
     let requested_bytes = (gpu.memory_bytes as f64 * resolved.gpu_memory_utilization) as u64;
     let (weights_bytes, weights_source) = weights_per_gpu(model, resolved.dtype, tp);
@@ -504,7 +514,19 @@ fn memory_budget(
         resolved.max_num_batched_tokens,
     );
     let non_torch_bytes = overhead::non_torch_bytes(tp);
-    let graphs = overhead::cuda_graph_bytes(settings.enforce_eager);
+    let lora_bytes = match settings.lora {
+        Some(serving) => lora::lora_bytes(
+            &model.config,
+            serving,
+            resolved.dtype.bytes(),
+            tp,
+            (resolved.max_num_batched_tokens, resolved.max_num_seqs),
+        )?,
+        None => 0,
+    };
+    // With LoRA, vLLM captures every size with and without adapters: about twice the graphs.
+    let graphs = overhead::cuda_graph_bytes(settings.enforce_eager)
+        * if settings.lora.is_some() { 2 } else { 1 };
     let (cuda_graph_bytes, cuda_graph_outside_budget_bytes) =
         if settings.vllm_version.charges_cuda_graphs() {
             (graphs, 0)
@@ -513,20 +535,22 @@ fn memory_budget(
         };
     let available_kv_bytes = requested_bytes as i64
         - weights_bytes as i64
+        - lora_bytes as i64
         - activation_bytes as i64
         - non_torch_bytes as i64
         - cuda_graph_bytes as i64;
-    MemoryBudget {
+    Ok(MemoryBudget {
         requested_bytes,
         weights_bytes,
         weights_source,
+        lora_bytes,
         activation_bytes,
         activation_source,
         non_torch_bytes,
         cuda_graph_bytes,
         cuda_graph_outside_budget_bytes,
         available_kv_bytes,
-    }
+    })
 }
 
 /// Why vLLM would refuse to start with these settings; empty when it starts.

@@ -228,7 +228,54 @@ fn end_to_end(major: &'static str) {
         format!("models:/{name}/1")
     );
     assert_eq!(status(&name)["versions"][0]["base"], base_ref.as_str());
+    sized_with_lora(stack, &name, &adapter_run);
     refusals(stack, &base_ref, dev.path());
+}
+
+/// `size models:/<adapter>/1` sizes the base with LoRA slots; the bytes are worked out here from
+/// the base's shapes (Llama-3.2-1B: H 2048, I 8192, 16 layers, 32 × 64 query and 8 × 64 KV dims,
+/// vocab 128,256) at max_lora_rank 16 in bf16, one GPU:
+/// - per layer and slot: qkv A 3 × 16 × 2048 + B 16 × (2048 + 512 + 512); o A 16 × 2048 + B
+///   2048 × 16; gate_up A 2 × 16 × 2048 + B 2 × 8192 × 16; down A 16 × 8192 + B 2048 × 16
+///   = 704,512 elements; × 16 layers = 11,272,192;
+/// - Llama also wraps the embeddings and LM head: 2 × 16 × (128,256 + 2048) = 4,169,728;
+/// - 15,441,920 elements × 2 bytes = 30,883,840 bytes a slot;
+/// - Punica's index tensors at the L4's defaults (2048 batched tokens, 256 sequences):
+///   56 × 2048 + 24 × 256 + 3 KiB = 123,904 bytes.
+fn sized_with_lora(stack: &Stack, adapter: &str, adapter_run: &str) {
+    for (max_loras, expected) in [
+        (1u64, 30_883_840u64 + 123_904),
+        (4, 4 * 30_883_840 + 123_904),
+    ] {
+        let sized = json_ok(
+            &stack
+                .llmops()
+                .args([
+                    "size",
+                    &format!("models:/{adapter}/1"),
+                    "--gpu",
+                    "L4",
+                    "--max-model-len",
+                    "4096",
+                ])
+                .args(["--max-loras", &max_loras.to_string(), "--output", "json"])
+                .args([
+                    "--artifacts-destination",
+                    stack.var("LLMOPS_ARTIFACTS_DESTINATION"),
+                ])
+                .output()
+                .unwrap(),
+        );
+        assert_eq!(
+            sized["per_gpu"]["lora_bytes"], expected,
+            "max_loras {max_loras}"
+        );
+        let args = sized["vllm_args"].as_str().unwrap();
+        let expected_args = format!(
+            "--enable-lora --max-lora-rank 16 --max-loras {max_loras} --lora-modules {adapter}=/llm-models/{adapter_run}"
+        );
+        assert!(args.ends_with(&expected_args), "{args}");
+    }
 }
 
 /// Each refusal names what is wrong, before any run exists.

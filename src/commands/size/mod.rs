@@ -1,5 +1,6 @@
 //! `llmops size`: one report per (GPU, context length), built from the sizing library.
 
+mod lora;
 mod render;
 
 use std::sync::Arc;
@@ -8,6 +9,7 @@ use serde::Serialize;
 
 use crate::mlflow;
 use crate::progress::Reporter;
+use crate::registry::names::tag;
 use crate::registry::{self, ModelRef};
 use crate::s3::S3Location;
 
@@ -26,32 +28,93 @@ use crate::units::{gib, thousands};
 use crate::{env, units};
 
 /// The model where it already is: `models:/name/3` (or `@alias`), `runs:/<run>/<path>`, or
-/// `s3://bucket/prefix/model/`. The registry says where a version's bytes are.
+/// `s3://bucket/prefix/model/`. The registry says where a version's bytes are. A registered LoRA
+/// adapter sizes its base, with the adapter to serve on it.
 async fn load_remote(
     reference: &str,
     args: &SizeArgs,
+    client: Option<&mlflow::MlflowClient>,
     reporter: Arc<dyn Reporter>,
-) -> anyhow::Result<Model> {
+) -> anyhow::Result<(Model, Option<lora::AdapterEntry>)> {
     let destination = args.artifact_store.artifacts_destination.as_deref();
-    let location = if reference.starts_with("s3://") {
-        S3Location::parse(reference).map_err(UserError::usage)?
-    } else {
-        let client = mlflow::client_from(args.tracking.tracking_uri.as_deref(), reporter.clone())?;
-        if let Some(rest) = reference.strip_prefix("runs:/") {
+    let mut adapter = None;
+    let location = match (reference.strip_prefix("runs:/"), client) {
+        _ if reference.starts_with("s3://") => {
+            S3Location::parse(reference).map_err(UserError::usage)?
+        }
+        (Some(rest), Some(client)) => {
             let (run_id, path) = rest
                 .split_once('/')
                 .unwrap_or((rest, registry::MODEL_ARTIFACT_DIR));
             let run = client.get_run(run_id).await?;
             registry::artifact_location(&run.info.artifact_uri, run_id, destination)?.join(path)
-        } else {
-            let model_ref = ModelRef::parse(reference, None).map_err(UserError::usage)?;
-            registry::locate(&client, &model_ref, destination, reporter.as_ref())
+        }
+        (None, Some(client)) => {
+            let mut model_ref = ModelRef::parse(reference, None).map_err(UserError::usage)?;
+            let version = registry::resolve_version(client, &model_ref).await?;
+            if let Some(entry) = lora::registered_entry(&version) {
+                let (name, number) = (
+                    version.tag(tag::BASE_NAME).unwrap_or_default(),
+                    version.tag(tag::BASE_VERSION).unwrap_or_default(),
+                );
+                model_ref = ModelRef::parse(&format!("models:/{name}/{number}"), None)
+                    .map_err(UserError::failed)?;
+                adapter = Some(entry);
+            }
+            registry::locate(client, &model_ref, destination, reporter.as_ref())
                 .await?
                 .binaries()
         }
+        (_, None) => return Err(UserError::usage("no MLflow client").into()),
     };
     let (s3, _) = crate::s3::clients().await;
-    crate::sizing::remote::load_from(&s3, &location).await
+    Ok((
+        crate::sizing::remote::load_from(&s3, &location).await?,
+        adapter,
+    ))
+}
+
+/// The model and the adapters to size it for (`--lora`, or the model itself when it is an adapter).
+fn load(
+    args: &SizeArgs,
+    reporter: Arc<dyn Reporter>,
+) -> anyhow::Result<(Model, Vec<lora::AdapterEntry>)> {
+    let reference = args.model.to_string_lossy().to_string();
+    let (registered, folders): (Vec<&str>, Vec<&str>) = args
+        .lora
+        .iter()
+        .map(String::as_str)
+        .partition(|l| l.starts_with("models:/"));
+    let remote = crate::sizing::remote::is_remote(&reference);
+    let (model, mut adapters) = if remote || !registered.is_empty() {
+        // Only the headers are fetched: config.json, and 8 + N bytes of each safetensors file.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            let needs_client = !reference.starts_with("s3://") || !registered.is_empty();
+            let client = match needs_client {
+                true => Some(mlflow::client_from(
+                    args.tracking.tracking_uri.as_deref(),
+                    reporter.clone(),
+                )?),
+                false => None,
+            };
+            let (model, itself) = match remote {
+                true => load_remote(&reference, args, client.as_ref(), reporter).await?,
+                false => (Model::load(&args.model).map_err(model_error)?, None),
+            };
+            let mut adapters: Vec<lora::AdapterEntry> = itself.into_iter().collect();
+            if let Some(client) = &client {
+                adapters.extend(lora::resolve_registered(client, &registered).await?);
+            }
+            anyhow::Ok((model, adapters))
+        })?
+    } else {
+        (Model::load(&args.model).map_err(model_error)?, Vec::new())
+    };
+    adapters.extend(lora::resolve_folders(&folders, &model.config)?);
+    Ok((model, adapters))
 }
 
 /// Bumped only when a field is renamed or removed; new fields may appear within a version.
@@ -72,6 +135,9 @@ pub struct SizeReport {
     pub advice: Advice,
     /// Arguments to paste into `vllm serve` (null when the model does not fit as asked).
     pub vllm_args: Option<String>,
+    /// `--enable-lora`: the slots, the rank and the adapters sized for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lora: Option<lora::LoraSummary>,
     /// The lines vLLM would log at start-up, to compare with a real log.
     pub vllm_log: Vec<String>,
     pub warnings: Vec<String>,
@@ -118,6 +184,8 @@ pub struct PerGpu {
     pub total_memory_bytes: u64,
     pub requested_bytes: u64,
     pub weights_bytes: u64,
+    /// LoRA slots and metadata (0 without --lora).
+    pub lora_bytes: u64,
     pub activation_bytes: u64,
     pub non_torch_bytes: u64,
     pub cuda_graph_bytes: u64,
@@ -152,16 +220,8 @@ pub enum SizeOutput {
 }
 
 pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeOutput> {
-    let reference = args.model.to_string_lossy();
-    let model = if crate::sizing::remote::is_remote(&reference) {
-        // Only the headers are fetched: config.json, and 8 + N bytes of each safetensors file.
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()?
-            .block_on(load_remote(&reference, args, reporter))?
-    } else {
-        Model::load(&args.model).map_err(model_error)?
-    };
+    let (model, adapters) = load(args, reporter)?;
+    let lora = lora::serving(args, &adapters)?;
     let gpus = resolve_gpus(args)?;
     let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UserError::usage)?;
     let lengths: Vec<Option<u64>> = if args.max_model_len.is_empty() {
@@ -183,8 +243,9 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
                 max_num_batched_tokens: args.max_num_batched_tokens,
                 enforce_eager: args.enforce_eager,
                 vllm_version,
+                lora: lora.as_ref().map(|l| l.serving),
             };
-            reports.push(report(&model, gpu, &settings)?);
+            reports.push(report(&model, gpu, &settings, lora.as_ref())?);
         }
     }
     Ok(if reports.len() == 1 {
@@ -232,7 +293,12 @@ fn resolve_gpus(args: &SizeArgs) -> anyhow::Result<Vec<Gpu>> {
         .collect()
 }
 
-fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeReport> {
+fn report(
+    model: &Model,
+    gpu: &Gpu,
+    settings: &Settings,
+    lora: Option<&lora::LoraSummary>,
+) -> anyhow::Result<SizeReport> {
     let mut current = estimate(model, gpu, settings).map_err(|error| {
         let hint = match &error {
             SettingsError::TensorParallelDoesNotDivideHeads { heads, .. } => {
@@ -240,6 +306,7 @@ fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeR
             }
             SettingsError::NoContextLength => "add `--max-model-len N`".into(),
             SettingsError::Unsupported(_) => "this model's layout is not one vLLM can serve".into(),
+            SettingsError::LoraNotModelled(_) => "size the base without --lora".into(),
         };
         UserError::usage(error.to_string()).with_hint(hint)
     })?;
@@ -306,6 +373,7 @@ fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeR
             total_memory_bytes: current.total_memory_bytes,
             requested_bytes: current.requested_bytes,
             weights_bytes: current.weights_bytes,
+            lora_bytes: current.lora_bytes,
             activation_bytes: current.activation_bytes,
             non_torch_bytes: current.non_torch_bytes,
             cuda_graph_bytes: current.cuda_graph_bytes,
@@ -333,7 +401,9 @@ fn report(model: &Model, gpu: &Gpu, settings: &Settings) -> anyhow::Result<SizeR
             .collect(),
         max_model_len_that_fits: current.max_model_len_that_fits,
         advice,
-        vllm_args: fits.then(|| verdict::vllm_args(&current)),
+        vllm_args: fits
+            .then(|| verdict::vllm_args(&current) + &lora.map(lora::vllm_args).unwrap_or_default()),
+        lora: lora.cloned(),
         vllm_log: vllm_log(&current),
         warnings,
     })
@@ -359,7 +429,7 @@ fn vllm_log(estimate: &Estimate) -> Vec<String> {
     let mut lines = vec![
         format!(
             "Model loading took {:.4} GiB memory",
-            estimate.weights_bytes as f64 / units::GIB
+            (estimate.weights_bytes + estimate.lora_bytes) as f64 / units::GIB
         ),
         format!(
             "Available KV cache memory: {}",

@@ -118,6 +118,9 @@ fn write_breakdown(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::i
         components.add_row(vec![Cell::new(name), gib_cell(bytes), gib_cell(bytes * tp)]);
     };
     row("weights", p.weights_bytes as f64);
+    if p.lora_bytes > 0 {
+        row("LoRA slots (--enable-lora)", p.lora_bytes as f64);
+    }
     row("activation peak", p.activation_bytes as f64);
     row("non-torch (CUDA context, NCCL)", p.non_torch_bytes as f64);
     row("CUDA graphs", p.cuda_graph_bytes as f64);
