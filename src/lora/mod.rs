@@ -163,7 +163,9 @@ pub fn pairs_from_header(header: &BTreeMap<String, Value>) -> Result<Vec<LoraPai
     type Halves = (Option<Vec<u64>>, Option<Vec<u64>>);
     let mut halves: BTreeMap<String, Halves> = BTreeMap::new();
     for (name, tensor) in header {
-        if name == "__metadata__" {
+        // PEFT saves the base weights of a targeted embedding or LM head beside its LoRA; vLLM
+        // skips them (`is_base_embedding_weights` in `vllm/lora/utils.py`).
+        if name == "__metadata__" || name.ends_with(".base_layer.weight") {
             continue;
         }
         let shape: Vec<u64> = tensor
@@ -215,7 +217,7 @@ pub fn pairs_from_header(header: &BTreeMap<String, Value>) -> Result<Vec<LoraPai
             .and_then(|i| i.parse().ok())
             .ok_or_else(|| {
                 refuse(format!(
-                    "`{shown}` is not inside a decoder layer (`….layers.<i>.…`)"
+                    "`{shown}` is not inside a decoder layer (`….layers.<i>.…`): LoRA on the embeddings or the LM head is served by vLLM for some model classes only, and llmops does not register it"
                 ))
             })?;
         pairs.push(LoraPair {

@@ -172,3 +172,80 @@ fn embedding_lora_is_refused() {
         error.message
     );
 }
+
+/// The published adapters in `fixtures/adapters/` against their bases in `fixtures/models/`: the
+/// ones vLLM serves fit with the rank it needs; the others are refused naming why.
+#[test]
+fn published_adapters_against_their_bases() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let cases: &[(&str, &str, Result<u64, &str>)] = &[
+        ("llama31-8b-instruct-r64-attn", "llama-3.1-8b", Ok(64)),
+        ("llama31-8b-r16-all", "llama-3.1-8b", Ok(16)),
+        ("mistral-7b-r16-all", "mistral-7b-v0.1", Ok(16)),
+        ("qwen25-7b-r32-all", "qwen2.5-7b-instruct", Ok(32)),
+        ("gemma2-9b-it-r64-all", "gemma-2-9b-it", Ok(64)),
+        ("llama2-7b-chat-r2-layer31", "llama-2-7b", Ok(8)),
+        (
+            "mistral-7b-r16-lmhead",
+            "mistral-7b-v0.1",
+            Err("lm_head` is not inside a decoder layer"),
+        ),
+        (
+            "qwen25-3b-instruct-r32-modules-to-save",
+            "qwen2.5-7b-instruct",
+            Err("`modules_to_save` is"),
+        ),
+        // The right family, the wrong size: an 8B adapter on the 1B base.
+        (
+            "llama31-8b-r16-all",
+            "llama-3.2-1b",
+            Err(
+                "the adapter maps 14336 → 4096 features, the base 8192 → 2048 (intermediate_size → hidden_size)",
+            ),
+        ),
+    ];
+    for (adapter, base, expected) in cases {
+        let source = root.join("adapters").join(adapter);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(source.join(ADAPTER_CONFIG), dir.path().join(ADAPTER_CONFIG)).unwrap();
+        let listed: Value =
+            serde_json::from_str(&std::fs::read_to_string(source.join("tensors.json")).unwrap())
+                .unwrap();
+        let dtype = listed["dtype"].as_str().unwrap();
+        let shapes: Vec<(String, Vec<u64>)> = listed["tensors"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(name, shape)| {
+                let dims = shape
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|d| d.as_u64().unwrap());
+                (name.clone(), dims.collect())
+            })
+            .collect();
+        let tensors: Vec<(&str, &str, &[u64])> = shapes
+            .iter()
+            .map(|(name, dims)| (name.as_str(), dtype, dims.as_slice()))
+            .collect();
+        write_sparse_safetensors(&dir.path().join(ADAPTER_WEIGHTS), &tensors).unwrap();
+        let text =
+            std::fs::read_to_string(root.join("models").join(base).join("config.json")).unwrap();
+        let config = ModelConfig::from_json_text(&text).unwrap();
+        let outcome = read_adapter(dir.path()).and_then(|a| check_fits(&a, &config));
+        match (expected, outcome) {
+            (Ok(rank), Ok(fit)) => assert_eq!(fit.max_lora_rank, *rank, "{adapter}"),
+            (Err(message), Err(error)) => {
+                assert!(
+                    error.message.contains(message),
+                    "{adapter}: {}",
+                    error.message
+                )
+            }
+            (expected, outcome) => {
+                panic!("{adapter} on {base}: expected {expected:?}, got {outcome:?}")
+            }
+        }
+    }
+}
