@@ -421,6 +421,10 @@ fn pip_requirements(args: &RegisterArgs) -> Vec<String> {
             "torch".to_string(),
             "accelerate".to_string(),
         ]);
+        // The template applies an adapter on its base with PEFT.
+        if args.base.is_some() {
+            requirements.push("peft".to_string());
+        }
     }
     requirements.extend(args.pip_requirement.iter().cloned());
     requirements
