@@ -40,6 +40,8 @@ pub struct AdapterConfig {
     pub alpha: Option<f64>,
     pub targets: Targets,
     pub base_model_name_or_path: Option<String>,
+    /// The model class it was trained on, when PEFT recorded it (`auto_mapping.base_model_class`).
+    pub base_model_class: Option<String>,
 }
 
 /// One wrapped linear layer as the weights file has it.
@@ -152,6 +154,10 @@ pub fn parse_config(text: &str) -> Result<AdapterConfig, UserError> {
         alpha: field("lora_alpha").and_then(Value::as_f64),
         targets,
         base_model_name_or_path: field("base_model_name_or_path")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+        base_model_class: field("auto_mapping")
+            .and_then(|m| m.get("base_model_class"))
             .and_then(Value::as_str)
             .map(str::to_string),
     })
@@ -297,6 +303,16 @@ pub fn check_fits(adapter: &Adapter, base: &ModelConfig) -> Result<Fit, UserErro
         return Err(refuse(format!(
             "the base is a {architecture}: llmops checks adapters on dense attention models only (Llama, Mistral, Qwen, Gemma and the like)"
         )));
+    }
+    if let (Some(trained_on), Some(base_class)) =
+        (&adapter.config.base_model_class, &base.architecture)
+        && trained_on != base_class
+    {
+        return Err(refuse(format!(
+            "the adapter was trained on a {} ({ADAPTER_CONFIG} `auto_mapping.base_model_class`), and the base is a {base_class}",
+            crate::text::printable(trained_on)
+        ))
+        .with_hint("register the adapter against a base of the architecture it was trained on"));
     }
     let layers = base_linear_layers(base);
     let known = || layers.keys().copied().collect::<Vec<_>>().join(", ");

@@ -195,6 +195,14 @@ fn published_adapters_against_their_bases() {
             "qwen2.5-7b-instruct",
             Err("`modules_to_save` is"),
         ),
+        // Mistral-7B has Llama-3.1-8B's sizes; the adapter records the class it was trained on.
+        (
+            "llama31-8b-r16-all",
+            "mistral-7b-v0.1",
+            Err(
+                "trained on a LlamaForCausalLM (adapter_config.json `auto_mapping.base_model_class`), and the base is a MistralForCausalLM",
+            ),
+        ),
         // The right family, the wrong size: an 8B adapter on the 1B base.
         (
             "llama31-8b-r16-all",

@@ -35,6 +35,9 @@ pub mod tag {
     /// `adopt`: when and by whom a version registered by another tool got its manifest.
     pub const ADOPTED_AT: &str = "llmops.adopted_at";
     pub const ADOPTED_BY: &str = "llmops.adopted_by";
+    /// The Hugging Face id a model was registered from: the folder's `config.json` `_name_or_path`, or
+    /// a Hugging Face cache snapshot's path (`models--org--name/snapshots/<revision>`).
+    pub const SOURCE_MODEL: &str = "llmops.source_model";
     /// A LoRA adapter's base version (`register --base`), and what it was checked against.
     pub const BASE_NAME: &str = "llmops.base.name";
     pub const BASE_VERSION: &str = "llmops.base.version";

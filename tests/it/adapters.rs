@@ -66,6 +66,21 @@ fn adapter_folder(
     dir
 }
 
+/// fixtures/tiny-model with `_name_or_path` set to `source_id` in its config.json.
+fn base_folder(source_id: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let path = dir.path().join("config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    config["_name_or_path"] = json!(source_id);
+    std::fs::write(&path, config.to_string()).unwrap();
+    dir
+}
+
 fn lora_config(r: u64, targets: &[&str]) -> Value {
     json!({
         "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": 2 * r,
@@ -121,10 +136,13 @@ fn end_to_end(major: &'static str) {
     let stack = Stack::shared(major);
     let dev = tempfile::tempdir().unwrap();
     let base_name = unique("lora-base");
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
+    // The base folder records the Hugging Face id it came from, as a downloaded model does.
+    let source_id = format!("llmops-tests/{}", unique("tiny-llama"));
+    let fixture = base_folder(&source_id);
+    let fixture = fixture.path();
     let base = json_ok(&register(
         stack,
-        &fixture,
+        fixture,
         &base_name,
         dev.path(),
         &["--publish"],
@@ -132,13 +150,17 @@ fn end_to_end(major: &'static str) {
     let base_run = base["parent_run_id"].as_str().unwrap().to_string();
     let base_ref = format!("models:/{base_name}/1");
 
-    let adapter = adapter_folder(
-        &lora_config(16, &["q_proj", "v_proj", "down_proj"]),
-        16,
-        &[("q_proj", Q), ("v_proj", V), ("down_proj", DOWN)],
-        16,
-    );
+    let mut config = lora_config(16, &["q_proj", "v_proj", "down_proj"]);
+    config["base_model_name_or_path"] = json!(source_id);
+    let modules = [("q_proj", Q), ("v_proj", V), ("down_proj", DOWN)];
+    let adapter = adapter_folder(&config, 16, &modules, 16);
     let name = unique("lora-adapter");
+    // Without --base: refused, and the hint names the one version registered from that id.
+    let output = register(stack, adapter.path(), &name, dev.path(), &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let hint = format!("pass `--base {base_ref}` if that is the base");
+    assert!(stderr.contains(&hint), "{stderr}");
     let registered = json_ok(&register(
         stack,
         adapter.path(),
@@ -195,7 +217,7 @@ fn end_to_end(major: &'static str) {
     let base_folder = prod.path().join("llm-models").join(&base_run);
     assert_eq!(promoted["base"]["promoted_first"], true);
     assert_eq!(promoted["base"]["folder"], base_folder.to_str().unwrap());
-    assert_same_tree(&fixture, &base_folder);
+    assert_same_tree(fixture, &base_folder);
     assert_same_tree(
         adapter.path(),
         &prod.path().join("llm-models").join(&adapter_run),
@@ -290,6 +312,15 @@ fn refusals(stack: &Stack, base_ref: &str, dev: &Path) {
         );
     };
     let fits = [("q_proj", Q), ("v_proj", V)];
+    // Another base architecture: the adapter says it was trained on a Qwen2 model.
+    let mut qwen = lora_config(16, &["q_proj", "v_proj"]);
+    qwen["auto_mapping"] = json!({"base_model_class": "Qwen2ForCausalLM"});
+    let qwen = adapter_folder(&qwen, 16, &fits, 1);
+    refused(
+        qwen.path(),
+        base_ref,
+        "the adapter was trained on a Qwen2ForCausalLM (adapter_config.json `auto_mapping.base_model_class`), and the base is a LlamaForCausalLM",
+    );
     // A shape from another base size (Llama-3.1-8B's q_proj: 4096 → 4096).
     let wrong_size = adapter_folder(
         &lora_config(16, &["q_proj"]),

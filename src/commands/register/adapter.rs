@@ -23,19 +23,38 @@ pub(super) struct Base {
     pub fit: Fit,
 }
 
-/// An adapter folder without `--base`: the error, with a hint naming the base when the adapter's
-/// `base_model_name_or_path` leaves no doubt.
-pub(super) fn missing_base(adapter: &Adapter, dir: &Path) -> UserError {
+/// An adapter folder without `--base`: the error, with a hint naming the registered version the
+/// adapter's `base_model_name_or_path` leads to when exactly one was registered from it. Never a
+/// guess that is acted on.
+pub(super) async fn missing_base(session: &Session, adapter: &Adapter, dir: &Path) -> UserError {
     let error = UserError::usage(format!(
         "`{}` is a LoRA adapter (adapter_config.json): it is registered against its base version",
         dir.display()
     ));
-    match &adapter.config.base_model_name_or_path {
-        Some(base) => error.with_hint(format!(
-            "pass `--base models:/<name>/<version>` of the registered base; the adapter says it was trained on `{}`",
-            crate::text::printable(base)
+    let Some(said) = &adapter.config.base_model_name_or_path else {
+        return error.with_hint("pass `--base models:/<name>/<version>` of the registered base");
+    };
+    let shown = crate::text::printable(said);
+    let candidates = session
+        .client
+        .search_model_versions_tagged(tag::SOURCE_MODEL, said)
+        .await
+        .unwrap_or_default();
+    match candidates.as_slice() {
+        [one] => error.with_hint(format!(
+            "the adapter says it was trained on `{shown}`, and models:/{}/{} was registered from it: pass `--base models:/{}/{}` if that is the base",
+            one.name, one.version, one.name, one.version
         )),
-        None => error.with_hint("pass `--base models:/<name>/<version>` of the registered base"),
+        [] => error.with_hint(format!(
+            "pass `--base models:/<name>/<version>` of the registered base; the adapter says it was trained on `{shown}`, and no version records it as its source"
+        )),
+        many => error.with_hint(format!(
+            "pass `--base` with one of {}: each was registered from `{shown}`, which the adapter names",
+            many.iter()
+                .map(|v| format!("models:/{}/{}", v.name, v.version))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
     }
 }
 

@@ -39,11 +39,16 @@ pub(super) async fn run(
     let models = plan.dev_root.path.join(LLM_MODELS_DIR);
     staging::reclaim_interrupted(&models, reporter.as_ref());
     let session = Session::open(args, reporter.clone()).await?;
-    let base = match &plan.adapter {
-        Some(adapter) => {
+    let base = match (&plan.adapter, &args.base) {
+        (Some(adapter), Some(_)) => {
             Some(adapter::resolve_base(&session, args, adapter, reporter.as_ref()).await?)
         }
-        None => None,
+        (Some(adapter), None) => {
+            return Err(adapter::missing_base(&session, adapter, &plan.model_dir)
+                .await
+                .into());
+        }
+        (None, _) => None,
     };
     let (parent, mut created) = session
         .start_parent(
@@ -72,9 +77,6 @@ fn plan(args: &RegisterArgs, reporter: &dyn Reporter) -> anyhow::Result<Plan> {
     }
     let adapter = if crate::lora::is_adapter_folder(&model_dir) {
         let adapter = crate::lora::read_adapter(&model_dir)?;
-        if args.base.is_none() {
-            return Err(adapter::missing_base(&adapter, &model_dir).into());
-        }
         if args.gpu.is_some() {
             return Err(UserError::usage("--gpu sizes full models; size an adapter with its base: `llmops size models:/<adapter>/<version>`").into());
         }
@@ -161,6 +163,9 @@ async fn register_into(
     if let Some(gpu) = &args.gpu {
         version_tags.extend(sizing_tags(&plan.model_dir, gpu, args.max_model_len)?);
     }
+    if let Some(source) = source_model(&plan.model_dir) {
+        version_tags.push((tag::SOURCE_MODEL.to_string(), source));
+    }
     if let Some(config) = &plan.config {
         if let Some(architecture) = &config.architecture {
             version_tags.push((tag::ARCHITECTURE.to_string(), architecture.clone()));
@@ -216,6 +221,31 @@ async fn register_into(
         triton_model: None,
         triton_version: None,
     })
+}
+
+/// The Hugging Face id the folder holds: from a cache snapshot's path
+/// (`…/models--org--name/snapshots/<revision>`), else `_name_or_path` in its `config.json` when that
+/// is an id (`org/name`), not a local path.
+fn source_model(model_dir: &std::path::Path) -> Option<String> {
+    let canonical = model_dir.canonicalize().ok()?;
+    let from_cache = canonical.components().rev().find_map(|c| {
+        let text = c.as_os_str().to_str()?;
+        let rest = text.strip_prefix("models--")?;
+        let (org, name) = rest.split_once("--")?;
+        Some(format!("{org}/{name}"))
+    });
+    let from_config = || {
+        let text = std::fs::read_to_string(model_dir.join("config.json")).ok()?;
+        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+        let id = value.get("_name_or_path")?.as_str()?;
+        let is_id = id.split('/').count() == 2
+            && !id.starts_with(['/', '.', '~'])
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+        is_id.then(|| id.to_string())
+    };
+    from_cache.or_else(from_config)
 }
 
 /// The folder's `config.json`, parsed; a config llmops cannot read only costs the version its
