@@ -378,6 +378,14 @@ pub struct PromoteArgs {
     #[arg(long)]
     pub no_base: bool,
 
+    /// A gate the version must pass before anything is downloaded: 'metric:<key> >= <number>' (also <=, >, <, ==) or 'tag:<key>=<value>' (repeatable)
+    #[arg(long, value_name = "GATE")]
+    pub require: Vec<String>,
+
+    /// The version's metric must beat the one of the version holding the alias now: '@<alias>:<metric>' (append ':lower' when lower is better)
+    #[arg(long, value_name = "@ALIAS:METRIC")]
+    pub require_better_than: Option<String>,
+
     /// Where the binaries are served from (for Triton, --prod-root is the model repository)
     #[arg(long, value_enum, default_value_t = Target::Llm)]
     pub target: Target,

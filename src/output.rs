@@ -138,12 +138,15 @@ impl Printer {
 }
 
 /// `error: <what failed>`, its causes, then `hint: <what to do>`, on stderr. Server text in an
-/// error is untrusted: every line is made printable.
+/// error is untrusted: every line is made printable. The error itself may span lines (a table of
+/// what failed); each is printed on its own, made printable.
 pub fn print_error(error: &anyhow::Error, color: bool) {
     use crate::text::printable;
     let mut stderr = std::io::stderr().lock();
     let label = paint(color, Tone::Bad, "error:");
-    let _ = writeln!(stderr, "{label} {}", printable(&error.to_string()));
+    let text = error.to_string();
+    let lines: Vec<String> = text.split('\n').map(printable).collect();
+    let _ = writeln!(stderr, "{label} {}", lines.join("\n"));
     for cause in error.chain().skip(1) {
         let _ = writeln!(stderr, "  caused by: {}", printable(&cause.to_string()));
     }

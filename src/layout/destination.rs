@@ -164,7 +164,7 @@ impl Destination {
 
     /// The folder below which llmops makes its own folders: the prod root, or for Triton the
     /// folder that holds the repository and its staging area.
-    fn own_base(&self) -> PathBuf {
+    pub fn own_base(&self) -> PathBuf {
         match self.served {
             Served::Llm => self.root.clone(),
             Served::Triton { .. } => self

@@ -2,6 +2,7 @@
 //! (`<root>/llm-models/<parent-run-id>/`), the Triton repository rules, staging a folder into a
 //! dataset, the prod destination with its lock and state, and swapping a tree in atomically.
 
+pub mod audit;
 pub mod destination;
 pub mod roots;
 pub mod staging;

@@ -102,6 +102,25 @@ pub struct RunData {
     pub tags: Vec<Tag>,
     #[serde(default)]
     pub params: Vec<Tag>,
+    /// The latest value of each metric (`runs/get` answers the latest step's).
+    #[serde(default)]
+    pub metrics: Vec<Metric>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Metric {
+    pub key: String,
+    /// MLflow sends NaN and infinities as strings; those are not values a gate can compare.
+    #[serde(default)]
+    pub value: serde_json::Value,
+    #[serde(default)]
+    pub step: i64,
+}
+
+impl Metric {
+    pub fn number(&self) -> Option<f64> {
+        self.value.as_f64().filter(|v| v.is_finite())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -118,6 +137,10 @@ impl Run {
             .iter()
             .find(|t| t.key == key)
             .map(|t| t.value.as_str())
+    }
+
+    pub fn metric(&self, key: &str) -> Option<&Metric> {
+        self.data.metrics.iter().find(|m| m.key == key)
     }
 
     pub fn param(&self, key: &str) -> Option<&str> {

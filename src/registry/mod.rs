@@ -4,6 +4,7 @@
 //! ([`served_as`]) and what it should contain ([`read_manifest`]). Commands ask these questions;
 //! none re-derives the answers. The REST calls themselves are `mlflow::client`'s.
 
+pub mod gates;
 pub mod lineage;
 pub mod names;
 pub mod reference;

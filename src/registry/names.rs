@@ -51,6 +51,8 @@ pub mod tag {
     pub const PROMOTED_BY: &str = "llmops.promoted_by";
     pub const PROMOTED_TO: &str = "llmops.promoted_to";
     pub const PROMOTED_DIGEST: &str = "llmops.promoted_manifest_digest";
+    /// The gates a promotion passed, as given, with the values found.
+    pub const PROMOTED_GATES: &str = "llmops.promoted_gates";
     /// An adapter's promote: the base folder it was promoted against.
     pub const PROMOTED_BASE_TO: &str = "llmops.promoted_base_to";
     /// `register --gpu`: the verdict `llmops size` gives, recorded on the version.

@@ -19,6 +19,7 @@ use source::Source;
 use crate::cli::{PromoteArgs, Target};
 use crate::env;
 use crate::exit::UserError;
+use crate::layout::audit::{self, AuditEntry};
 use crate::layout::destination::{self, Destination, PromotedState, Verification};
 use crate::layout::roots::{self, RootKind};
 use crate::layout::swap::{self, Swap};
@@ -27,7 +28,7 @@ use crate::manifest::Manifest;
 use crate::mlflow::{self, MlflowClient};
 use crate::progress::{Reporter, Silent};
 use crate::registry::names::tag;
-use crate::registry::{self, Anchored, Located, ModelRef, Served};
+use crate::registry::{self, Anchored, Located, ModelRef, Served, gates};
 use crate::s3;
 use crate::transfer::digest::DigestKind;
 use crate::transfer::download::{self, DownloadOptions, RemoteFile, ResumeState};
@@ -45,6 +46,7 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         .map_err(|e| UserError::usage(e.to_string()))?;
     let destination = args.artifact_store.artifacts_destination.as_deref();
     let located = registry::locate(&client, &reference, destination, reporter.as_ref()).await?;
+    let gates = check_gates(args, &client, &located).await?;
     let served = registry::served_as(&located.version)?;
     check_target(args.target, &served, &located)?;
     let dest = Destination::plan(&prod_root.path, &served, located.parent_run_id())?;
@@ -126,21 +128,19 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         fetch_verify_and_swap(&s3, &mut source, &dest, options, &reporter, &mut report).await?;
     }
 
-    let base_folder = report.base.as_ref().map(|b| b.folder.clone());
-    record_audit(
-        &client,
-        &located,
-        (&dest, base_folder),
-        (&source, anchored),
+    let audit = Audit {
+        base_folder: report.base.as_ref().map(|b| b.folder.clone()),
+        gates,
         user,
+    };
+    record_promotion(
+        args,
+        &client,
+        (&located, &dest),
+        (&source, anchored),
+        &audit,
     )
     .await?;
-    if let Some(alias) = &args.alias {
-        let version = &located.version;
-        client
-            .set_alias(&version.name, alias, &version.version)
-            .await?;
-    }
     if args.load
         && let (Served::Triton { model, number }, Some(url)) = (&served, &args.triton_url)
     {
@@ -376,13 +376,104 @@ fn prune_work_tree(source: &Source<'_>, reporter: &dyn Reporter) -> anyhow::Resu
     Ok(())
 }
 
+/// After the swap: the audit tags on the version, the alias moved, one line in the prod root's
+/// audit log.
+async fn record_promotion(
+    args: &PromoteArgs,
+    client: &MlflowClient,
+    (located, dest): (&Located, &Destination),
+    (source, anchored): (&Source<'_>, Anchored),
+    audit: &Audit,
+) -> anyhow::Result<()> {
+    record_audit(client, located, dest, (source, anchored), audit).await?;
+    let alias_before = match &args.alias {
+        Some(alias) => move_alias(client, located, alias).await?,
+        None => None,
+    };
+    audit::append(
+        dest,
+        &AuditEntry {
+            at: now_rfc3339(),
+            action: "promote".into(),
+            name: located.version.name.clone(),
+            version: located.version.version.clone(),
+            by: audit.user.clone(),
+            folder: dest.target.display().to_string(),
+            manifest_digest: source.manifest.as_ref().map(Manifest::digest),
+            alias: args.alias.clone(),
+            alias_before,
+            gates: audit.gates.clone(),
+            freed_bytes: None,
+        },
+    )
+}
+
+/// What the audit trail records besides the version and the destination.
+struct Audit {
+    /// An adapter's base folder.
+    base_folder: Option<String>,
+    /// The gates passed, each with the value found.
+    gates: Vec<String>,
+    user: String,
+}
+
+/// `--require` and `--require-better-than`, checked against the registry before any byte moves;
+/// the gates passed, each with the value found.
+async fn check_gates(
+    args: &PromoteArgs,
+    client: &MlflowClient,
+    located: &Located,
+) -> anyhow::Result<Vec<String>> {
+    let mut gates = Vec::new();
+    for text in &args.require {
+        let gate =
+            gates::parse_require(text).map_err(|e| UserError::usage(format!("--require: {e}")))?;
+        gates.push((text.clone(), gate));
+    }
+    if let Some(text) = &args.require_better_than {
+        let gate = gates::parse_better_than(text)
+            .map_err(|e| UserError::usage(format!("--require-better-than: {e}")))?;
+        gates.push((format!("better than {text}"), gate));
+    }
+    if gates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let checked = gates::evaluate(client, &located.version, &located.lineage, &gates).await?;
+    if let Some(refusal) = gates::refusal(&checked) {
+        return Err(refusal.into());
+    }
+    Ok(checked
+        .iter()
+        .map(|c| format!("{} ({})", c.gate, c.value))
+        .collect())
+}
+
+/// Moves `alias` to the promoted version; returns the version it pointed to before, if any.
+async fn move_alias(
+    client: &MlflowClient,
+    located: &Located,
+    alias: &str,
+) -> anyhow::Result<Option<String>> {
+    let version = &located.version;
+    let before = client
+        .get_model_version_by_alias(&version.name, alias)
+        .await
+        .ok()
+        .map(|v| v.version)
+        .filter(|v| *v != version.version);
+    client
+        .set_alias(&version.name, alias, &version.version)
+        .await?;
+    Ok(before)
+}
+
 /// The audit trail on the version: when, by whom, where, which manifest.
 async fn record_audit(
     client: &MlflowClient,
     located: &Located,
-    (dest, base_folder): (&Destination, Option<String>),
+    dest: &Destination,
     (source, anchored): (&Source<'_>, Anchored),
-    user: String,
+    audit: &Audit,
 ) -> anyhow::Result<()> {
     let digest = match (source.manifest.as_ref().map(Manifest::digest), anchored) {
         (Some(digest), Anchored::Registered) => digest,
@@ -393,13 +484,16 @@ async fn record_audit(
     };
     let mut tags = vec![
         (tag::PROMOTED_AT, now_rfc3339()),
-        (tag::PROMOTED_BY, user),
+        (tag::PROMOTED_BY, audit.user.clone()),
         (tag::PROMOTED_TO, dest.target.display().to_string()),
         (tag::PROMOTED_DIGEST, digest),
     ];
     // An adapter: the base folder it was promoted against.
-    if let Some(folder) = base_folder {
-        tags.push((tag::PROMOTED_BASE_TO, folder));
+    if let Some(folder) = &audit.base_folder {
+        tags.push((tag::PROMOTED_BASE_TO, folder.clone()));
+    }
+    if !audit.gates.is_empty() {
+        tags.push((tag::PROMOTED_GATES, audit.gates.join("; ")));
     }
     let version = &located.version;
     for (key, value) in tags {
