@@ -91,6 +91,10 @@ pub enum Command {
     Promote(PromoteArgs),
     /// Record a manifest for a version registered by another tool, hashed from its bytes in S3
     Adopt(AdoptArgs),
+    /// Move an alias back to the version it pointed to before, after checking its prod copy
+    Rollback(RollbackArgs),
+    /// Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter's base
+    Prune(PruneArgs),
     /// Show every version of a registered model: staged in dev, published, promoted, verified
     Status(StatusArgs),
     /// Re-hash the prod copy of a version against its manifest
@@ -430,6 +434,59 @@ pub struct PromoteArgs {
     /// Seconds without a byte before a read is retried [default: 30]
     #[arg(long, value_parser = parse_seconds)]
     pub stall_timeout: Option<f64>,
+
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 rolled back (or a dry run), 1 failed or refused, 2 usage error or invalid input."
+)]
+pub struct RollbackArgs {
+    /// Registered model name
+    pub name: String,
+
+    /// The alias to move back
+    #[arg(long, default_value = "champion")]
+    pub alias: String,
+
+    /// The version to move it to [default: the one it pointed to before, from the prod root's audit log]
+    #[arg(long)]
+    pub to: Option<String>,
+
+    /// Show what would change; change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub prod: ProdRootArgs,
+
+    #[command(flatten)]
+    pub artifact_store: ArtifactStoreArgs,
+
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Exit codes: 0 pruned (or nothing to prune, or a dry run), 1 failed, 2 usage error or invalid input."
+)]
+pub struct PruneArgs {
+    /// Registered model name
+    pub name: String,
+
+    /// Keep the N most recently promoted versions, besides every aliased one
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000))]
+    pub keep: u64,
+
+    /// Show what would be removed; remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub prod: ProdRootArgs,
 
     #[command(flatten)]
     pub tracking: TrackingArgs,

@@ -56,6 +56,11 @@ fn run(
             .print(&runtime()?.block_on(or_interrupted(commands::publish::run(args, reporter)))?),
         Command::Promote(args) => printer
             .print(&runtime()?.block_on(or_interrupted(commands::promote::run(args, reporter)))?),
+        Command::Rollback(args) => printer.print(&runtime()?.block_on(or_interrupted(
+            commands::promote::rollback::run(args, reporter),
+        ))?),
+        Command::Prune(args) => printer
+            .print(&runtime()?.block_on(or_interrupted(commands::prune::run(args, reporter)))?),
         Command::Adopt(args) => printer
             .print(&runtime()?.block_on(or_interrupted(commands::adopt::run(args, reporter)))?),
         Command::Status(args) => {

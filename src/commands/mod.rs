@@ -7,6 +7,7 @@ pub mod config;
 pub mod doctor;
 pub mod generate;
 pub mod promote;
+pub mod prune;
 pub mod publish;
 pub mod register;
 pub mod size;

@@ -10,11 +10,10 @@ use crate::cli::VerifyArgs;
 use crate::exit::{ExitStatus, UserError};
 use crate::layout::destination::{Destination, PromotedState, Verification};
 use crate::layout::roots::{self, RootKind};
-use crate::manifest::Manifest;
 use crate::mlflow;
 use crate::output::{Render, Style, Tone, write_fields};
 use crate::progress::Reporter;
-use crate::registry::{self, ModelRef, Served, lineage};
+use crate::registry::{self, ManifestFrom, ModelRef, Served, lineage};
 use crate::text::printable;
 use crate::transfer::verify;
 use crate::units::{human_bytes, now_rfc3339};
@@ -55,7 +54,9 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         .with_hint(format!("run `llmops promote {reference}`"))
         .into());
     }
-    let (manifest, manifest_from) = yardstick(&client, &version, &lineage, &dest).await?;
+    let computed = dest.read_state().and_then(|s| s.computed_manifest);
+    let (manifest, manifest_from) =
+        registry::manifest_for_prod(&client, &version, &lineage, computed).await?;
     // The manifest's paths are relative to the run folder (LLM) or the model folder (Triton).
     let dir = dest.manifest_root.clone();
     let expected = manifest.clone();
@@ -91,37 +92,6 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         manifest_from,
         problems: problems.iter().map(ToString::to_string).collect(),
     })
-}
-
-/// Where the manifest a prod copy is checked against came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ManifestFrom {
-    /// Logged to the parent run by `register` or `adopt`, anchored by the version's digest.
-    Registry,
-    /// Computed by `promote` from the bytes it promoted: the version has no manifest of its own.
-    Promote,
-}
-
-/// The registered manifest (only one anchored to the registration is a yardstick for production);
-/// for a version registered without any, the one promote computed from the bytes it promoted.
-async fn yardstick(
-    client: &mlflow::MlflowClient,
-    version: &crate::mlflow::client::ModelVersion,
-    lineage: &lineage::Lineage,
-    dest: &Destination,
-) -> anyhow::Result<(Manifest, ManifestFrom)> {
-    let found = registry::find_manifest(client, lineage).await?;
-    let recorded = version.tag(crate::registry::names::tag::MANIFEST_DIGEST);
-    if found.is_none()
-        && recorded.is_none()
-        && let Some(computed) = dest.read_state().and_then(|s| s.computed_manifest)
-    {
-        return Ok((computed, ManifestFrom::Promote));
-    }
-    registry::check_manifest_chain(version, found.as_ref(), false)?;
-    let manifest = found.expect("an anchored chain has a manifest");
-    Ok((manifest, ManifestFrom::Registry))
 }
 
 impl Render for VerifyReport {

@@ -260,6 +260,35 @@ pub fn check_manifest_chain(
     }
 }
 
+/// Where the manifest a prod copy is checked against came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ManifestFrom {
+    /// Logged to the parent run by `register` or `adopt`, anchored by the version's digest.
+    Registry,
+    /// Computed by `promote` from the bytes it promoted: the version has no manifest of its own.
+    Promote,
+}
+
+/// The yardstick for a version's prod copy: the registered manifest (only one anchored to the
+/// registration counts); for a version registered without any, `computed`, the one promote
+/// recorded in the prod state from the bytes it promoted.
+pub async fn manifest_for_prod(
+    client: &MlflowClient,
+    version: &ModelVersion,
+    lineage: &Lineage,
+    computed: Option<Manifest>,
+) -> anyhow::Result<(Manifest, ManifestFrom)> {
+    let found = find_manifest(client, lineage).await?;
+    let recorded = version.tag(tag::MANIFEST_DIGEST);
+    if let (None, None, Some(computed)) = (&found, recorded, computed) {
+        return Ok((computed, ManifestFrom::Promote));
+    }
+    check_manifest_chain(version, found.as_ref(), false)?;
+    let manifest = found.ok_or_else(|| UserError::failed("no manifest anchors this version"))?;
+    Ok((manifest, ManifestFrom::Registry))
+}
+
 /// How far the chain of trust reaches for a version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Anchored {

@@ -51,6 +51,10 @@ pub mod tag {
     pub const PROMOTED_BY: &str = "llmops.promoted_by";
     pub const PROMOTED_TO: &str = "llmops.promoted_to";
     pub const PROMOTED_DIGEST: &str = "llmops.promoted_manifest_digest";
+    /// `rollback`: the alias move, on both versions.
+    pub const ROLLBACK: &str = "llmops.rollback";
+    /// `prune`: when and from where the version's prod folder was removed.
+    pub const PRUNED: &str = "llmops.pruned";
     /// The gates a promotion passed, as given, with the values found.
     pub const PROMOTED_GATES: &str = "llmops.promoted_gates";
     /// An adapter's promote: the base folder it was promoted against.

@@ -8,6 +8,7 @@
 
 mod base;
 mod report;
+pub mod rollback;
 mod source;
 
 use std::sync::Arc;
