@@ -34,6 +34,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Upload a registered version''s binaries into its parent run, once it is tested')
             [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic')
             [CompletionResult]::new('adopt', 'adopt', [CompletionResultType]::ParameterValue, 'Record a manifest for a version registered by another tool, hashed from its bytes in S3')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Move an alias back to the version it pointed to before, after checking its prod copy')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
@@ -88,6 +90,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository')
             [CompletionResult]::new('--artifacts-destination', '--artifacts-destination', [CompletionResultType]::ParameterName, 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs')
             [CompletionResult]::new('--alias', '--alias', [CompletionResultType]::ParameterName, 'Move this alias to the promoted version')
+            [CompletionResult]::new('--require', '--require', [CompletionResultType]::ParameterName, 'A gate the version must pass before anything is downloaded: ''metric:<key> >= <number>'' (also <=, >, <, ==) or ''tag:<key>=<value>'' (repeatable)')
+            [CompletionResult]::new('--require-better-than', '--require-better-than', [CompletionResultType]::ParameterName, 'The version''s metric must beat the one of the version holding the alias now: ''@<alias>:<metric>'' (append '':lower'' when lower is better)')
             [CompletionResult]::new('--target', '--target', [CompletionResultType]::ParameterName, 'Where the binaries are served from (for Triton, --prod-root is the model repository)')
             [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'With --require-fit: the GPU the endpoint runs on')
             [CompletionResult]::new('--max-model-len', '--max-model-len', [CompletionResultType]::ParameterName, 'With --require-fit: the context length the endpoint serves [default: the config''s]')
@@ -119,6 +123,36 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, or one JSON document on stdout for scripts')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Hash the bytes and show the manifest''s digest; record nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;rollback' {
+            [CompletionResult]::new('--alias', '--alias', [CompletionResultType]::ParameterName, 'The alias to move back')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'The version to move it to [default: the one it pointed to before, from the prod root''s audit log]')
+            [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository')
+            [CompletionResult]::new('--artifacts-destination', '--artifacts-destination', [CompletionResultType]::ParameterName, 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server, http(s)://host:port')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, or one JSON document on stdout for scripts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change; change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;prune' {
+            [CompletionResult]::new('--keep', '--keep', [CompletionResultType]::ParameterName, 'Keep the N most recently promoted versions, besides every aliased one')
+            [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server, http(s)://host:port')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, or one JSON document on stdout for scripts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would be removed; remove nothing')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)')
@@ -280,6 +314,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('publish', 'publish', [CompletionResultType]::ParameterValue, 'Upload a registered version''s binaries into its parent run, once it is tested')
             [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic')
             [CompletionResult]::new('adopt', 'adopt', [CompletionResultType]::ParameterValue, 'Record a manifest for a version registered by another tool, hashed from its bytes in S3')
+            [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Move an alias back to the version it pointed to before, after checking its prod copy')
+            [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
             [CompletionResult]::new('size', 'size', [CompletionResultType]::ParameterValue, 'Predict the GPU memory vLLM will allocate for a model, and whether it fits')
@@ -299,6 +335,12 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             break
         }
         'llmops;help;adopt' {
+            break
+        }
+        'llmops;help;rollback' {
+            break
+        }
+        'llmops;help;prune' {
             break
         }
         'llmops;help;status' {

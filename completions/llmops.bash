@@ -34,11 +34,17 @@ _llmops() {
             llmops,promote)
                 cmd="llmops__subcmd__promote"
                 ;;
+            llmops,prune)
+                cmd="llmops__subcmd__prune"
+                ;;
             llmops,publish)
                 cmd="llmops__subcmd__publish"
                 ;;
             llmops,register)
                 cmd="llmops__subcmd__register"
+                ;;
+            llmops,rollback)
+                cmd="llmops__subcmd__rollback"
                 ;;
             llmops,size)
                 cmd="llmops__subcmd__size"
@@ -97,11 +103,17 @@ _llmops() {
             llmops__subcmd__help,promote)
                 cmd="llmops__subcmd__help__subcmd__promote"
                 ;;
+            llmops__subcmd__help,prune)
+                cmd="llmops__subcmd__help__subcmd__prune"
+                ;;
             llmops__subcmd__help,publish)
                 cmd="llmops__subcmd__help__subcmd__publish"
                 ;;
             llmops__subcmd__help,register)
                 cmd="llmops__subcmd__help__subcmd__register"
+                ;;
+            llmops__subcmd__help,rollback)
+                cmd="llmops__subcmd__help__subcmd__rollback"
                 ;;
             llmops__subcmd__help,size)
                 cmd="llmops__subcmd__help__subcmd__size"
@@ -128,7 +140,7 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-q -h -V --output --quiet --no-progress --color --help --version register publish promote adopt status verify size doctor config generate help"
+            opts="-q -h -V --output --quiet --no-progress --color --help --version register publish promote adopt rollback prune status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -434,7 +446,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help)
-            opts="register publish promote adopt status verify size doctor config generate help"
+            opts="register publish promote adopt rollback prune status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -573,6 +585,20 @@ _llmops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        llmops__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         llmops__subcmd__help__subcmd__publish)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -588,6 +614,20 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help__subcmd__register)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__help__subcmd__rollback)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -644,7 +684,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__promote)
-            opts="-q -h --version --prod-root --artifacts-destination --alias --dry-run --allow-unverified --no-base --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --quiet --no-progress --color --help"
+            opts="-q -h --version --prod-root --artifacts-destination --alias --dry-run --allow-unverified --no-base --require --require-better-than --target --require-fit --gpu --max-model-len --tensor-parallel-size --triton-url --load --load-timeout --concurrency --part-size --stall-timeout --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -663,6 +703,14 @@ _llmops() {
                     return 0
                     ;;
                 --alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --require)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --require-better-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -699,6 +747,40 @@ _llmops() {
                     return 0
                     ;;
                 --stall-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__prune)
+            opts="-q -h --keep --dry-run --prod-root --tracking-uri --output --quiet --no-progress --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --keep)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prod-root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -819,6 +901,48 @@ _llmops() {
                     return 0
                     ;;
                 --base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__rollback)
+            opts="-q -h --alias --to --dry-run --prod-root --artifacts-destination --tracking-uri --output --quiet --no-progress --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --alias)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prod-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --artifacts-destination)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

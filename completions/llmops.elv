@@ -31,6 +31,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
             cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
             cand adopt 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
+            cand rollback 'Move an alias back to the version it pointed to before, after checking its prod copy'
+            cand prune 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base'
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
@@ -82,6 +84,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --prod-root 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository'
             cand --artifacts-destination 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs'
             cand --alias 'Move this alias to the promoted version'
+            cand --require 'A gate the version must pass before anything is downloaded: ''metric:<key> >= <number>'' (also <=, >, <, ==) or ''tag:<key>=<value>'' (repeatable)'
+            cand --require-better-than 'The version''s metric must beat the one of the version holding the alias now: ''@<alias>:<metric>'' (append '':lower'' when lower is better)'
             cand --target 'Where the binaries are served from (for Triton, --prod-root is the model repository)'
             cand --gpu 'With --require-fit: the GPU the endpoint runs on'
             cand --max-model-len 'With --require-fit: the context length the endpoint serves [default: the config''s]'
@@ -112,6 +116,34 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
             cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
             cand --dry-run 'Hash the bytes and show the manifest''s digest; record nothing'
+            cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --quiet 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --no-progress 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;rollback'= {
+            cand --alias 'The alias to move back'
+            cand --to 'The version to move it to [default: the one it pointed to before, from the prod root''s audit log]'
+            cand --prod-root 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository'
+            cand --artifacts-destination 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs'
+            cand --tracking-uri 'MLflow tracking server, http(s)://host:port'
+            cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
+            cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
+            cand --dry-run 'Show what would change; change nothing'
+            cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --quiet 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --no-progress 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;prune'= {
+            cand --keep 'Keep the N most recently promoted versions, besides every aliased one'
+            cand --prod-root 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository'
+            cand --tracking-uri 'MLflow tracking server, http(s)://host:port'
+            cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
+            cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
+            cand --dry-run 'Show what would be removed; remove nothing'
             cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
             cand --quiet 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
             cand --no-progress 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
@@ -256,6 +288,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand publish 'Upload a registered version''s binaries into its parent run, once it is tested'
             cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
             cand adopt 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
+            cand rollback 'Move an alias back to the version it pointed to before, after checking its prod copy'
+            cand prune 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base'
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
             cand size 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
@@ -271,6 +305,10 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;help;promote'= {
         }
         &'llmops;help;adopt'= {
+        }
+        &'llmops;help;rollback'= {
+        }
+        &'llmops;help;prune'= {
         }
         &'llmops;help;status'= {
         }

@@ -37,6 +37,8 @@ complete -c llmops -n "__fish_llmops_needs_command" -f -a "register" -d 'Registe
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "adopt" -d 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "rollback" -d 'Move an alias back to the version it pointed to before, after checking its prod copy'
+complete -c llmops -n "__fish_llmops_needs_command" -f -a "prune" -d 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter\'s base'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
 complete -c llmops -n "__fish_llmops_needs_command" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
@@ -86,6 +88,8 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l version -d 'Th
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l alias -d 'Move this alias to the promoted version' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l require -d 'A gate the version must pass before anything is downloaded: \'metric:<key> >= <number>\' (also <=, >, <, ==) or \'tag:<key>=<value>\' (repeatable)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l require-better-than -d 'The version\'s metric must beat the one of the version holding the alias now: \'@<alias>:<metric>\' (append \':lower\' when lower is better)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l target -d 'Where the binaries are served from (for Triton, --prod-root is the model repository)' -r -f -a "llm\t'<root>/llm-models/<parent-run-id>/ (vLLM, transformers); --dev-root/--prod-root are dataset roots'
 triton\t'<repo>/<model>/config.pbtxt and <repo>/<model>/<version>/; --dev-root/--prod-root are Triton repositories'"
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l gpu -d 'With --require-fit: the GPU the endpoint runs on' -r
@@ -122,6 +126,32 @@ complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l dry-run -d 'Hash
 complete -c llmops -n "__fish_llmops_using_subcommand adopt" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
 complete -c llmops -n "__fish_llmops_using_subcommand adopt" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
 complete -c llmops -n "__fish_llmops_using_subcommand adopt" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l alias -d 'The alias to move back' -r
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l to -d 'The version to move it to [default: the one it pointed to before, from the prod root\'s audit log]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l dry-run -d 'Show what would change; change nothing'
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_using_subcommand rollback" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -l keep -d 'Keep the N most recently promoted versions, besides every aliased one' -r
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
+json\t'One JSON document on stdout, for scripts'"
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -l dry-run -d 'Show what would be removed; remove nothing'
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+complete -c llmops -n "__fish_llmops_using_subcommand prune" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l dev-root -d 'The dev dataset root (binaries are staged at <DEV_ROOT>/llm-models/<parent-run-id>/), or the dev Triton repository' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l prod-root -d 'The prod dataset root (models land in <PROD_ROOT>/llm-models/<parent-run-id>/), or the prod Triton repository' -r -F
 complete -c llmops -n "__fish_llmops_using_subcommand status" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
@@ -236,17 +266,19 @@ complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "man" -d 'Man pages (llmops.1 and one per command)'
 complete -c llmops -n "__fish_llmops_using_subcommand generate; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "adopt" -d 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "doctor" -d 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "config" -d 'Show the resolved configuration: every setting, its value, and where it came from'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
-complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt status verify size doctor config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "register" -d 'Register a model folder in MLflow: parent run with the binaries, dev staging, child pyfunc, version'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "publish" -d 'Upload a registered version\'s binaries into its parent run, once it is tested'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "promote" -d 'Put a registered version\'s binaries into the prod dataset, from S3, verified and atomic'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "adopt" -d 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "rollback" -d 'Move an alias back to the version it pointed to before, after checking its prod copy'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "prune" -d 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter\'s base'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "status" -d 'Show every version of a registered model: staged in dev, published, promoted, verified'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "verify" -d 'Re-hash the prod copy of a version against its manifest'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "size" -d 'Predict the GPU memory vLLM will allocate for a model, and whether it fits'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "doctor" -d 'Check the setup for a role: tracking server, authentication, AWS credentials, roots, Triton, clock'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "config" -d 'Show the resolved configuration: every setting, its value, and where it came from'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "generate" -d 'Write shell completions and man pages (for packagers)'
+complete -c llmops -n "__fish_llmops_using_subcommand help; and not __fish_seen_subcommand_from register publish promote adopt rollback prune status verify size doctor config generate help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from config" -f -a "show" -d 'Print every setting with its value and source; secrets only as set or not set'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "completions" -d 'Shell completion scripts for bash, zsh, fish, powershell and elvish'
 complete -c llmops -n "__fish_llmops_using_subcommand help; and __fish_seen_subcommand_from generate" -f -a "man" -d 'Man pages (llmops.1 and one per command)'

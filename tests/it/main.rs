@@ -9,6 +9,7 @@ mod fault_proxy;
 mod fixtures;
 mod fuzz;
 mod generated;
+mod governance;
 mod isolation;
 mod multipart;
 mod parser_never_panics;
