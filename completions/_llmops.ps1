@@ -35,6 +35,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic')
             [CompletionResult]::new('adopt', 'adopt', [CompletionResultType]::ParameterValue, 'Record a manifest for a version registered by another tool, hashed from its bytes in S3')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Move an alias back to the version it pointed to before, after checking its prod copy')
+            [CompletionResult]::new('lineage', 'lineage', [CompletionResultType]::ParameterValue, 'Where a version came from and where it went: source, runs, datasets, metrics, aliases, promotions')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
@@ -139,6 +140,20 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, or one JSON document on stdout for scripts')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Show what would change; change nothing')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
+            [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'llmops;lineage' {
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'The version, when MODEL is a bare name')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'The graph as text for a review or a wiki, instead of the table')
+            [CompletionResult]::new('--prod-root', '--prod-root', [CompletionResultType]::ParameterName, 'Also read the promotions recorded in this prod root''s audit log')
+            [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server, http(s)://host:port')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, or one JSON document on stdout for scripts')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only results and errors: no progress, no notes (warnings still go to stderr)')
             [CompletionResult]::new('--no-progress', '--no-progress', [CompletionResultType]::ParameterName, 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)')
@@ -315,6 +330,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('promote', 'promote', [CompletionResultType]::ParameterValue, 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic')
             [CompletionResult]::new('adopt', 'adopt', [CompletionResultType]::ParameterValue, 'Record a manifest for a version registered by another tool, hashed from its bytes in S3')
             [CompletionResult]::new('rollback', 'rollback', [CompletionResultType]::ParameterValue, 'Move an alias back to the version it pointed to before, after checking its prod copy')
+            [CompletionResult]::new('lineage', 'lineage', [CompletionResultType]::ParameterValue, 'Where a version came from and where it went: source, runs, datasets, metrics, aliases, promotions')
             [CompletionResult]::new('prune', 'prune', [CompletionResultType]::ParameterValue, 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base')
             [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Show every version of a registered model: staged in dev, published, promoted, verified')
             [CompletionResult]::new('verify', 'verify', [CompletionResultType]::ParameterValue, 'Re-hash the prod copy of a version against its manifest')
@@ -338,6 +354,9 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             break
         }
         'llmops;help;rollback' {
+            break
+        }
+        'llmops;help;lineage' {
             break
         }
         'llmops;help;prune' {

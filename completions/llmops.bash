@@ -31,6 +31,9 @@ _llmops() {
             llmops,help)
                 cmd="llmops__subcmd__help"
                 ;;
+            llmops,lineage)
+                cmd="llmops__subcmd__lineage"
+                ;;
             llmops,promote)
                 cmd="llmops__subcmd__promote"
                 ;;
@@ -100,6 +103,9 @@ _llmops() {
             llmops__subcmd__help,help)
                 cmd="llmops__subcmd__help__subcmd__help"
                 ;;
+            llmops__subcmd__help,lineage)
+                cmd="llmops__subcmd__help__subcmd__lineage"
+                ;;
             llmops__subcmd__help,promote)
                 cmd="llmops__subcmd__help__subcmd__promote"
                 ;;
@@ -140,7 +146,7 @@ _llmops() {
 
     case "${cmd}" in
         llmops)
-            opts="-q -h -V --output --quiet --no-progress --color --help --version register publish promote adopt rollback prune status verify size doctor config generate help"
+            opts="-q -h -V --output --quiet --no-progress --color --help --version register publish promote adopt rollback lineage prune status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -446,7 +452,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__help)
-            opts="register publish promote adopt rollback prune status verify size doctor config generate help"
+            opts="register publish promote adopt rollback lineage prune status verify size doctor config generate help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -571,6 +577,20 @@ _llmops() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        llmops__subcmd__help__subcmd__lineage)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         llmops__subcmd__help__subcmd__promote)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -676,6 +696,44 @@ _llmops() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        llmops__subcmd__lineage)
+            opts="-q -h --version --format --prod-root --tracking-uri --output --quiet --no-progress --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "mermaid dot" -- "${cur}"))
+                    return 0
+                    ;;
+                --prod-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracking-uri)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

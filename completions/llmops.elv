@@ -32,6 +32,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
             cand adopt 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
             cand rollback 'Move an alias back to the version it pointed to before, after checking its prod copy'
+            cand lineage 'Where a version came from and where it went: source, runs, datasets, metrics, aliases, promotions'
             cand prune 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base'
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
@@ -131,6 +132,19 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
             cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
             cand --dry-run 'Show what would change; change nothing'
+            cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --quiet 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
+            cand --no-progress 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'llmops;lineage'= {
+            cand --version 'The version, when MODEL is a bare name'
+            cand --format 'The graph as text for a review or a wiki, instead of the table'
+            cand --prod-root 'Also read the promotions recorded in this prod root''s audit log'
+            cand --tracking-uri 'MLflow tracking server, http(s)://host:port'
+            cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
+            cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
             cand -q 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
             cand --quiet 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
             cand --no-progress 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'
@@ -289,6 +303,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand promote 'Put a registered version''s binaries into the prod dataset, from S3, verified and atomic'
             cand adopt 'Record a manifest for a version registered by another tool, hashed from its bytes in S3'
             cand rollback 'Move an alias back to the version it pointed to before, after checking its prod copy'
+            cand lineage 'Where a version came from and where it went: source, runs, datasets, metrics, aliases, promotions'
             cand prune 'Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter''s base'
             cand status 'Show every version of a registered model: staged in dev, published, promoted, verified'
             cand verify 'Re-hash the prod copy of a version against its manifest'
@@ -307,6 +322,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;help;adopt'= {
         }
         &'llmops;help;rollback'= {
+        }
+        &'llmops;help;lineage'= {
         }
         &'llmops;help;prune'= {
         }

@@ -93,6 +93,8 @@ pub enum Command {
     Adopt(AdoptArgs),
     /// Move an alias back to the version it pointed to before, after checking its prod copy
     Rollback(RollbackArgs),
+    /// Where a version came from and where it went: source, runs, datasets, metrics, aliases, promotions
+    Lineage(LineageArgs),
     /// Remove prod folders of versions nothing serves: not aliased, not among the N last promoted, no adapter's base
     Prune(PruneArgs),
     /// Show every version of a registered model: staged in dev, published, promoted, verified
@@ -467,6 +469,34 @@ pub struct RollbackArgs {
 
     #[command(flatten)]
     pub tracking: TrackingArgs,
+}
+
+#[derive(Debug, Args)]
+#[command(after_help = "Exit codes: 0 shown, 1 failed, 2 usage error or invalid input.")]
+pub struct LineageArgs {
+    /// models:/<name>/<version>, models:/<name>@<alias>, models:/<name>/latest, or <name> with --version
+    pub model: String,
+
+    /// The version, when MODEL is a bare name
+    #[arg(long)]
+    pub version: Option<String>,
+
+    /// The graph as text for a review or a wiki, instead of the table
+    #[arg(long, value_enum)]
+    pub format: Option<GraphFormat>,
+
+    /// Also read the promotions recorded in this prod root's audit log
+    #[arg(long, env = env::LLMOPS_PROD_ROOT)]
+    pub prod_root: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub tracking: TrackingArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Mermaid,
+    Dot,
 }
 
 #[derive(Debug, Args)]

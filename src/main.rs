@@ -59,6 +59,9 @@ fn run(
         Command::Rollback(args) => printer.print(&runtime()?.block_on(or_interrupted(
             commands::promote::rollback::run(args, reporter),
         ))?),
+        Command::Lineage(args) => {
+            printer.print(&runtime()?.block_on(commands::lineage::run(args, reporter))?)
+        }
         Command::Prune(args) => printer
             .print(&runtime()?.block_on(or_interrupted(commands::prune::run(args, reporter)))?),
         Command::Adopt(args) => printer

@@ -6,6 +6,7 @@ pub mod adopt;
 pub mod config;
 pub mod doctor;
 pub mod generate;
+pub mod lineage;
 pub mod promote;
 pub mod prune;
 pub mod publish;

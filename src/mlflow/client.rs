@@ -128,6 +128,32 @@ pub struct Run {
     pub info: RunInfo,
     #[serde(default)]
     pub data: RunData,
+    /// Datasets logged as the run's inputs (`mlflow.log_input`).
+    #[serde(default)]
+    pub inputs: RunInputs,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct RunInputs {
+    #[serde(default)]
+    pub dataset_inputs: Vec<DatasetInput>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatasetInput {
+    pub dataset: Dataset,
+}
+
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+pub struct Dataset {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub digest: String,
+    #[serde(default)]
+    pub source_type: String,
+    #[serde(default)]
+    pub source: String,
 }
 
 impl Run {

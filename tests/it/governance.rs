@@ -295,4 +295,62 @@ fn gates_rollback_and_prune() {
         ]
     );
     assert_eq!(lines[1]["alias_before"], "1");
+
+    // lineage: the runs, the dataset and metric logged on them, the alias, every promotion.
+    log_dataset(&name, 1, "support-tickets-2026-11");
+    let seen: Value = serde_json::from_str(&ok(&llmops(
+        &["lineage", &uri(1), "--output", "json"],
+        prod.path(),
+    )))
+    .unwrap();
+    assert_eq!(seen["aliases"], serde_json::json!(["champion"]));
+    let child = seen["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "child")
+        .unwrap();
+    assert_eq!(child["metrics"], serde_json::json!([["accuracy", 0.84]]));
+    assert_eq!(child["datasets"][0]["name"], "support-tickets-2026-11");
+    assert_eq!(child["datasets"][0]["digest"], "d1g3st");
+    let parent = seen["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "parent")
+        .unwrap();
+    assert_eq!(parent["run_id"], runs[0].as_str());
+    let actions: Vec<&str> = seen["promotions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["promote", "rollback"]);
+    assert_eq!(seen["promotions"][1]["replaced"], "2");
+    let mermaid = ok(&llmops(
+        &["lineage", &uri(1), "--format", "mermaid"],
+        prod.path(),
+    ));
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    assert!(
+        mermaid.contains(&format!("version[\"models:/{name}/1\"]")),
+        "{mermaid}"
+    );
+    assert!(mermaid.contains("-->|input of| run_child"), "{mermaid}");
+}
+
+/// Logs a dataset as an input of the version's child run, the MLflow way.
+fn log_dataset(name: &str, version: u32, dataset: &str) {
+    stack().python(
+        &format!(
+            "from mlflow import MlflowClient\n\
+             from mlflow.entities import Dataset, DatasetInput\n\
+             c = MlflowClient()\n\
+             run = c.get_model_version({name:?}, '{version}').run_id\n\
+             d = Dataset(name={dataset:?}, digest='d1g3st', source_type='s3', source='s3://data/{dataset}')\n\
+             c.log_inputs(run, datasets=[DatasetInput(dataset=d)])\n"
+        ),
+        &[],
+    );
 }
