@@ -154,9 +154,12 @@ fn promotion(entry: AuditEntry) -> Promotion {
     }
 }
 
+/// (id, label) of each node, and (from, to, label) of each edge.
+type Graph = (Vec<(String, String)>, Vec<(String, String, String)>);
+
 impl LineageReport {
-    /// (id, label) of each node and (from, to, label) of each edge, for the graph formats.
-    fn graph(&self) -> (Vec<(String, String)>, Vec<(String, String, String)>) {
+    /// The chain as nodes and edges, for the graph formats.
+    fn graph(&self) -> Graph {
         let version = format!("models:/{}/{}", self.name, self.version);
         let mut nodes = vec![("version".to_string(), version)];
         let mut edges = Vec::new();
