@@ -87,6 +87,12 @@ pub fn resolve_folders(folders: &[&str], base: &ModelConfig) -> anyhow::Result<V
 /// smallest rank vLLM accepts that holds them all.
 pub fn serving(args: &SizeArgs, adapters: &[AdapterEntry]) -> anyhow::Result<Option<LoraSummary>> {
     if adapters.is_empty() {
+        if args.max_loras.is_some() || args.max_lora_rank.is_some() {
+            return Err(UserError::usage(
+                "--max-loras and --max-lora-rank size LoRA slots: give the adapters with --lora (or size a registered adapter)",
+            )
+            .into());
+        }
         return Ok(None);
     }
     let largest = adapters.iter().map(|a| a.rank).max().unwrap_or(1);
