@@ -301,6 +301,20 @@ fn handle(
     };
     if let Some((status, body)) = faulty {
         faults.fetch_add(1, Ordering::SeqCst);
+        if status == 413 {
+            // Read the refused body first, as an ingress that answers 413 keeps reading it: a
+            // client still writing would otherwise see a broken pipe instead of the answer.
+            let declared = head_text
+                .lines()
+                .find_map(|line| {
+                    let (name, value) = line.split_once(':')?;
+                    name.eq_ignore_ascii_case("content-length")
+                        .then(|| value.trim().parse::<u64>().ok())
+                        .flatten()
+                })
+                .unwrap_or(0);
+            std::io::copy(&mut (&mut client).take(declared), &mut std::io::sink())?;
+        }
         let response = format!(
             "HTTP/1.1 {status} Injected\r\nContent-Type: application/json\r\nRetry-After: 0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
