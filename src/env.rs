@@ -47,6 +47,14 @@ pub const LLMOPS_CONCURRENCY: &str = "LLMOPS_CONCURRENCY";
 /// `1`: no progress bars or progress lines.
 pub const LLMOPS_NO_PROGRESS: &str = "LLMOPS_NO_PROGRESS";
 
+/// Who is acting, for runs and audit records: Domino's starting user, else `$USER`.
+pub fn user_name() -> Option<String> {
+    std::env::var(DOMINO_STARTING_USERNAME)
+        .or_else(|_| std::env::var("USER"))
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
 /// (name, meaning) of every variable above, for the README and `--help` footers.
 pub const ALL: &[(&str, &str)] = &[
     (

@@ -127,9 +127,7 @@ async fn record(
     client
         .set_run_tag(parent_id, tag::MANIFEST_DIGEST, &digest)
         .await?;
-    let user = std::env::var(env::DOMINO_STARTING_USERNAME)
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into());
+    let user = env::user_name().unwrap_or_else(|| "unknown".into());
     let tags = [
         (tag::PARENT_RUN_ID, parent_id.to_string()),
         (tag::FILE_COUNT, manifest.files.len().to_string()),

@@ -196,7 +196,7 @@ async fn remove(
             action: "prune".into(),
             name: args.name.clone(),
             version: entry.version.clone(),
-            by: std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            by: crate::env::user_name().unwrap_or_else(|| "unknown".into()),
             folder: dest.target.display().to_string(),
             manifest_digest: None,
             alias: None,

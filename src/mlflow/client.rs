@@ -123,6 +123,11 @@ impl Metric {
     }
 }
 
+/// The value of `key` in MLflow's key/value list (tags, params).
+fn find_tag<'a>(tags: &'a [Tag], key: &str) -> Option<&'a str> {
+    tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct Run {
     pub info: RunInfo,
@@ -158,11 +163,7 @@ pub struct Dataset {
 
 impl Run {
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.data
-            .tags
-            .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.value.as_str())
+        find_tag(&self.data.tags, key)
     }
 
     pub fn metric(&self, key: &str) -> Option<&Metric> {
@@ -170,11 +171,7 @@ impl Run {
     }
 
     pub fn param(&self, key: &str) -> Option<&str> {
-        self.data
-            .params
-            .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.value.as_str())
+        find_tag(&self.data.params, key)
     }
 }
 
@@ -196,10 +193,7 @@ pub struct ModelVersion {
 
 impl ModelVersion {
     pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.value.as_str())
+        find_tag(&self.tags, key)
     }
 }
 

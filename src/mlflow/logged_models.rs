@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{MlflowClient, Result, Tag, field};
+use super::client::{MlflowClient, Result, field};
 
 /// `models:/m-<id>`: the source a version registered from a logged model carries.
 pub const SOURCE_PREFIX: &str = "models:/";
@@ -27,17 +27,6 @@ pub struct LoggedModelInfo {
     pub status: String,
     #[serde(default)]
     pub source_run_id: String,
-    #[serde(default)]
-    pub tags: Vec<Tag>,
-}
-
-impl LoggedModelInfo {
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags
-            .iter()
-            .find(|t| t.key == key)
-            .map(|t| t.value.as_str())
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -201,6 +201,16 @@ struct Counters {
     delayed: Arc<AtomicUsize>,
 }
 
+/// The `Content-Length` a request head declares.
+fn declared_length(head: &str) -> Option<u64> {
+    head.lines().find_map(|line| {
+        let (name, value) = line.split_once(':')?;
+        name.eq_ignore_ascii_case("content-length")
+            .then(|| value.trim().parse::<u64>().ok())
+            .flatten()
+    })
+}
+
 fn handle(
     mut client: TcpStream,
     upstream: &str,
@@ -274,17 +284,9 @@ fn handle(
             std::thread::sleep(Duration::from_millis(*millis));
             None
         }
-        Fault::BodyLimit { bytes } => {
-            let declared = head_text.lines().find_map(|line| {
-                let (name, value) = line.split_once(':')?;
-                name.eq_ignore_ascii_case("content-length")
-                    .then(|| value.trim().parse::<u64>().ok())
-                    .flatten()
-            });
-            declared
-                .is_some_and(|length| length > *bytes)
-                .then_some((413, TOO_LARGE))
-        }
+        Fault::BodyLimit { bytes } => declared_length(&head_text)
+            .is_some_and(|length| length > *bytes)
+            .then_some((413, TOO_LARGE)),
         Fault::DelayLaterListingPages { millis }
             if request_line.contains("list-type")
                 && request_line.contains("continuation-token") =>
@@ -304,15 +306,7 @@ fn handle(
         if status == 413 {
             // Read the refused body first, as an ingress that answers 413 keeps reading it: a
             // client still writing would otherwise see a broken pipe instead of the answer.
-            let declared = head_text
-                .lines()
-                .find_map(|line| {
-                    let (name, value) = line.split_once(':')?;
-                    name.eq_ignore_ascii_case("content-length")
-                        .then(|| value.trim().parse::<u64>().ok())
-                        .flatten()
-                })
-                .unwrap_or(0);
+            let declared = declared_length(&head_text).unwrap_or(0);
             std::io::copy(&mut (&mut client).take(declared), &mut std::io::sink())?;
         }
         let response = format!(

@@ -210,9 +210,7 @@ async fn record(
     dest: &Destination,
 ) -> anyhow::Result<()> {
     let at = now_rfc3339();
-    let by = std::env::var(crate::env::DOMINO_STARTING_USERNAME)
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "unknown".into());
+    let by = crate::env::user_name().unwrap_or_else(|| "unknown".into());
     let text = format!(
         "@{} moved from version {from} to {to} by {by} at {at}",
         args.alias

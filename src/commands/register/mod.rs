@@ -77,9 +77,7 @@ impl Session {
             .get_or_create_experiment(&experiment_name)
             .await
             .context("getting the experiment")?;
-        let user = std::env::var(env::DOMINO_STARTING_USERNAME)
-            .or_else(|_| std::env::var("USER"))
-            .unwrap_or_else(|_| "llmops".into());
+        let user = env::user_name().unwrap_or_else(|| "llmops".into());
         Ok(Session {
             client,
             server_version,
