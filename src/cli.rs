@@ -286,6 +286,18 @@ pub struct RegisterArgs {
     #[arg(long, value_name = "MODEL_REF")]
     pub base: Option<String>,
 
+    /// What the model came from: hf://ORG/NAME@REVISION, or an s3://, gs://, http(s):// or models:/ URI [default: read from a Hugging Face cache snapshot's path or config.json's _name_or_path]
+    #[arg(long, value_name = "URI")]
+    pub source: Option<String>,
+
+    /// The MLflow run that trained the model; `llmops lineage` follows it and promotion gates read its metrics
+    #[arg(long, value_name = "RUN_ID")]
+    pub training_run: Option<String>,
+
+    /// A dataset the model was trained on, NAME=URI (s3://, gs://, hf://ORG/NAME@REVISION, http(s)://, /path), logged as an input of the parent run (repeatable)
+    #[arg(long, value_name = "NAME=URI")]
+    pub dataset: Vec<String>,
+
     #[command(flatten)]
     pub tracking: TrackingArgs,
 }

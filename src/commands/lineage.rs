@@ -12,7 +12,7 @@ use crate::cli::{GraphFormat, LineageArgs};
 use crate::exit::UserError;
 use crate::layout::audit::{self, AuditEntry};
 use crate::layout::destination::Destination;
-use crate::mlflow::client::{Dataset, Run};
+use crate::mlflow::client::{Dataset, Metric, Run};
 use crate::mlflow::{self};
 use crate::output::{Render, Style, Tone, write_fields};
 use crate::progress::Reporter;
@@ -26,27 +26,47 @@ pub struct LineageReport {
     pub name: String,
     pub version: String,
     pub aliases: Vec<String>,
-    /// What the version was registered from: a Hugging Face id, when recorded.
+    /// What the version was registered from: a Hugging Face id (`org/name`) or a URI, when recorded.
     pub source_model: Option<String>,
+    /// The Hugging Face revision of `source_model`, when recorded.
+    pub source_revision: Option<String>,
     /// A LoRA adapter's base, `models:/<name>/<version>`.
     pub base: Option<String>,
     pub runs: Vec<RunLink>,
-    /// MLflow 3: the logged model the version was registered from.
+    /// MLflow 3: the logged model the version was registered from, and the metrics logged on it.
     pub logged_model_id: Option<String>,
+    pub logged_model_metrics: Vec<(String, f64)>,
     pub manifest_digest: Option<String>,
+    /// The chat template recorded at register time.
+    pub chat_template: Option<ChatTemplateRecord>,
     pub promotions: Vec<Promotion>,
     #[serde(skip)]
     pub format: Option<GraphFormat>,
 }
 
 #[derive(Debug, Serialize)]
+pub struct ChatTemplateRecord {
+    pub sha256: String,
+    pub tool_use: bool,
+}
+
+#[derive(Debug, Serialize)]
 pub struct RunLink {
-    /// `parent` (the binaries) or `child` (the registered model).
+    /// `child` (the registered model), `parent` (the binaries) or `training` (nearest first).
     pub role: String,
     pub run_id: String,
-    pub datasets: Vec<Dataset>,
+    pub run_name: Option<String>,
+    pub datasets: Vec<LinkedDataset>,
     /// Latest value of each metric.
     pub metrics: Vec<(String, f64)>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LinkedDataset {
+    #[serde(flatten)]
+    pub dataset: Dataset,
+    /// What the run used it for (`mlflow.data.context`: `training`, `evaluation`…).
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -66,6 +86,7 @@ pub async fn run(args: &LineageArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
     let client = mlflow::client_from(args.tracking.tracking_uri.as_deref(), reporter)?;
     let version = registry::resolve_version(&client, &reference).await?;
     let lineage = lineage::resolve(&client, &version).await?;
+    let training = lineage::training_runs(&client, &version, &lineage).await?;
     let aliases = client
         .registered_model_aliases(&version.name)
         .await
@@ -109,16 +130,25 @@ pub async fn run(args: &LineageArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         version: version.version.clone(),
         aliases,
         source_model: version.tag(tag::SOURCE_MODEL).map(str::to_string),
+        source_revision: version.tag(tag::SOURCE_REVISION).map(str::to_string),
         base: version
             .tag(tag::BASE_NAME)
             .zip(version.tag(tag::BASE_VERSION))
             .map(|(n, v)| format!("models:/{n}/{v}")),
-        runs: vec![
-            link("parent", &lineage.parent),
-            link("child", &lineage.child),
-        ],
+        runs: [("child", &lineage.child), ("parent", &lineage.parent)]
+            .into_iter()
+            .chain(training.iter().map(|run| ("training", run)))
+            .map(|(role, run)| link(role, run))
+            .collect(),
         logged_model_id: lineage.model_id.clone(),
+        logged_model_metrics: numbers(&lineage.model_metrics),
         manifest_digest: version.tag(tag::MANIFEST_DIGEST).map(str::to_string),
+        chat_template: version
+            .tag(tag::CHAT_TEMPLATE_SHA256)
+            .map(|sha256| ChatTemplateRecord {
+                sha256: sha256.to_string(),
+                tool_use: version.tag(tag::CHAT_TEMPLATE_TOOL_USE) == Some("true"),
+            }),
         promotions,
         format: args.format,
     })
@@ -128,18 +158,64 @@ fn link(role: &str, run: &Run) -> RunLink {
     RunLink {
         role: role.to_string(),
         run_id: run.info.run_id.clone(),
+        run_name: run.info.run_name.clone(),
         datasets: run
             .inputs
             .dataset_inputs
             .iter()
-            .map(|d| d.dataset.clone())
+            .map(|input| LinkedDataset {
+                dataset: input.dataset.clone(),
+                context: input.context().map(str::to_string),
+            })
             .collect(),
-        metrics: run
-            .data
-            .metrics
-            .iter()
-            .filter_map(|m| Some((m.key.clone(), m.number()?)))
-            .collect(),
+        metrics: numbers(&run.data.metrics),
+    }
+}
+
+/// (key, value) of each metric whose value is a number (NaN and infinities are left out).
+fn numbers(metrics: &[Metric]) -> Vec<(String, f64)> {
+    metrics
+        .iter()
+        .filter_map(|m| Some((m.key.clone(), m.number()?)))
+        .collect()
+}
+
+fn run_label(role: &str) -> &'static str {
+    match role {
+        "parent" => "parent run",
+        "child" => "child run",
+        _ => "training run",
+    }
+}
+
+/// `<id> (<name>); metrics: k=v, …; datasets: name (context), …`
+fn run_text(run: &RunLink) -> String {
+    let metrics = listed(run.metrics.iter().map(metric_text));
+    let datasets = listed(run.datasets.iter().map(|d| match &d.context {
+        Some(context) => format!("{} ({})", printable(&d.dataset.name), printable(context)),
+        None => printable(&d.dataset.name),
+    }));
+    let name = run
+        .run_name
+        .as_deref()
+        .map_or(String::new(), |n| format!(" ({})", printable(n)));
+    format!(
+        "{}{name}; metrics: {metrics}; datasets: {datasets}",
+        run.run_id
+    )
+}
+
+fn metric_text((key, value): &(String, f64)) -> String {
+    format!("{}={value}", printable(key))
+}
+
+/// Items joined by commas, or `-` when there are none.
+fn listed(items: impl Iterator<Item = String>) -> String {
+    let items: Vec<String> = items.collect();
+    if items.is_empty() {
+        "-".into()
+    } else {
+        items.join(", ")
     }
 }
 
@@ -158,12 +234,25 @@ fn promotion(entry: AuditEntry) -> Promotion {
 type Graph = (Vec<(String, String)>, Vec<(String, String, String)>);
 
 impl LineageReport {
+    /// The source as one URI (`hf://org/name@revision` for a Hugging Face id).
+    fn source_uri(&self) -> Option<String> {
+        let model = self.source_model.clone()?;
+        Some(
+            crate::registry::provenance::Source {
+                model,
+                revision: self.source_revision.clone(),
+            }
+            .uri(),
+        )
+    }
+
     /// The chain as nodes and edges, for the graph formats.
     fn graph(&self) -> Graph {
         let version = format!("models:/{}/{}", self.name, self.version);
         let mut nodes = vec![("version".to_string(), version)];
         let mut edges = Vec::new();
-        if let Some(source) = self.source_model.as_ref().or(self.base.as_ref()) {
+        let source = self.source_uri();
+        if let Some(source) = source.as_ref().or(self.base.as_ref()) {
             nodes.push(("source".into(), source.clone()));
             let label = if self.base.is_some() {
                 "base of"
@@ -172,13 +261,26 @@ impl LineageReport {
             };
             edges.push(("source".into(), "version".into(), label.into()));
         }
-        for run in &self.runs {
-            let id = format!("run_{}", run.role);
+        let mut below = "version".to_string();
+        for (n, run) in self.runs.iter().enumerate() {
+            let id = match run.role.as_str() {
+                "training" => format!("run_training{n}"),
+                role => format!("run_{role}"),
+            };
             nodes.push((id.clone(), format!("{} run {}", run.role, run.run_id)));
-            edges.push((id.clone(), "version".into(), "produced".into()));
+            // Child and parent produced the version; each training run trained the run below it.
+            if run.role == "training" {
+                edges.push((id.clone(), below.clone(), "trained".into()));
+                below = id.clone();
+            } else {
+                edges.push((id.clone(), "version".into(), "produced".into()));
+                if run.role == "parent" {
+                    below = id.clone();
+                }
+            }
             for (i, dataset) in run.datasets.iter().enumerate() {
                 let data = format!("{id}_data{i}");
-                nodes.push((data.clone(), format!("dataset {}", dataset.name)));
+                nodes.push((data.clone(), format!("dataset {}", dataset.dataset.name)));
                 edges.push((data, id.clone(), "input of".into()));
             }
         }
@@ -237,47 +339,36 @@ impl Render for LineageReport {
             ),
             (
                 "source",
-                self.source_model.as_deref().map_or("-".into(), printable),
+                self.source_uri().map_or("-".into(), |s| printable(&s)),
             ),
         ];
         if let Some(base) = &self.base {
             rows.push(("base", printable(base)));
         }
         if let Some(id) = &self.logged_model_id {
-            rows.push(("logged model", printable(id)));
+            let metrics = listed(self.logged_model_metrics.iter().map(metric_text));
+            rows.push((
+                "logged model",
+                format!("{}; metrics: {metrics}", printable(id)),
+            ));
         }
         rows.push((
             "manifest",
             self.manifest_digest.clone().unwrap_or_else(|| "-".into()),
         ));
-        for run in &self.runs {
-            let metrics: Vec<String> = run
-                .metrics
-                .iter()
-                .map(|(k, v)| format!("{}={v}", printable(k)))
-                .collect();
-            let datasets: Vec<String> = run.datasets.iter().map(|d| printable(&d.name)).collect();
+        if let Some(template) = &self.chat_template {
+            let tools = if template.tool_use {
+                "takes tools"
+            } else {
+                "no tools"
+            };
             rows.push((
-                if run.role == "parent" {
-                    "parent run"
-                } else {
-                    "child run"
-                },
-                format!(
-                    "{}; metrics: {}; datasets: {}",
-                    run.run_id,
-                    if metrics.is_empty() {
-                        "-".into()
-                    } else {
-                        metrics.join(", ")
-                    },
-                    if datasets.is_empty() {
-                        "-".into()
-                    } else {
-                        datasets.join(", ")
-                    }
-                ),
+                "chat template",
+                format!("sha256 {} ({tools})", template.sha256),
             ));
+        }
+        for run in &self.runs {
+            rows.push((run_label(&run.role), run_text(run)));
         }
         write_fields(out, style, &rows)?;
         let mut table = style.table();

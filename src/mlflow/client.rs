@@ -147,9 +147,22 @@ pub struct RunInputs {
 #[derive(Debug, Clone, Deserialize)]
 pub struct DatasetInput {
     pub dataset: Dataset,
+    /// `mlflow.data.context` (`training`, `evaluation`…) among them.
+    #[serde(default)]
+    pub tags: Vec<Tag>,
 }
 
-#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+impl DatasetInput {
+    /// What the dataset was used for (`mlflow.data.context`), when said.
+    pub fn context(&self) -> Option<&str> {
+        find_tag(&self.tags, DATASET_CONTEXT)
+    }
+}
+
+/// The input tag MLflow's `log_input(…, context=…)` sets (`mlflow/utils/mlflow_tags.py`).
+pub const DATASET_CONTEXT: &str = "mlflow.data.context";
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 pub struct Dataset {
     #[serde(default)]
     pub name: String,
@@ -610,6 +623,29 @@ impl MlflowClient {
         self.call(
             Method::POST,
             "/api/2.0/mlflow/runs/set-tag",
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Datasets as the run's inputs, each with its `mlflow.data.context`, as `mlflow.log_input` does
+    /// (`POST runs/log-inputs`, `mlflow/store/tracking/rest_store.py::log_inputs`).
+    pub async fn log_inputs(&self, run_id: &str, datasets: &[(Dataset, &str)]) -> Result<()> {
+        let inputs: Vec<Value> = datasets
+            .iter()
+            .map(|(dataset, context)| {
+                json!({
+                    "tags": [{"key": DATASET_CONTEXT, "value": context}],
+                    "dataset": dataset,
+                })
+            })
+            .collect();
+        let body = json!({"run_id": run_id, "datasets": inputs});
+        self.call(
+            Method::POST,
+            "/api/2.0/mlflow/runs/log-inputs",
             &[],
             Some(&body),
         )

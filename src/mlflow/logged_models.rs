@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::client::{MlflowClient, Result, field};
+use super::client::{Metric, MlflowClient, Result, field};
 
 /// `models:/m-<id>`: the source a version registered from a logged model carries.
 pub const SOURCE_PREFIX: &str = "models:/";
@@ -27,11 +27,40 @@ pub struct LoggedModelInfo {
     pub status: String,
     #[serde(default)]
     pub source_run_id: String,
+    /// Metrics logged against the model (`log_metric(…, model_id=…)`), the latest step of each;
+    /// filled from the model's `data`, which only `logged-models/{id}` answers with.
+    #[serde(skip)]
+    pub metrics: Vec<Metric>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 struct LoggedModel {
     info: LoggedModelInfo,
+    #[serde(default)]
+    data: LoggedModelData,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct LoggedModelData {
+    #[serde(default)]
+    metrics: Vec<Metric>,
+}
+
+impl LoggedModel {
+    fn into_info(self) -> LoggedModelInfo {
+        let mut latest: Vec<Metric> = Vec::new();
+        for metric in self.data.metrics {
+            match latest.iter_mut().find(|m| m.key == metric.key) {
+                Some(seen) if seen.step <= metric.step => *seen = metric,
+                Some(_) => {}
+                None => latest.push(metric),
+            }
+        }
+        LoggedModelInfo {
+            metrics: latest,
+            ..self.info
+        }
+    }
 }
 
 /// How a logged model ends: its artifacts are all there, or they are not.
@@ -112,7 +141,7 @@ impl MlflowClient {
     pub async fn get_logged_model(&self, model_id: &str) -> Result<LoggedModelInfo> {
         let path = format!("/api/2.0/mlflow/logged-models/{model_id}");
         let value = self.call(Method::GET, &path, &[], None).await?;
-        Ok(field::<LoggedModel>(value, "model", &path)?.info)
+        Ok(field::<LoggedModel>(value, "model", &path)?.into_info())
     }
 
     /// READY once every artifact is uploaded; FAILED when a registration is rolled back.

@@ -1,7 +1,8 @@
 //! Promotion gates: conditions a version's records must meet before `promote` moves a byte.
 //!
 //! - `metric:<key> <op> <number>` (`>=`, `<=`, `>`, `<`, `==`): the metric's latest value, looked
-//!   for on the version's child run, then its parent run;
+//!   for on the version's child run, its parent run, its training runs, then (MLflow 3) its logged
+//!   model;
 //! - `tag:<key>=<value>`: a tag on the version, else on its child or parent run (an approval
 //!   another team sets, say);
 //! - `--require-better-than @<alias>:<metric>` (append `:lower` when lower is better): the
@@ -14,7 +15,7 @@ use regex::Regex;
 use super::lineage::{self, Lineage};
 use crate::exit::UserError;
 use crate::mlflow::MlflowClient;
-use crate::mlflow::client::ModelVersion;
+use crate::mlflow::client::{ModelVersion, Run};
 
 static METRIC: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^metric:([^\s<>=!]+)\s*(>=|<=|==|>|<)\s*([-+0-9.eE]+)$").expect("a valid pattern")
@@ -128,17 +129,43 @@ pub struct Checked {
     pub passed: bool,
 }
 
-/// The latest value of `key` on the version's child run, then its parent run.
-fn metric_of(lineage: &Lineage, key: &str) -> Option<(f64, String)> {
-    [
-        (&lineage.child, "child run"),
-        (&lineage.parent, "parent run"),
-    ]
-    .into_iter()
-    .find_map(|(run, which)| {
-        let metric = run.metric(key)?;
-        Some((metric.number()?, format!("{which}, step {}", metric.step)))
-    })
+/// The records a version's metrics are looked for in: its runs and its logged model.
+pub struct Evidence<'a> {
+    lineage: &'a Lineage,
+    training: Vec<Run>,
+}
+
+impl<'a> Evidence<'a> {
+    pub async fn gather(
+        client: &MlflowClient,
+        version: &ModelVersion,
+        lineage: &'a Lineage,
+    ) -> anyhow::Result<Evidence<'a>> {
+        let training = lineage::training_runs(client, version, lineage).await?;
+        Ok(Evidence { lineage, training })
+    }
+
+    /// The latest value of `key` on the child run, the parent run, the training runs (nearest
+    /// first), then the logged model; with where it was found.
+    fn metric(&self, key: &str) -> Option<(f64, String)> {
+        let runs = [
+            (&self.lineage.child, "child run"),
+            (&self.lineage.parent, "parent run"),
+        ]
+        .into_iter()
+        .chain(self.training.iter().map(|run| (run, "training run")));
+        let on_runs = runs.into_iter().find_map(|(run, which)| {
+            let metric = run.metric(key)?;
+            Some((metric.number()?, format!("{which}, step {}", metric.step)))
+        });
+        on_runs.or_else(|| {
+            let metric = self.lineage.model_metrics.iter().find(|m| m.key == key)?;
+            Some((
+                metric.number()?,
+                format!("logged model, step {}", metric.step),
+            ))
+        })
+    }
 }
 
 fn tag_of<'a>(version: &'a ModelVersion, lineage: &'a Lineage, key: &str) -> Option<&'a str> {
@@ -155,10 +182,11 @@ pub async fn evaluate(
     lineage: &Lineage,
     gates: &[(String, Gate)],
 ) -> anyhow::Result<Vec<Checked>> {
+    let evidence = Evidence::gather(client, version, lineage).await?;
     let mut checked = Vec::new();
     for (text, gate) in gates {
         let (value, passed) = match gate {
-            Gate::Metric { key, op, threshold } => match metric_of(lineage, key) {
+            Gate::Metric { key, op, threshold } => match evidence.metric(key) {
                 Some((value, from)) => (format!("{value} ({from})"), op.holds(value, *threshold)),
                 None => ("none".to_string(), false),
             },
@@ -170,7 +198,7 @@ pub async fn evaluate(
                 alias,
                 key,
                 lower_is_better,
-            } => better_than(client, version, lineage, (alias, key, *lower_is_better)).await?,
+            } => better_than(client, version, &evidence, (alias, key, *lower_is_better)).await?,
         };
         checked.push(Checked {
             gate: text.clone(),
@@ -184,7 +212,7 @@ pub async fn evaluate(
 async fn better_than(
     client: &MlflowClient,
     version: &ModelVersion,
-    lineage: &Lineage,
+    evidence: &Evidence<'_>,
     (alias, key, lower_is_better): (&str, &str, bool),
 ) -> anyhow::Result<(String, bool)> {
     let holder = match client
@@ -196,10 +224,11 @@ async fn better_than(
         Err(_) => return Ok((format!("no version holds @{alias}"), true)),
     };
     let holder_lineage = lineage::resolve(client, &holder).await?;
-    let Some((candidate, _)) = metric_of(lineage, key) else {
+    let holder_evidence = Evidence::gather(client, &holder, &holder_lineage).await?;
+    let Some((candidate, _)) = evidence.metric(key) else {
         return Ok(("none".to_string(), false));
     };
-    let Some((champion, _)) = metric_of(&holder_lineage, key) else {
+    let Some((champion, _)) = holder_evidence.metric(key) else {
         return Ok((
             format!(
                 "{candidate}; @{alias} (version {}) has none",

@@ -6,8 +6,8 @@
 //! back to the child's `mlflow.parentRunId` tag and `parent_run_id` param (what other tools and the
 //! reference notebooks leave), and says which was used.
 
-use super::names::{context, mlflow_tag, param};
-use crate::mlflow::client::{MlflowClient, MlflowError, ModelVersion, Run};
+use super::names::{context, mlflow_tag, param, tag};
+use crate::mlflow::client::{Metric, MlflowClient, MlflowError, ModelVersion, Run};
 use crate::mlflow::logged_models::model_id_of_source;
 use crate::mlflow::proxied_artifact_path;
 
@@ -38,6 +38,8 @@ pub struct Lineage {
     pub parent_source: ParentSource,
     /// MLflow 3: the logged model (`m-<id>`) the version was registered from.
     pub model_id: Option<String>,
+    /// MLflow 3: metrics logged against that model, the latest step of each.
+    pub model_metrics: Vec<Metric>,
     /// `<exp>/<parent>/artifacts`, the parent's path under the artifact proxy.
     pub parent_artifact_path: String,
 }
@@ -75,11 +77,16 @@ pub async fn resolve(
     }
     let child = client.get_run(&version.run_id).await?;
     let model_id = model_id_of_source(&version.source).map(str::to_string);
+    let mut model_metrics = Vec::new();
     let (folder, context_source) = match &model_id {
-        Some(id) => (
-            proxied_artifact_path(&client.get_logged_model(id).await?.artifact_uri),
-            ParentSource::LoggedModelContext,
-        ),
+        Some(id) => {
+            let model = client.get_logged_model(id).await?;
+            model_metrics = model.metrics;
+            (
+                proxied_artifact_path(&model.artifact_uri),
+                ParentSource::LoggedModelContext,
+            )
+        }
         None => (model_folder(version, &child), ParentSource::ModelContext),
     };
     let context = match folder {
@@ -114,8 +121,48 @@ pub async fn resolve(
         parent,
         parent_source,
         model_id,
+        model_metrics,
         parent_artifact_path,
     })
+}
+
+/// How many runs up a training chain is followed; nesting deeper than this is not a lineage.
+const MAX_TRAINING_CHAIN: usize = 8;
+
+/// The runs that trained the model, nearest first: the version's (or parent run's)
+/// `llmops.training_run_id` (`register --training-run`), else the run the parent run is nested
+/// under (`mlflow.parentRunId`); then each one's own `mlflow.parentRunId`, up the chain. A run
+/// that no longer exists ends the chain.
+pub async fn training_runs(
+    client: &MlflowClient,
+    version: &ModelVersion,
+    lineage: &Lineage,
+) -> Result<Vec<Run>, LineageError> {
+    let parent = &lineage.parent;
+    let mut next = version
+        .tag(tag::TRAINING_RUN_ID)
+        .or_else(|| parent.tag(tag::TRAINING_RUN_ID))
+        .or_else(|| parent.tag(mlflow_tag::PARENT_RUN_ID))
+        .map(str::to_string);
+    let mut seen = vec![
+        lineage.child.info.run_id.clone(),
+        parent.info.run_id.clone(),
+    ];
+    let mut runs = Vec::new();
+    while let Some(id) = next.take() {
+        if !is_run_id(&id) || seen.contains(&id) || runs.len() == MAX_TRAINING_CHAIN {
+            break;
+        }
+        let run = match client.get_run(&id).await {
+            Ok(run) => run,
+            Err(MlflowError::Api { status: 404, .. }) => break,
+            Err(other) => return Err(other.into()),
+        };
+        seen.push(id);
+        next = run.tag(mlflow_tag::PARENT_RUN_ID).map(str::to_string);
+        runs.push(run);
+    }
+    Ok(runs)
 }
 
 pub fn artifact_path(run: &Run) -> Result<String, LineageError> {

@@ -7,6 +7,7 @@
 pub mod gates;
 pub mod lineage;
 pub mod names;
+pub mod provenance;
 pub mod reference;
 
 use crate::env;

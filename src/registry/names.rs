@@ -35,9 +35,16 @@ pub mod tag {
     /// `adopt`: when and by whom a version registered by another tool got its manifest.
     pub const ADOPTED_AT: &str = "llmops.adopted_at";
     pub const ADOPTED_BY: &str = "llmops.adopted_by";
-    /// The Hugging Face id a model was registered from: the folder's `config.json` `_name_or_path`, or
-    /// a Hugging Face cache snapshot's path (`models--org--name/snapshots/<revision>`).
+    /// What a model was registered from (`register --source`, else detected): a Hugging Face id
+    /// (`org/name`, from a cache snapshot's path `models--org--name/snapshots/<revision>` or the
+    /// folder's `config.json` `_name_or_path`), or a URI; and the Hugging Face revision, when known.
     pub const SOURCE_MODEL: &str = "llmops.source_model";
+    pub const SOURCE_REVISION: &str = "llmops.source_revision";
+    /// `register --training-run`: the run that trained the model, on the parent run and the version.
+    pub const TRAINING_RUN_ID: &str = "llmops.training_run_id";
+    /// The chat template's sha256 and whether it takes tools (a prompt format change is a model change).
+    pub const CHAT_TEMPLATE_SHA256: &str = "llmops.chat_template.sha256";
+    pub const CHAT_TEMPLATE_TOOL_USE: &str = "llmops.chat_template.tool_use";
     /// A LoRA adapter's base version (`register --base`), and what it was checked against.
     pub const BASE_NAME: &str = "llmops.base.name";
     pub const BASE_VERSION: &str = "llmops.base.version";

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{ChildModel, Created, RegisterReport, Session, adapter};
+use super::{ChildModel, Created, Provenance, RegisterReport, Session, adapter};
 use crate::cli::RegisterArgs;
 use crate::exit::UserError;
 use crate::layout::roots::{self, RootKind};
@@ -28,6 +28,7 @@ struct Plan {
     adapter: Option<crate::lora::Adapter>,
     code: (String, String),
     user_tags: Vec<(String, String)>,
+    provenance: Provenance,
     dev_root: roots::DatasetRoot,
 }
 
@@ -54,7 +55,7 @@ pub(super) async fn run(
         .start_parent(
             &args.name,
             vec![(tag::SOURCE_DIR, plan.model_dir.display().to_string())],
-            &plan.user_tags,
+            (&plan.user_tags, &plan.provenance),
         )
         .await?;
     // A signal stops the work where it is; the roll-back then runs as for any failure.
@@ -95,6 +96,7 @@ fn plan(args: &RegisterArgs, reporter: &dyn Reporter) -> anyhow::Result<Plan> {
         None => read_config(&model_dir, reporter)?,
     };
     let user_tags = super::user_tags(args)?;
+    let provenance = super::provenance::read(args, &model_dir, reporter)?;
     if let Some(gpu) = &args.gpu
         && crate::sizing::gpus::find(gpu).is_none()
     {
@@ -125,6 +127,7 @@ fn plan(args: &RegisterArgs, reporter: &dyn Reporter) -> anyhow::Result<Plan> {
         adapter,
         code,
         user_tags,
+        provenance,
         dev_root,
     })
 }
@@ -139,6 +142,7 @@ async fn register_into(
     let client = &session.client;
     let parent_id = parent.info.run_id.clone();
     let parent_path = lineage::artifact_path(parent)?;
+    plan.provenance.log_inputs(client, &parent_id).await?;
 
     // Stage into the dev dataset (hashing as it copies).
     let staged = plan.dev_root.path.join(LLM_MODELS_DIR).join(&parent_id);
@@ -163,9 +167,7 @@ async fn register_into(
     if let Some(gpu) = &args.gpu {
         version_tags.extend(sizing_tags(&plan.model_dir, gpu, args.max_model_len)?);
     }
-    if let Some(source) = source_model(&plan.model_dir) {
-        version_tags.push((tag::SOURCE_MODEL.to_string(), source));
-    }
+    version_tags.extend(plan.provenance.version_tags());
     if let Some(config) = &plan.config {
         if let Some(architecture) = &config.architecture {
             version_tags.push((tag::ARCHITECTURE.to_string(), architecture.clone()));
@@ -221,31 +223,6 @@ async fn register_into(
         triton_model: None,
         triton_version: None,
     })
-}
-
-/// The Hugging Face id the folder holds: from a cache snapshot's path
-/// (`…/models--org--name/snapshots/<revision>`), else `_name_or_path` in its `config.json` when that
-/// is an id (`org/name`), not a local path.
-fn source_model(model_dir: &std::path::Path) -> Option<String> {
-    let canonical = model_dir.canonicalize().ok()?;
-    let from_cache = canonical.components().rev().find_map(|c| {
-        let text = c.as_os_str().to_str()?;
-        let rest = text.strip_prefix("models--")?;
-        let (org, name) = rest.split_once("--")?;
-        Some(format!("{org}/{name}"))
-    });
-    let from_config = || {
-        let text = std::fs::read_to_string(model_dir.join("config.json")).ok()?;
-        let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-        let id = value.get("_name_or_path")?.as_str()?;
-        let is_id = id.split('/').count() == 2
-            && !id.starts_with(['/', '.', '~'])
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
-        is_id.then(|| id.to_string())
-    };
-    from_cache.or_else(from_config)
 }
 
 /// The folder's `config.json`, parsed; a config llmops cannot read only costs the version its

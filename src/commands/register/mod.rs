@@ -10,6 +10,7 @@
 
 mod adapter;
 mod llm;
+mod provenance;
 mod report;
 mod triton;
 
@@ -32,6 +33,7 @@ use crate::progress::Reporter;
 use crate::registry::names::{mlflow_tag, param, tag, value};
 use crate::registry::{MODEL_ARTIFACT_DIR, lineage};
 use crate::{env, mlflow, transfer};
+use provenance::Provenance;
 
 pub async fn run(
     args: &RegisterArgs,
@@ -91,12 +93,14 @@ impl Session {
     async fn start_parent(
         &self,
         name: &str,
-        extra: Vec<(&'static str, String)>,
-        user_tags: &[(String, String)],
+        mut extra: Vec<(&'static str, String)>,
+        (user_tags, provenance): (&[(String, String)], &Provenance),
     ) -> anyhow::Result<(Run, Created)> {
+        provenance.check(self).await?;
         let run_name = format!("{name}-binaries");
         let mut tags = standard_tags(&run_name, &self.user);
         tags.push((tag::ROLE, value::ROLE_PARENT.into()));
+        extra.extend(provenance.parent_tags());
         tags.extend(extra);
         tags.extend(user_tags.iter().map(|(k, v)| (k.as_str(), v.clone())));
         let parent = self

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{ChildModel, Created, RegisterReport, Session};
+use super::{ChildModel, Created, Provenance, RegisterReport, Session};
 use crate::cli::RegisterArgs;
 use crate::env;
 use crate::exit::UserError;
@@ -54,6 +54,7 @@ pub(super) async fn run(
         reporter.note(note);
     }
     let user_tags = super::user_tags(args)?;
+    let provenance = super::provenance::read(args, &args.model_dir, reporter.as_ref())?;
     let code = match &args.python_model {
         Some(path) => pyfunc::read_user_code(path).map_err(|e| UserError::usage(e.to_string()))?,
         None => (
@@ -75,7 +76,7 @@ pub(super) async fn run(
         .start_parent(
             &args.name,
             vec![(tag::TARGET, value::TARGET_TRITON.into())],
-            &user_tags,
+            (&user_tags, &provenance),
         )
         .await?;
     let plan = Plan {
@@ -87,6 +88,7 @@ pub(super) async fn run(
         area: &area,
         client_name: &client_name,
         user_tags: &user_tags,
+        provenance: &provenance,
     };
     let result = tokio::select! {
         result = register(&plan, &session, &parent, &mut created) => result,
@@ -106,6 +108,7 @@ struct Plan<'a> {
     area: &'a Path,
     client_name: &'a str,
     user_tags: &'a [(String, String)],
+    provenance: &'a Provenance,
 }
 
 async fn register(
@@ -118,6 +121,7 @@ async fn register(
     let client = &session.client;
     let parent_id = parent.info.run_id.clone();
     let parent_path = lineage::artifact_path(parent)?;
+    cx.provenance.log_inputs(client, &parent_id).await?;
 
     // The binary holder's version number names the version folder, so it comes first.
     client
@@ -160,6 +164,7 @@ async fn register(
         (tag::TRITON_MODEL_NAME.to_string(), args.name.clone()),
         (tag::TRITON_MODEL_VERSION.to_string(), version.clone()),
     ]);
+    summary.extend(cx.provenance.version_tags());
     summary.extend(cx.user_tags.iter().cloned());
     for (key, value) in &summary {
         client
