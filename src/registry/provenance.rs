@@ -346,7 +346,7 @@ mod tests {
             "hf://a",
             "hf://a/b@x y",
             "ftp://x",
-            "hf://a/b\n",
+            "hf://a/\u{1b}b",
         ] {
             assert!(Source::parse(bad).is_err(), "{bad}");
         }
