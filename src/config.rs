@@ -3,11 +3,14 @@
 //! defaults. Every key stands for one environment variable; a file's value is used only where
 //! neither a flag nor that variable says otherwise. Secrets never come from a file: they are read
 //! from their own variables (MLFLOW_TRACKING_TOKEN, the AWS chain, DOMINO_USER_API_KEY).
+//!
+//! Promotion gates per registered model (`[gates."<name>"]`) are not settings: every file's gates
+//! for a model apply to every promote of it, on top of its flags, so CI cannot forget them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::env;
 
@@ -61,6 +64,79 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The table of per-model promotion gates.
+const GATES_KEY: &str = "gates";
+
+/// The gates a file sets for one registered model (`[gates."<name>"]`); the same expressions as
+/// `promote --require`, `--require-better-than` and `--require-fit`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelGates {
+    #[serde(default)]
+    pub require: Vec<String>,
+    #[serde(default)]
+    pub require_better_than: Option<String>,
+    #[serde(default)]
+    pub require_fit: bool,
+}
+
+/// Gates for one model from one file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfiguredGates {
+    pub file: String,
+    pub model: String,
+    #[serde(flatten)]
+    pub gates: ModelGates,
+}
+
+/// Every file's `[gates."<model>"]`, project file first.
+pub fn gates_for(model: &str) -> Result<Vec<ConfiguredGates>, ConfigError> {
+    Ok(all_gates()?
+        .into_iter()
+        .filter(|g| g.model == model)
+        .collect())
+}
+
+fn all_gates() -> Result<Vec<ConfiguredGates>, ConfigError> {
+    let mut all = Vec::new();
+    for path in files().into_iter().filter(|p| p.is_file()) {
+        let table = read_table(&path)?;
+        if let Some(value) = table.get(GATES_KEY) {
+            for (model, gates) in gates_table(&path, value.clone())? {
+                all.push(ConfiguredGates {
+                    file: path.display().to_string(),
+                    model,
+                    gates,
+                });
+            }
+        }
+    }
+    Ok(all)
+}
+
+fn read_table(path: &Path) -> Result<toml::Table, ConfigError> {
+    let invalid = |problem: String| ConfigError::Invalid {
+        file: path.to_path_buf(),
+        problem,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
+    text.parse()
+        .map_err(|e: toml::de::Error| invalid(e.to_string()))
+}
+
+fn gates_table(
+    path: &Path,
+    value: toml::Value,
+) -> Result<BTreeMap<String, ModelGates>, ConfigError> {
+    value.try_into().map_err(|e: toml::de::Error| ConfigError::Invalid {
+        file: path.to_path_buf(),
+        problem: format!(
+            "[gates.\"<model>\"] takes require = [\"metric:<key> >= <number>\", \"tag:<key>=<value>\"], require_better_than = \"@<alias>:<metric>\" and require_fit = true: {}",
+            e.message()
+        ),
+    })
+}
+
 /// Keys people try that must not be in a file.
 const SECRET_KEYS: &[&str] = &[
     "tracking_token",
@@ -105,19 +181,21 @@ pub fn read(path: &Path) -> Result<BTreeMap<String, String>, ConfigError> {
         file: path.to_path_buf(),
         problem,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| invalid(e.to_string()))?;
-    let table: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| invalid(e.to_string()))?;
+    let table = read_table(path)?;
     let mut values = BTreeMap::new();
     for (key, value) in table {
+        if key == GATES_KEY {
+            // Checked here so a mistake fails every command, not only the next promote.
+            gates_table(path, value)?;
+            continue;
+        }
         if SECRET_KEYS.contains(&key.as_str()) {
             return Err(invalid(format!(
                 "`{key}` is a secret and is never read from a file; set it in its environment variable (MLFLOW_TRACKING_TOKEN, DOMINO_USER_API_KEY, the AWS chain)"
             )));
         }
         if !KEYS.iter().any(|(k, _, _)| *k == key) {
-            let known: Vec<&str> = KEYS.iter().map(|(k, _, _)| *k).collect();
+            let known: Vec<&str> = KEYS.iter().map(|(k, _, _)| *k).chain([GATES_KEY]).collect();
             return Err(invalid(format!(
                 "unknown key `{key}`; the keys are {}",
                 known.join(", ")
@@ -201,11 +279,15 @@ pub struct ConfigReport {
     pub settings: Vec<Setting>,
     /// Secret variables: `set` or `not set`.
     pub secrets: BTreeMap<&'static str, &'static str>,
+    /// Promotion gates per registered model, from the files.
+    pub gates: Vec<ConfiguredGates>,
 }
 
 /// `llmops config show`.
 pub fn show(settings: &[Setting]) -> ConfigReport {
     ConfigReport {
+        // The files were read once already at start-up; one that fails now changed since.
+        gates: all_gates().unwrap_or_default(),
         schema_version: 1,
         files: files()
             .iter()

@@ -31,6 +31,27 @@ impl Render for ConfigReport {
             .iter()
             .map(|(k, v)| format!("{k} {v}"))
             .collect();
-        writeln!(out, "secrets: {}", secrets.join(", "))
+        writeln!(out, "secrets: {}", secrets.join(", "))?;
+        for configured in &self.gates {
+            let gates = &configured.gates;
+            let mut listed: Vec<String> = gates.require.iter().map(|g| printable(g)).collect();
+            listed.extend(
+                gates
+                    .require_better_than
+                    .iter()
+                    .map(|g| format!("better than {}", printable(g))),
+            );
+            if gates.require_fit {
+                listed.push("fits".into());
+            }
+            writeln!(
+                out,
+                "gates for {} ({}): {}",
+                printable(&configured.model),
+                printable(&configured.file),
+                listed.join("; ")
+            )?;
+        }
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! version), its runs with their logged datasets and latest metrics, the version with its aliases,
 //! and every promotion. As a table, `--output json`, or `--format mermaid|dot`.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -35,7 +36,7 @@ pub struct LineageReport {
     pub runs: Vec<RunLink>,
     /// MLflow 3: the logged model the version was registered from, and the metrics logged on it.
     pub logged_model_id: Option<String>,
-    pub logged_model_metrics: Vec<(String, f64)>,
+    pub logged_model_metrics: BTreeMap<String, f64>,
     pub manifest_digest: Option<String>,
     /// The chat template recorded at register time.
     pub chat_template: Option<ChatTemplateRecord>,
@@ -58,7 +59,7 @@ pub struct RunLink {
     pub run_name: Option<String>,
     pub datasets: Vec<LinkedDataset>,
     /// Latest value of each metric.
-    pub metrics: Vec<(String, f64)>,
+    pub metrics: BTreeMap<String, f64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -172,8 +173,8 @@ fn link(role: &str, run: &Run) -> RunLink {
     }
 }
 
-/// (key, value) of each metric whose value is a number (NaN and infinities are left out).
-fn numbers(metrics: &[Metric]) -> Vec<(String, f64)> {
+/// key → value of each metric whose value is a number (NaN and infinities are left out).
+fn numbers(metrics: &[Metric]) -> BTreeMap<String, f64> {
     metrics
         .iter()
         .filter_map(|m| Some((m.key.clone(), m.number()?)))
@@ -205,7 +206,7 @@ fn run_text(run: &RunLink) -> String {
     )
 }
 
-fn metric_text((key, value): &(String, f64)) -> String {
+fn metric_text((key, value): (&String, &f64)) -> String {
     format!("{}={value}", printable(key))
 }
 

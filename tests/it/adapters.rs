@@ -13,8 +13,8 @@ use crate::stack::Stack;
 
 /// Llama-3.2-1B's sizes, as fixtures/tiny-model's config.json states them: hidden 2048, 32 query
 /// heads and 8 KV heads of 64, intermediate 8192, 16 layers.
-const Q: (u64, u64) = (2048, 2048);
-const V: (u64, u64) = (2048, 512);
+pub(crate) const Q: (u64, u64) = (2048, 2048);
+pub(crate) const V: (u64, u64) = (2048, 512);
 const DOWN: (u64, u64) = (8192, 2048);
 
 /// Writes a safetensors file whose header lists `tensors` (BF16, zero data), as PEFT names them.
@@ -41,7 +41,7 @@ fn write_safetensors(path: &Path, tensors: &[(String, Vec<u64>)]) {
 
 /// An adapter folder: `config` as adapter_config.json, and rank-`r` A/B pairs on every layer for
 /// `modules` (name, (in, out)).
-fn adapter_folder(
+pub(crate) fn adapter_folder(
     config: &Value,
     r: u64,
     modules: &[(&str, (u64, u64))],
@@ -81,7 +81,7 @@ fn base_folder(source_id: &str) -> tempfile::TempDir {
     dir
 }
 
-fn lora_config(r: u64, targets: &[&str]) -> Value {
+pub(crate) fn lora_config(r: u64, targets: &[&str]) -> Value {
     json!({
         "peft_type": "LORA", "task_type": "CAUSAL_LM", "r": r, "lora_alpha": 2 * r,
         "lora_dropout": 0.05, "target_modules": targets, "modules_to_save": null,

@@ -20,23 +20,36 @@ fn data(name: &str) -> std::path::PathBuf {
         .join(name)
 }
 
-/// Registers fixtures/tiny-model as a new version of `name`, published; returns its parent run.
-fn register(name: &str, dev: &Path) -> String {
+/// fixtures/tiny-model with a chat template that takes tools, as a fine-tune would ship it.
+fn model_folder() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        dir.path().join("chat_template.jinja"),
+        "{% if tools %}{{ tools | tojson }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}",
+    )
+    .unwrap();
+    dir
+}
+
+/// Registers `folder` as a new version of `name`, published; returns register's JSON report.
+fn register(name: &str, folder: &Path, dev: &Path, extra: &[&str]) -> Value {
     let output = stack()
         .llmops()
         .args([
             "register",
-            fixture.to_str().unwrap(),
+            folder.to_str().unwrap(),
             "--name",
             name,
             "--publish",
         ])
         .args(["--dev-root", dev.to_str().unwrap(), "--output", "json"])
-        .args([
-            "--python-model",
-            data("staged_files_model.py").to_str().unwrap(),
-        ])
+        .args(["--python-model", data("context_model.py").to_str().unwrap()])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -44,27 +57,77 @@ fn register(name: &str, dev: &Path) -> String {
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
-    report["parent_run_id"].as_str().unwrap().to_string()
+    serde_json::from_slice(&output.stdout).unwrap()
 }
 
-/// Logs `metric = value` on the version's child run with the MLflow client, as an evaluation would.
-fn log_metric(name: &str, version: u32, metric: &str, value: f64) {
+/// A training run as a training script leaves it, logged with the MLflow client in `experiment`:
+/// the training data as an input (`mlflow.log_input`), and `accuracy` at steps 1 and 2 (the
+/// last is `accuracy`). Returns the run id and the digest MLflow gave the dataset.
+fn train(experiment: &str, run_name: &str, accuracy: f64) -> (String, String) {
+    let printed = stack().python(
+        &format!(
+            "import json, mlflow, pandas as pd\n\
+             mlflow.set_experiment({experiment:?})\n\
+             with mlflow.start_run(run_name={run_name:?}) as run:\n\
+             \x20   df = pd.DataFrame({{'prompt': ['a', 'b'], 'answer': ['x', 'y']}})\n\
+             \x20   ds = mlflow.data.from_pandas(df, source='s3://data/tickets-2026-11.parquet', name='tickets-2026-11')\n\
+             \x20   mlflow.log_input(ds, context='training')\n\
+             \x20   mlflow.log_metric('accuracy', {accuracy} - 0.1, step=1)\n\
+             \x20   mlflow.log_metric('accuracy', {accuracy}, step=2)\n\
+             print(json.dumps([run.info.run_id, ds.digest]))\n"
+        ),
+        &[],
+    );
+    let line = printed.lines().last().unwrap();
+    serde_json::from_str(line).unwrap()
+}
+
+/// The digest MLflow's own `MetaDataset` gives a dataset known by its name and URI.
+fn meta_dataset_digest(name: &str, uri: &str) -> String {
+    let printed = stack().python(
+        &format!(
+            "from mlflow.data.meta_dataset import MetaDataset\n\
+             from mlflow.data.dataset_source_registry import resolve_dataset_source\n\
+             print(MetaDataset(resolve_dataset_source({uri:?}), name={name:?}).digest)\n"
+        ),
+        &[],
+    );
+    printed.lines().last().unwrap().trim().to_string()
+}
+
+/// The logged model a version was registered from (`models:/m-<id>`).
+fn logged_model_id(name: &str, version: u32) -> String {
+    let source = stack().rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/get?name={name}&version={version}"
+    ))["model_version"]["source"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    source.strip_prefix("models:/").unwrap().to_string()
+}
+
+/// An evaluation run that logs `metric` against the version's logged model (MLflow 3's
+/// `log_metric(…, model_id=…)`), at steps 1 and 3; the last is `value`.
+fn evaluate(experiment: &str, name: &str, version: u32, metric: &str, value: f64) {
+    let model_id = logged_model_id(name, version);
     stack().python(
         &format!(
-            "from mlflow import MlflowClient\n\
-             c = MlflowClient()\n\
-             run = c.get_model_version({name:?}, '{version}').run_id\n\
-             c.log_metric(run, {metric:?}, {value}, step=1)\n"
+            "import mlflow\n\
+             mlflow.set_experiment({experiment:?})\n\
+             with mlflow.start_run(run_name='eval'):\n\
+             \x20   mlflow.log_metric({metric:?}, {value} + 0.5, step=1, model_id={model_id:?})\n\
+             \x20   mlflow.log_metric({metric:?}, {value}, step=3, model_id={model_id:?})\n"
         ),
         &[],
     );
 }
 
-fn llmops(args: &[&str], prod: &Path) -> std::process::Output {
+/// llmops with `--prod-root prod`, run in `cwd` (where the project's `llmops.toml` is).
+fn llmops(args: &[&str], prod: &Path, cwd: &Path) -> std::process::Output {
     let stack = stack();
     stack
         .llmops()
+        .current_dir(cwd)
         .args(args)
         .args(["--prod-root", prod.to_str().unwrap()])
         .env(
@@ -127,112 +190,167 @@ fn audit_lines(prod: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// stderr of a refusal (exit 1), with runs of spaces collapsed (the gate table pads its columns).
+fn failed(output: &std::process::Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    stderr
+        .lines()
+        .map(|l| {
+            l.split(' ')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
+    tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
+}
+
+/// A release, a bad release and a rollback: three trained versions with sources, training runs,
+/// datasets and metrics logged the MLflow way; gates (flags and the project's llmops.toml);
+/// `--require-better-than` refusing a worse v3; a LoRA adapter on v3; rollback; prune; lineage.
 #[test]
-fn gates_rollback_and_prune() {
+fn release_bad_release_and_rollback() {
     let name = unique("governed");
-    let dev = tempfile::tempdir().unwrap();
-    let prod = tempfile::tempdir().unwrap();
-    let runs: Vec<String> = (1..=3).map(|_| register(&name, dev.path())).collect();
-    log_metric(&name, 1, "accuracy", 0.84);
-    log_metric(&name, 2, "accuracy", 0.90);
-    log_metric(&name, 3, "accuracy", 0.80);
+    let (dev, prod, project) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (prod_path, cwd) = (prod.path(), project.path());
+    // The project's gates: every promote of this model needs a low toxicity on its logged model.
+    std::fs::write(
+        cwd.join("llmops.toml"),
+        format!("[gates.\"{name}\"]\nrequire = [\"metric:toxicity <= 0.05\"]\n"),
+    )
+    .unwrap();
+    let model = model_folder();
+    let eval_uri = "s3://data/eval-2026-11.jsonl";
+    let source = "hf://llmops-tests/tiny-llama@0123abcd";
+    let mut registered = Vec::new();
+    let mut trainings = Vec::new();
+    for (i, accuracy) in [0.84, 0.90, 0.80].into_iter().enumerate() {
+        let (run, digest) = train(&name, &format!("train-v{}", i + 1), accuracy);
+        let dataset = format!("eval-2026-11={eval_uri}");
+        registered.push(register(
+            &name,
+            model.path(),
+            dev.path(),
+            &[
+                "--source",
+                source,
+                "--training-run",
+                &run,
+                "--dataset",
+                &dataset,
+            ],
+        ));
+        trainings.push((run, digest));
+    }
     let uri = |v: u32| format!("models:/{name}/{v}");
-
-    // A failed gate: exit 1, a line per gate, nothing downloaded.
-    let refused = llmops(
-        &[
-            "promote",
-            &uri(1),
-            "--require",
-            "metric:accuracy >= 0.85",
-            "--require",
-            "tag:approved=yes",
-        ],
-        prod.path(),
-    );
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert_eq!(refused.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("2 of 2 promotion gates failed; nothing was downloaded"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("FAIL  metric:accuracy >= 0.85  0.84 (child run, step 1)"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("FAIL  tag:approved=yes"), "{stderr}");
-    assert!(
-        !prod.path().join("llm-models").exists(),
-        "nothing was written"
-    );
-
-    // v1 then v2 pass their gates and take @champion in turn.
-    ok(&llmops(
-        &[
-            "promote",
-            &uri(1),
-            "--require",
-            "metric:accuracy >= 0.82",
-            "--alias",
-            "champion",
-        ],
-        prod.path(),
-    ));
-    ok(&llmops(
-        &[
-            "promote",
-            &uri(2),
-            "--require-better-than",
-            "@champion:accuracy",
-            "--alias",
-            "champion",
-        ],
-        prod.path(),
-    ));
-    let gates = tags(&name, 2);
-    let recorded = gates
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["key"] == "llmops.promoted_gates")
-        .unwrap();
-    assert!(
-        recorded["value"]
+    let parent = |v: usize| {
+        registered[v - 1]["parent_run_id"]
             .as_str()
             .unwrap()
-            .contains("better than @champion:accuracy (0.9 against 0.84")
-    );
-    // v3 scores worse than the champion (v2): refused.
-    let worse = llmops(
-        &[
-            "promote",
-            &uri(3),
-            "--require-better-than",
-            "@champion:accuracy",
-        ],
-        prod.path(),
-    );
-    assert_eq!(worse.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&worse.stderr).contains(
-        "FAIL  better than @champion:accuracy  0.8 against 0.9 of @champion (version 2)"
-    ));
+            .to_string()
+    };
+    let run = |args: &[&str]| llmops(args, prod_path, cwd);
 
-    // Dry runs change nothing: the prod tree and the tags are the same after.
-    let (tree, tags_before) = (tree_hash(prod.path()), (tags(&name, 1), tags(&name, 2)));
-    ok(&llmops(&["rollback", &name, "--dry-run"], prod.path()));
-    ok(&llmops(
-        &["prune", &name, "--keep", "0", "--dry-run"],
-        prod.path(),
-    ));
-    assert_eq!(tree_hash(prod.path()), tree);
-    assert_eq!((tags(&name, 1), tags(&name, 2)), tags_before);
+    // A failed gate (the flags' and the file's): exit 1, a line per gate, nothing written.
+    let stderr = failed(&run(&[
+        "promote",
+        &uri(1),
+        "--require",
+        "metric:accuracy >= 0.85",
+        "--require",
+        "tag:approved=yes",
+    ]));
+    assert!(
+        stderr.contains("3 of 3 promotion gates failed; nothing was downloaded"),
+        "{stderr}"
+    );
+    for row in [
+        "FAIL metric:accuracy >= 0.85 0.84 (training run, step 2)",
+        "FAIL tag:approved=yes none",
+        "FAIL metric:toxicity <= 0.05 [llmops.toml] none",
+    ] {
+        assert!(stderr.contains(row), "{row}\n{stderr}");
+    }
+    assert!(tree_hash(prod_path).is_empty(), "nothing was written");
+
+    // Evaluations log toxicity on each logged model; v1 then v2 pass and take @champion in turn.
+    for (v, toxicity) in [(1, 0.01), (2, 0.02), (3, 0.03)] {
+        evaluate(&name, &name, v, "toxicity", toxicity);
+    }
+    ok(&run(&[
+        "promote",
+        &uri(1),
+        "--require",
+        "metric:accuracy >= 0.82",
+        "--alias",
+        "champion",
+    ]));
+    assert_eq!(
+        tag(&tags(&name, 1), "llmops.promoted_gates"),
+        Some(
+            "metric:accuracy >= 0.82 (0.84 (training run, step 2)); \
+             metric:toxicity <= 0.05 [llmops.toml] (0.01 (logged model, step 3))"
+        )
+    );
+    ok(&run(&[
+        "promote",
+        &uri(2),
+        "--require-better-than",
+        "@champion:accuracy",
+        "--alias",
+        "champion",
+    ]));
+    // The bad release: v3 scores worse than the champion (v2), refused.
+    let stderr = failed(&run(&[
+        "promote",
+        &uri(3),
+        "--require-better-than",
+        "@champion:accuracy",
+    ]));
+    assert!(
+        stderr.contains(
+            "FAIL better than @champion:accuracy 0.8 against 0.9 of @champion (version 2)"
+        ),
+        "{stderr}"
+    );
+    assert!(!prod_path.join("llm-models").join(parent(3)).exists());
+    // v3 as a shadow copy, without an alias (its file gate still applies, and passes).
+    ok(&run(&["promote", &uri(3)]));
+    // A LoRA adapter trained on v3, promoted beside its base.
+    let adapter_name = format!("{name}-lora");
+    let mut config = crate::adapters::lora_config(8, &["q_proj", "v_proj"]);
+    config["base_model_name_or_path"] = serde_json::json!("llmops-tests/tiny-llama");
+    let adapter = crate::adapters::adapter_folder(
+        &config,
+        8,
+        &[
+            ("q_proj", crate::adapters::Q),
+            ("v_proj", crate::adapters::V),
+        ],
+        16,
+    );
+    register(
+        &adapter_name,
+        adapter.path(),
+        dev.path(),
+        &["--base", &uri(3)],
+    );
+    ok(&run(&["promote", &format!("models:/{adapter_name}/1")]));
+
+    dry_runs_change_nothing(&name, prod_path, cwd);
 
     // Rollback: @champion back on v1, whose prod copy verifies.
-    let rolled = ok(&llmops(
-        &["rollback", &name, "--output", "json"],
-        prod.path(),
-    ));
-    let rolled: Value = serde_json::from_str(&rolled).unwrap();
+    let rolled: Value =
+        serde_json::from_str(&ok(&run(&["rollback", &name, "--output", "json"]))).unwrap();
     assert_eq!(
         (
             rolled["from_version"].as_str(),
@@ -244,15 +362,67 @@ fn gates_rollback_and_prune() {
         "/api/2.0/mlflow/registered-models/alias?name={name}&alias=champion"
     ));
     assert_eq!(holder["model_version"]["version"], "1");
-    ok(&llmops(&["verify", &uri(1)], prod.path()));
+    ok(&run(&["verify", &uri(1)]));
 
-    // Prune --keep 0: v2 goes (no alias, nothing needs it); v1 stays (aliased).
-    let pruned: Value = serde_json::from_str(&ok(&llmops(
-        &["prune", &name, "--keep", "0", "--output", "json"],
-        prod.path(),
-    )))
+    // Prune --keep 1: v2 goes; v3 stays (the most recent, and the adapter's base), v1 (aliased).
+    let pruned: Value = serde_json::from_str(&ok(&run(&[
+        "prune", &name, "--keep", "1", "--output", "json",
+    ])))
     .unwrap();
-    let actions: Vec<(String, String)> = pruned["versions"]
+    assert_eq!(
+        actions(&pruned),
+        [
+            // Also the most recent; the reason that holds whatever --keep says is the one given.
+            (
+                "3".into(),
+                format!("kept: the base of adapter {name}-lora/1")
+            ),
+            ("2".into(), "removed".into()),
+            ("1".into(), "kept: @champion points to it".into()),
+        ]
+    );
+    assert!(!prod_path.join("llm-models").join(parent(2)).exists());
+    for v in [1, 3] {
+        assert!(prod_path.join("llm-models").join(parent(v)).is_dir());
+    }
+    assert!(tag(&tags(&name, 2), "llmops.pruned").is_some());
+
+    // The audit log: one line per action, in order.
+    let lines = audit_lines(prod_path);
+    let kinds: Vec<(&str, &str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["action"].as_str().unwrap(),
+                l["name"].as_str().unwrap(),
+                l["version"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("promote", name.as_str(), "1"),
+            ("promote", name.as_str(), "2"),
+            ("promote", name.as_str(), "3"),
+            ("promote", adapter_name.as_str(), "1"),
+            ("rollback", name.as_str(), "1"),
+            ("prune", name.as_str(), "2"),
+        ]
+    );
+    assert_eq!(lines[1]["alias_before"], "1");
+
+    lineage_shows_each_link(
+        &name,
+        &registered[0],
+        &trainings[0],
+        (prod_path, cwd),
+        &model,
+    );
+}
+
+fn actions(pruned: &Value) -> Vec<(String, String)> {
+    pruned["versions"]
         .as_array()
         .unwrap()
         .iter()
@@ -262,95 +432,167 @@ fn gates_rollback_and_prune() {
                 r["action"].as_str().unwrap().to_string(),
             )
         })
-        .collect();
-    assert!(
-        actions.contains(&("2".into(), "removed".into())),
-        "{actions:?}"
-    );
-    assert!(
-        actions.contains(&("1".into(), "kept: @champion points to it".into())),
-        "{actions:?}"
-    );
-    assert!(!prod.path().join("llm-models").join(&runs[1]).exists());
-    assert!(prod.path().join("llm-models").join(&runs[0]).is_dir());
-
-    // The audit log: promote v1, promote v2, rollback, prune; one line each.
-    let lines = audit_lines(prod.path());
-    let kinds: Vec<(&str, &str)> = lines
-        .iter()
-        .map(|l| {
-            (
-                l["action"].as_str().unwrap(),
-                l["version"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            ("promote", "1"),
-            ("promote", "2"),
-            ("rollback", "1"),
-            ("prune", "2")
-        ]
-    );
-    assert_eq!(lines[1]["alias_before"], "1");
-
-    // lineage: the runs, the dataset and metric logged on them, the alias, every promotion.
-    log_dataset(&name, 1, "support-tickets-2026-11");
-    let seen: Value = serde_json::from_str(&ok(&llmops(
-        &["lineage", &uri(1), "--output", "json"],
-        prod.path(),
-    )))
-    .unwrap();
-    assert_eq!(seen["aliases"], serde_json::json!(["champion"]));
-    let child = seen["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["role"] == "child")
-        .unwrap();
-    assert_eq!(child["metrics"], serde_json::json!([["accuracy", 0.84]]));
-    assert_eq!(child["datasets"][0]["name"], "support-tickets-2026-11");
-    assert_eq!(child["datasets"][0]["digest"], "d1g3st");
-    let parent = seen["runs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["role"] == "parent")
-        .unwrap();
-    assert_eq!(parent["run_id"], runs[0].as_str());
-    let actions: Vec<&str> = seen["promotions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["action"].as_str().unwrap())
-        .collect();
-    assert_eq!(actions, ["promote", "rollback"]);
-    assert_eq!(seen["promotions"][1]["replaced"], "2");
-    let mermaid = ok(&llmops(
-        &["lineage", &uri(1), "--format", "mermaid"],
-        prod.path(),
-    ));
-    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
-    assert!(
-        mermaid.contains(&format!("version[\"models:/{name}/1\"]")),
-        "{mermaid}"
-    );
-    assert!(mermaid.contains("-->|input of| run_child"), "{mermaid}");
+        .collect()
 }
 
-/// Logs a dataset as an input of the version's child run, the MLflow way.
-fn log_dataset(name: &str, version: u32, dataset: &str) {
-    stack().python(
-        &format!(
-            "from mlflow import MlflowClient\n\
-             from mlflow.entities import Dataset, DatasetInput\n\
-             c = MlflowClient()\n\
-             run = c.get_model_version({name:?}, '{version}').run_id\n\
-             d = Dataset(name={dataset:?}, digest='d1g3st', source_type='s3', source='s3://data/{dataset}')\n\
-             c.log_inputs(run, datasets=[DatasetInput(dataset=d)])\n"
-        ),
-        &[],
+/// `rollback --dry-run` and `prune --dry-run` say what they would do, and change nothing: the
+/// prod tree and the versions' tags are the same after.
+fn dry_runs_change_nothing(name: &str, prod: &Path, cwd: &Path) {
+    let tags_of_all = || (1..=3).map(|v| tags(name, v)).collect::<Vec<_>>();
+    let (tree, tags_before) = (tree_hash(prod), tags_of_all());
+    let audit_before = audit_lines(prod).len();
+    let said = ok(&llmops(&["rollback", name, "--dry-run"], prod, cwd));
+    assert!(said.contains("2") && said.contains("1"), "{said}");
+    let would: Value = serde_json::from_str(&ok(&llmops(
+        &[
+            "prune",
+            name,
+            "--keep",
+            "0",
+            "--dry-run",
+            "--output",
+            "json",
+        ],
+        prod,
+        cwd,
+    )))
+    .unwrap();
+    assert_eq!(
+        actions(&would),
+        [
+            (
+                "3".into(),
+                format!("kept: the base of adapter {name}-lora/1")
+            ),
+            ("2".into(), "kept: @champion points to it".into()),
+            ("1".into(), "would remove".into()),
+        ]
     );
+    assert_eq!(tree_hash(prod), tree);
+    assert_eq!(tags_of_all(), tags_before);
+    assert_eq!(audit_lines(prod).len(), audit_before);
+}
+
+/// `lineage` of v1 after the rollback, field by field, against what the test itself logged and
+/// computed: the source, the runs (child, parent, training) with their datasets and metrics, the
+/// logged model with its metric, the chat template, and each promotion.
+fn lineage_shows_each_link(
+    name: &str,
+    registered: &Value,
+    (training_run, training_digest): &(String, String),
+    (prod, cwd): (&Path, &Path),
+    model: &tempfile::TempDir,
+) {
+    let seen: Value = serde_json::from_str(&ok(&llmops(
+        &["lineage", &format!("models:/{name}/1"), "--output", "json"],
+        prod,
+        cwd,
+    )))
+    .unwrap();
+    let parent = registered["parent_run_id"].as_str().unwrap();
+    let folder = prod.join("llm-models").join(parent);
+    let expected = serde_json::json!({
+        "schema_version": 1,
+        "name": name,
+        "version": "1",
+        "aliases": ["champion"],
+        "source_model": "llmops-tests/tiny-llama",
+        "source_revision": "0123abcd",
+        "base": null,
+        "logged_model_id": logged_model_id(name, 1),
+        "logged_model_metrics": {"toxicity": 0.01},
+        "manifest_digest": registered["manifest_digest"],
+        "chat_template": {
+            "sha256": sha256_of_file(&model.path().join("chat_template.jinja")),
+            "tool_use": true,
+        },
+        "runs": [
+            {
+                "role": "child",
+                "run_id": registered["child_run_id"],
+                "run_name": format!("{name}-model"),
+                "datasets": [],
+                "metrics": {},
+            },
+            {
+                "role": "parent",
+                "run_id": parent,
+                "run_name": format!("{name}-binaries"),
+                "datasets": [{
+                    "name": "eval-2026-11",
+                    "digest": meta_dataset_digest("eval-2026-11", "s3://data/eval-2026-11.jsonl"),
+                    "source_type": "s3",
+                    "source": "{\"uri\": \"s3://data/eval-2026-11.jsonl\"}",
+                    "context": "training",
+                }],
+                "metrics": {},
+            },
+            {
+                "role": "training",
+                "run_id": training_run,
+                "run_name": "train-v1",
+                "datasets": [{
+                    "name": "tickets-2026-11",
+                    "digest": training_digest,
+                    "source_type": "s3",
+                    "source": "{\"uri\": \"s3://data/tickets-2026-11.parquet\"}",
+                    "context": "training",
+                }],
+                "metrics": {"accuracy": 0.84},
+            },
+        ],
+    });
+    for (key, value) in expected.as_object().unwrap() {
+        assert_eq!(&seen[key], value, "lineage field `{key}`");
+    }
+    // Promotions: v1's own promote, then the rollback that put it back (replacing v2).
+    let audit = audit_lines(prod);
+    let promotions = seen["promotions"].as_array().unwrap();
+    let fields = |p: &Value| {
+        (
+            p["action"].clone(),
+            p["folder"].clone(),
+            p["manifest_digest"].clone(),
+            p["replaced"].clone(),
+        )
+    };
+    assert_eq!(
+        promotions.iter().map(fields).collect::<Vec<_>>(),
+        [
+            (
+                "promote".into(),
+                folder.to_str().unwrap().into(),
+                registered["manifest_digest"].clone(),
+                Value::Null
+            ),
+            (
+                "rollback".into(),
+                folder.to_str().unwrap().into(),
+                registered["manifest_digest"].clone(),
+                "2".into()
+            ),
+        ]
+    );
+    assert_eq!(promotions[0]["at"], audit[0]["at"]);
+    assert_eq!(promotions[1]["at"], audit[4]["at"]);
+    assert_eq!(promotions[0]["by"], audit[0]["by"]);
+    let mermaid = ok(&llmops(
+        &[
+            "lineage",
+            &format!("models:/{name}/1"),
+            "--format",
+            "mermaid",
+        ],
+        prod,
+        cwd,
+    ));
+    assert!(mermaid.starts_with("flowchart LR\n"), "{mermaid}");
+    for line in [
+        format!("  version[\"models:/{name}/1\"]"),
+        "  source[\"hf://llmops-tests/tiny-llama@0123abcd\"]".to_string(),
+        "  run_training2 -->|trained| run_parent".to_string(),
+        "  run_parent_data0 -->|input of| run_parent".to_string(),
+    ] {
+        assert!(mermaid.contains(&line), "{line}\n{mermaid}");
+    }
 }

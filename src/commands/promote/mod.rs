@@ -47,7 +47,9 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
         .map_err(|e| UserError::usage(e.to_string()))?;
     let destination = args.artifact_store.artifacts_destination.as_deref();
     let located = registry::locate(&client, &reference, destination, reporter.as_ref()).await?;
-    let gates = check_gates(args, &client, &located).await?;
+    let configured = crate::config::gates_for(&located.version.name)
+        .map_err(|e| UserError::usage(e.to_string()))?;
+    let gates = check_gates(args, &configured, &client, &located).await?;
     let served = registry::served_as(&located.version)?;
     check_target(args.target, &served, &located)?;
     let dest = Destination::plan(&prod_root.path, &served, located.parent_run_id())?;
@@ -79,7 +81,7 @@ pub async fn run(args: &PromoteArgs, reporter: Arc<dyn Reporter>) -> anyhow::Res
             Some(_) => "the manifest is not anchored to the registration: files are checked against it, but nothing vouches for it (--allow-unverified)",
         });
     }
-    if args.require_fit {
+    if args.require_fit || configured.iter().any(|c| c.gates.require_fit) {
         require_fit(args, &s3, &binaries, reporter.as_ref()).await?;
     }
     if let Served::Triton { number, .. } = &served {
@@ -418,23 +420,57 @@ struct Audit {
     user: String,
 }
 
-/// `--require` and `--require-better-than`, checked against the registry before any byte moves;
-/// the gates passed, each with the value found.
+/// `--require` and `--require-better-than`, and the config files' gates for the model (each
+/// named with its file), checked against the registry before any byte moves; the gates passed,
+/// each with the value found.
 async fn check_gates(
     args: &PromoteArgs,
+    configured: &[crate::config::ConfiguredGates],
     client: &MlflowClient,
     located: &Located,
 ) -> anyhow::Result<Vec<String>> {
-    let mut gates = Vec::new();
-    for text in &args.require {
-        let gate =
-            gates::parse_require(text).map_err(|e| UserError::usage(format!("--require: {e}")))?;
-        gates.push((text.clone(), gate));
+    let mut requires: Vec<(String, String, &str)> = args
+        .require
+        .iter()
+        .map(|t| (t.clone(), t.clone(), "--require"))
+        .collect();
+    let mut better: Vec<(String, String, &str)> = args
+        .require_better_than
+        .iter()
+        .map(|t| {
+            (
+                t.clone(),
+                format!("better than {t}"),
+                "--require-better-than",
+            )
+        })
+        .collect();
+    for c in configured {
+        let from = |text: &str| format!("{text} [{}]", c.file);
+        requires.extend(
+            c.gates
+                .require
+                .iter()
+                .map(|t| (t.clone(), from(t), c.file.as_str())),
+        );
+        better.extend(c.gates.require_better_than.iter().map(|t| {
+            (
+                t.clone(),
+                from(&format!("better than {t}")),
+                c.file.as_str(),
+            )
+        }));
     }
-    if let Some(text) = &args.require_better_than {
-        let gate = gates::parse_better_than(text)
-            .map_err(|e| UserError::usage(format!("--require-better-than: {e}")))?;
-        gates.push((format!("better than {text}"), gate));
+    let mut gates = Vec::new();
+    for (text, label, from) in requires {
+        let gate =
+            gates::parse_require(&text).map_err(|e| UserError::usage(format!("{from}: {e}")))?;
+        gates.push((label, gate));
+    }
+    for (text, label, from) in better {
+        let gate = gates::parse_better_than(&text)
+            .map_err(|e| UserError::usage(format!("{from}: {e}")))?;
+        gates.push((label, gate));
     }
     if gates.is_empty() {
         return Ok(Vec::new());

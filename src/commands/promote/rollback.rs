@@ -105,7 +105,18 @@ pub async fn run(
     client
         .set_alias(&args.name, &args.alias, &target.version)
         .await?;
-    record(args, &client, (&current.version, &target.version), &dest).await?;
+    // What the served copy was verified against: the digest its promotion recorded.
+    let digest = target
+        .tag(tag::PROMOTED_DIGEST)
+        .or_else(|| target.tag(tag::MANIFEST_DIGEST))
+        .map(str::to_string);
+    record(
+        args,
+        &client,
+        (&current.version, &target.version),
+        (&dest, digest),
+    )
+    .await?;
     Ok(report)
 }
 
@@ -207,7 +218,7 @@ async fn record(
     args: &RollbackArgs,
     client: &MlflowClient,
     (from, to): (&str, &str),
-    dest: &Destination,
+    (dest, manifest_digest): (&Destination, Option<String>),
 ) -> anyhow::Result<()> {
     let at = now_rfc3339();
     let by = crate::env::user_name().unwrap_or_else(|| "unknown".into());
@@ -229,7 +240,7 @@ async fn record(
             version: to.to_string(),
             by,
             folder: dest.target.display().to_string(),
-            manifest_digest: None,
+            manifest_digest,
             alias: Some(args.alias.clone()),
             alias_before: Some(from.to_string()),
             gates: Vec::new(),
