@@ -161,4 +161,17 @@ fn bad_files_name_the_file_and_the_key() {
         .stderr(predicate::str::contains(
             "`gpu` must be a string or an integer",
         ));
+    // A gates table with a key it does not take: every command refuses, naming what it takes.
+    Layers::new(
+        Some("[gates.\"support-bot\"]\nrequires = [\"metric:accuracy >= 0.8\"]\n"),
+        None,
+    )
+    .llmops()
+    .args(["config", "show"])
+    .assert()
+    .code(2)
+    .stderr(predicate::str::contains(
+        "[gates.\"<model>\"] takes require = [",
+    ))
+    .stderr(predicate::str::contains("unknown field `requires`"));
 }

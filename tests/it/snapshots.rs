@@ -108,7 +108,7 @@ fn snapshot_config_show() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("llmops.toml"),
-        "vllm_version = \"0.20\"\nprod_root = \"/mnt/prod\"\n",
+        "vllm_version = \"0.20\"\nprod_root = \"/mnt/prod\"\n\n[gates.\"support-bot\"]\nrequire = [\"metric:accuracy >= 0.82\", \"tag:approved=yes\"]\nrequire_better_than = \"@champion:accuracy\"\nrequire_fit = true\n",
     )
     .unwrap();
     std::fs::create_dir_all(dir.path().join("xdg/llmops")).unwrap();
