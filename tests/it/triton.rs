@@ -390,6 +390,84 @@ fn triton_promote_under_polling_swaps_versions_safely() {
     );
 }
 
+/// `prune` on a Triton repository removes a version folder nothing serves, and leaves the model's
+/// `config.pbtxt` and the aliased version, which a polling Triton keeps serving.
+#[test]
+fn triton_prune_removes_version_folders_nothing_serves() {
+    let stack = stack();
+    let model = Registered::new("prune");
+    let repo = model.repo("prune-repo");
+    for version in ["1", "2"] {
+        model.register();
+        let alias: &[&str] = if version == "2" {
+            &["--alias", "champion"]
+        } else {
+            &[]
+        };
+        model.promote(version, &repo, alias).assert().success();
+    }
+    let tritons = Tritons::new();
+    let url = tritons.start("triton-prune", &repo, "poll");
+    wait_ready(stack, &url, &model.name, "2");
+    let prune = |extra: &[&str]| {
+        json_of(
+            &stack
+                .llmops()
+                .args(["prune", &model.client(), "--keep", "0", "--output", "json"])
+                .args(["--prod-root", repo.to_str().unwrap()])
+                .args(extra)
+                .output()
+                .unwrap(),
+        )
+    };
+    let folder = |v: &str| repo.join(&model.name).join(v);
+    let would = prune(&["--dry-run"]);
+    assert_eq!(would["versions"][1]["action"], "would remove");
+    assert!(folder("1").is_dir(), "a dry run removes nothing");
+    let pruned = prune(&[]);
+    let rows: Vec<(&str, &str, &str)> = pruned["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["version"].as_str().unwrap(),
+                r["folder"].as_str().unwrap(),
+                r["action"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (
+                "2",
+                folder("2").to_str().unwrap(),
+                "kept: @champion points to it"
+            ),
+            ("1", folder("1").to_str().unwrap(), "removed"),
+        ]
+    );
+    assert!(pruned["freed_bytes"].as_u64().unwrap() > 0);
+    assert!(!folder("1").exists());
+    assert!(repo.join(&model.name).join("config.pbtxt").is_file());
+    stack
+        .llmops()
+        .args(["verify", &format!("models:/{}/2", model.client())])
+        .args(["--prod-root", repo.to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(
+        infer(
+            stack,
+            &url,
+            &format!("/v2/models/{}/versions/2/infer", model.name)
+        )
+        .1,
+        serde_json::json!([2])
+    );
+}
+
 fn wait_ready(stack: &Stack, url: &str, model: &str, version: &str) {
     let code = format!(
         "import time, urllib.request\n\
