@@ -285,6 +285,19 @@ impl LineageReport {
                 edges.push((data, id.clone(), "input of".into()));
             }
         }
+        if let Some(id) = &self.logged_model_id {
+            let metrics: Vec<String> = self.logged_model_metrics.iter().map(metric_text).collect();
+            let label = match metrics.is_empty() {
+                true => format!("logged model {id}"),
+                false => format!("logged model {id}; {}", metrics.join(", ")),
+            };
+            nodes.push(("logged_model".into(), label));
+            edges.push((
+                "logged_model".into(),
+                "version".into(),
+                "registered as".into(),
+            ));
+        }
         for (i, p) in self.promotions.iter().enumerate() {
             let id = format!("{}{i}", p.action);
             nodes.push((id.clone(), format!("{} {} at {}", p.action, p.folder, p.at)));
