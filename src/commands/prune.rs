@@ -14,6 +14,7 @@ use crate::exit::UserError;
 use crate::layout::audit::{self, AuditEntry};
 use crate::layout::destination::Destination;
 use crate::layout::roots::{self, RootKind};
+use crate::mlflow::client::MlflowError;
 use crate::mlflow::{self, MlflowClient};
 use crate::output::{Render, Style, Tone};
 use crate::progress::Reporter;
@@ -54,10 +55,10 @@ pub async fn run(args: &PruneArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resul
     let client = mlflow::client_from(args.tracking.tracking_uri.as_deref(), reporter.clone())?;
     let prod_root = roots::resolve(RootKind::Prod, args.prod.prod_root.as_deref())
         .map_err(|e| UserError::usage(e.to_string()))?;
+    let keep = protected(&client, &args.name).await?;
     let mut in_prod = promoted_versions(&client, &args.name, &prod_root.path).await?;
     // Newest promotion first (RFC 3339 in UTC sorts as text).
     in_prod.sort_by(|a, b| b.promoted_at.cmp(&a.promoted_at));
-    let keep = protected(&client, &args.name).await?;
     let mut report = PruneReport {
         schema_version: 1,
         name: args.name.clone(),
@@ -137,10 +138,20 @@ async fn promoted_versions(
 /// Versions that must stay whatever `--keep` says, each with why: an alias points to it, or an
 /// adapter registered on it was promoted.
 async fn protected(client: &MlflowClient, name: &str) -> anyhow::Result<Vec<(String, String)>> {
-    let mut keep: Vec<(String, String)> = client
-        .registered_model_aliases(name)
-        .await
-        .unwrap_or_default()
+    // An answer is required: without the aliases, an aliased version could look unserved.
+    let aliases = match client.registered_model_aliases(name).await {
+        Ok(aliases) => aliases,
+        Err(MlflowError::Api { status: 404, .. }) => {
+            return Err(UserError::usage(format!(
+                "registered model `{}` does not exist",
+                printable(name)
+            ))
+            .with_hint("check the name with `llmops status <name>` or in the MLflow UI")
+            .into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    let mut keep: Vec<(String, String)> = aliases
         .into_iter()
         .map(|(alias, version)| (version, format!("@{} points to it", printable(&alias))))
         .collect();

@@ -596,3 +596,140 @@ fn lineage_shows_each_link(
         assert!(mermaid.contains(&line), "{line}\n{mermaid}");
     }
 }
+
+/// Every refusal of the governance commands, and of register's lineage flags, names the problem
+/// (exit 2, a usage problem) and changes nothing.
+#[test]
+fn refusals_name_the_problem() {
+    let name = unique("refused");
+    let (dev, prod, project) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (prod_path, cwd) = (prod.path(), project.path());
+    let model = model_folder();
+    let refused = |args: &[&str], message: &str| {
+        let output = llmops(args, prod_path, cwd);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains(message),
+            "{args:?}: `{message}` not in\n{stderr}"
+        );
+    };
+    let folder = model.path().to_str().unwrap();
+    let register_with = |flag: &str, value: &str| {
+        let output = stack()
+            .llmops()
+            .args(["register", folder, "--name", &name, flag, value])
+            .args(["--dev-root", dev.path().to_str().unwrap()])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    for (flag, value, message) in [
+        (
+            "--training-run",
+            "run-1",
+            "--training-run `run-1` is not an MLflow run id",
+        ),
+        (
+            "--training-run",
+            "0123456789abcdef0123456789abcdef",
+            "--training-run `0123456789abcdef0123456789abcdef` is not a run on this tracking server",
+        ),
+        (
+            "--dataset",
+            "tickets",
+            "--dataset: `tickets` is not NAME=URI",
+        ),
+        (
+            "--dataset",
+            "tickets=ftp://x",
+            "--dataset: `ftp://x` is not a dataset URI",
+        ),
+        (
+            "--source",
+            "meta-llama/Llama-3.1-8B",
+            "--source: `meta-llama/Llama-3.1-8B` is not a source URI",
+        ),
+    ] {
+        let (code, stderr) = register_with(flag, value);
+        assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(message), "{flag} {value}: {stderr}");
+    }
+    // None of those created a run or a version.
+    let versions = stack().rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
+    ));
+    assert!(
+        versions["model_versions"]
+            .as_array()
+            .is_none_or(|v| v.is_empty()),
+        "{versions}"
+    );
+
+    register(&name, model.path(), dev.path(), &[]);
+    let v = |n: u32| format!("models:/{name}/{n}");
+    refused(
+        &["rollback", &name],
+        &format!("no version of `{name}` holds @champion: there is nothing to roll back"),
+    );
+    refused(
+        &["promote", &v(1), "--require", "metric:accuracy >> 1"],
+        "--require: `metric:accuracy >> 1` is not a gate",
+    );
+    refused(
+        &[
+            "promote",
+            &v(1),
+            "--require-better-than",
+            "champion:accuracy",
+        ],
+        "--require-better-than: `champion:accuracy` is not `@<alias>:<metric>`",
+    );
+    std::fs::write(
+        cwd.join("llmops.toml"),
+        format!("[gates.\"{name}\"]\nrequire = [\"accuracy above 0.8\"]\n"),
+    )
+    .unwrap();
+    refused(
+        &["promote", &v(1)],
+        "llmops.toml: `accuracy above 0.8` is not a gate",
+    );
+    std::fs::remove_file(cwd.join("llmops.toml")).unwrap();
+    assert!(
+        tree_hash(prod_path).is_empty(),
+        "a refused promote writes nothing"
+    );
+
+    ok(&llmops(
+        &["promote", &v(1), "--alias", "champion"],
+        prod_path,
+        cwd,
+    ));
+    refused(
+        &["rollback", &name],
+        "records no version @champion pointed to before version 1",
+    );
+    refused(
+        &["rollback", &name, "--to", "1"],
+        "@champion already points to version 1",
+    );
+    refused(
+        &["rollback", &name, "--to", "9"],
+        &format!("`models:/{name}/9` does not exist in the model registry"),
+    );
+    refused(
+        &["prune", &format!("{name}-typo"), "--keep", "1"],
+        &format!("registered model `{name}-typo` does not exist"),
+    );
+    refused(
+        &["lineage", &v(9)],
+        &format!("`models:/{name}/9` does not exist in the model registry"),
+    );
+}
