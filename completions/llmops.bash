@@ -896,7 +896,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__register)
-            opts="-q -h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --gpu --max-model-len --dev-root --python-model --template --pip-requirement --tag --description --base --tracking-uri --output --quiet --no-progress --color --help"
+            opts="-q -h --name --experiment --publish --target --client-name --inference-server --config-pbtxt --gpu --max-model-len --dev-root --python-model --template --pip-requirement --tag --description --base --source --training-run --dataset --tracking-uri --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -959,6 +959,18 @@ _llmops() {
                     return 0
                     ;;
                 --base)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --source)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --training-run)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --dataset)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

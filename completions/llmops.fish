@@ -64,6 +64,9 @@ complete -c llmops -n "__fish_llmops_using_subcommand register" -l pip-requireme
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l tag -d 'Tag for the runs and the version, KEY=VALUE (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l description -d 'Description of the registered model and version' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l base -d 'For a LoRA adapter folder: the registered base version it was trained on (models:/NAME/V, models:/NAME@ALIAS)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l source -d 'What the model came from: hf://ORG/NAME@REVISION, or an s3://, gs://, http(s):// or models:/ URI [default: read from a Hugging Face cache snapshot\'s path or config.json\'s _name_or_path]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l training-run -d 'The MLflow run that trained the model; `llmops lineage` follows it and promotion gates read its metrics' -r
+complete -c llmops -n "__fish_llmops_using_subcommand register" -l dataset -d 'A dataset the model was trained on, NAME=URI (s3://, gs://, hf://ORG/NAME@REVISION, http(s)://, /path), logged as an input of the parent run (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
 complete -c llmops -n "__fish_llmops_using_subcommand register" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
