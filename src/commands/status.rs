@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::cli::StatusArgs;
 use crate::exit::UserError;
 use crate::layout::LLM_MODELS_DIR;
+use crate::layout::audit;
 use crate::layout::destination::Destination;
 use crate::layout::roots::{self, DatasetRoot, RootKind};
 use crate::mlflow::{self, client::ModelVersion};
@@ -29,12 +30,21 @@ pub struct VersionStatus {
     pub promoted_to: Option<String>,
     pub promoted: bool,
     pub verified: Option<String>,
+    /// The version's last entry in the prod root's audit log (promote, rollback or prune).
+    pub last_action: Option<LastAction>,
     /// A LoRA adapter: its base, `models:/<name>/<version>`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     /// A base: the adapters registered on this version.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub adapters: Vec<AdapterOnBase>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LastAction {
+    pub action: String,
+    pub at: String,
+    pub by: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,6 +137,16 @@ fn version_status(
         .as_deref()
         .is_some_and(|p| Path::new(p).is_dir())
         || destination.as_ref().is_some_and(|d| d.target.is_dir());
+    let last_action = destination.as_ref().and_then(|d| {
+        audit::read(&audit::log_path(d))
+            .into_iter()
+            .rfind(|e| e.name == version.name && e.version == version.version)
+            .map(|e| LastAction {
+                action: e.action,
+                at: e.at,
+                by: e.by,
+            })
+    });
     let verified = destination
         .and_then(|d| d.read_state())
         .map(|s| format!("{} at {}", s.verification.label(), s.verified_at));
@@ -139,6 +159,7 @@ fn version_status(
         promoted_to,
         promoted,
         verified,
+        last_action,
         base: version
             .tag(tag::BASE_NAME)
             .zip(version.tag(tag::BASE_VERSION))
@@ -158,6 +179,7 @@ impl Render for StatusReport {
             "published",
             "promoted",
             "verified",
+            "last action",
         ]);
         let yes_no = |b: bool| if b { "yes" } else { "no" };
         for v in &self.versions {
@@ -178,6 +200,9 @@ impl Render for StatusReport {
                     (_, false) => "no".into(),
                 },
                 v.verified.as_deref().map_or("-".into(), printable),
+                v.last_action.as_ref().map_or("-".into(), |a| {
+                    printable(&format!("{} at {} by {}", a.action, a.at, a.by))
+                }),
             ]);
         }
         writeln!(

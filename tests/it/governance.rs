@@ -411,6 +411,28 @@ fn release_bad_release_and_rollback() {
         ]
     );
     assert_eq!(lines[1]["alias_before"], "1");
+    // status reads the same history: each version's last action.
+    let status: Value =
+        serde_json::from_str(&ok(&run(&["status", &name, "--output", "json"]))).unwrap();
+    let last: Vec<(String, Value)> = status["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["version"].as_str().unwrap().to_string(),
+                v["last_action"]["action"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        last,
+        [
+            ("3".to_string(), Value::from("promote")),
+            ("2".to_string(), Value::from("prune")),
+            ("1".to_string(), Value::from("rollback")),
+        ]
+    );
 
     lineage_shows_each_link(
         &name,
