@@ -14,6 +14,7 @@ use crate::exit::UserError;
 use crate::layout::audit::{self, AuditEntry};
 use crate::layout::destination::Destination;
 use crate::layout::roots::{self, RootKind};
+use crate::layout::swap::SwapError;
 use crate::mlflow::client::MlflowError;
 use crate::mlflow::{self, MlflowClient};
 use crate::output::{Render, Style, Tone};
@@ -181,15 +182,23 @@ async fn remove(
     reporter: &dyn Reporter,
 ) -> anyhow::Result<bool> {
     let dest = &entry.dest;
-    let Ok(_lock) = dest.lock(&crate::layout::swap::holder_description("prune")) else {
-        reporter.warn(&format!(
-            "version {} is being promoted (its lock is held): left in place",
-            entry.version
-        ));
-        return Ok(false);
+    let _lock = match dest.lock(&crate::layout::swap::holder_description("prune")) {
+        Ok(lock) => lock,
+        Err(e) if matches!(e.downcast_ref(), Some(SwapError::Locked { .. })) => {
+            reporter.warn(&format!(
+                "version {} is being promoted (its lock is held): left in place",
+                entry.version
+            ));
+            return Ok(false);
+        }
+        Err(other) => return Err(other),
     };
-    // One rename takes it out of what endpoints see; the delete follows.
+    // One rename takes it out of what endpoints see; the delete follows. A trash folder left by an
+    // interrupted prune is ours (it sits under the lock's name) and goes first.
     let trash = dest.work.with_extension("pruned");
+    if trash.exists() {
+        std::fs::remove_dir_all(&trash)?;
+    }
     std::fs::rename(&dest.target, &trash)?;
     std::fs::remove_dir_all(&trash)?;
     let _ = std::fs::remove_file(&dest.state);

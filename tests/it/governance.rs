@@ -755,3 +755,112 @@ fn refusals_name_the_problem() {
         &format!("`models:/{name}/9` does not exist in the model registry"),
     );
 }
+
+/// A rollback to a version whose prod copy was damaged promotes it again before the alias moves,
+/// and a prune leaves a folder whose promote holds the lock.
+#[test]
+fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
+    let name = unique("repaired");
+    let (dev, prod, project) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let (prod_path, cwd) = (prod.path(), project.path());
+    let model = model_folder();
+    let parents: Vec<String> = (0..2)
+        .map(|_| {
+            register(&name, model.path(), dev.path(), &[])["parent_run_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let run = |args: &[&str]| llmops(args, prod_path, cwd);
+    for v in ["1", "2"] {
+        ok(&run(&[
+            "promote",
+            &format!("models:/{name}/{v}"),
+            "--alias",
+            "champion",
+        ]));
+    }
+    // One byte of v1's first shard flipped in prod.
+    let shard = prod_path
+        .join("llm-models")
+        .join(&parents[0])
+        .join("model-00001-of-00002.safetensors");
+    let mut bytes = std::fs::read(&shard).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&shard, bytes).unwrap();
+
+    let tree = tree_hash(prod_path);
+    let planned: Value = serde_json::from_str(&ok(&run(&[
+        "rollback",
+        &name,
+        "--dry-run",
+        "--output",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        planned["prod_copy"],
+        "would be promoted again (gone or damaged)"
+    );
+    assert_eq!(tree_hash(prod_path), tree, "a dry run repairs nothing");
+    let rolled: Value =
+        serde_json::from_str(&ok(&run(&["rollback", &name, "--output", "json"]))).unwrap();
+    assert_eq!(
+        rolled["prod_copy"],
+        "promoted again (it was gone or damaged)"
+    );
+    let original = model.path().join("model-00001-of-00002.safetensors");
+    assert_eq!(sha256_of_file(&shard), sha256_of_file(&original));
+    ok(&run(&["verify", &format!("models:/{name}/1")]));
+
+    // A promote of v2 holds its lock (another process, flock as llmops takes it): prune leaves it.
+    let lock = prod_path
+        .join(".llmops/locks")
+        .join(format!("{}.lock", parents[1]));
+    let mut holder = std::process::Command::new(stack().var("LLMOPS_STACK_PYTHON"))
+        .args([
+            "-c",
+            "import fcntl, sys\nf = open(sys.argv[1], 'a')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('held', flush=True)\nsys.stdin.read()\n",
+            lock.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+        &mut said,
+    )
+    .unwrap();
+    assert_eq!(said.trim(), "held");
+    let output = run(&["prune", &name, "--keep", "0", "--output", "json"]);
+    let pruned: Value = serde_json::from_str(&ok(&output)).unwrap();
+    // v1 was promoted again by the rollback, so it is listed first; it holds @champion.
+    assert_eq!(
+        actions(&pruned),
+        [
+            ("1".into(), "kept: @champion points to it".into()),
+            ("2".into(), "kept: a promote holds its lock".into()),
+        ]
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .contains("version 2 is being promoted (its lock is held): left in place")
+    );
+    assert!(prod_path.join("llm-models").join(&parents[1]).is_dir());
+    drop(holder.stdin.take());
+    holder.wait().unwrap();
+    let pruned: Value = serde_json::from_str(&ok(&run(&[
+        "prune", &name, "--keep", "0", "--output", "json",
+    ])))
+    .unwrap();
+    assert_eq!(actions(&pruned)[1], ("2".into(), "removed".into()));
+    assert!(!prod_path.join("llm-models").join(&parents[1]).exists());
+}
