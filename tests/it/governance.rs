@@ -434,6 +434,16 @@ fn release_bad_release_and_rollback() {
         ]
     );
 
+    // The adapter's lineage names its base version.
+    let adapter_lineage: Value = serde_json::from_str(&ok(&run(&[
+        "lineage",
+        &format!("models:/{adapter_name}/1"),
+        "--output",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(adapter_lineage["base"], uri(3).as_str());
+
     lineage_shows_each_link(
         &name,
         &registered[0],
