@@ -236,6 +236,11 @@ pub struct Resolved {
     pub block_size: u64,
 }
 
+/// The context vLLM assumes when config.json has none of its context keys and no `--max-model-len`
+/// is given (`vllm/config/model.py`, `_get_and_verify_max_len`: "Assuming the model's maximum
+/// length is 2048").
+pub const ASSUMED_MAX_MODEL_LEN: u64 = 2048;
+
 /// Why vLLM would refuse to start.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -297,10 +302,6 @@ pub enum SettingsError {
     TensorParallelDoesNotDivideHeads { tp: u64, heads: u64 },
     #[error("{0}")]
     Unsupported(#[from] kv::UnsupportedLayout),
-    #[error(
-        "config.json gives no context length (max_position_embeddings or similar); pass `--max-model-len`"
-    )]
-    NoContextLength,
     #[error("{0}")]
     LoraNotModelled(#[from] lora::NotModelled),
 }
@@ -453,7 +454,7 @@ fn resolve_settings(
     let max_model_len = settings
         .max_model_len
         .or(config.default_max_model_len)
-        .ok_or(SettingsError::NoContextLength)?;
+        .unwrap_or(ASSUMED_MAX_MODEL_LEN);
     let (default_tokens, default_seqs) = default_batching(gpu);
     let max_num_batched_tokens = settings.max_num_batched_tokens.unwrap_or(default_tokens);
     let max_num_seqs = settings.max_num_seqs.unwrap_or(default_seqs);

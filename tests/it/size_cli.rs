@@ -449,3 +449,30 @@ fn help_lists_only_working_commands_and_the_environment() {
         .stdout(predicate::str::contains("LLMOPS_GPU"))
         .stdout(predicate::str::contains("Exit codes"));
 }
+
+/// A config.json with none of the context keys: vLLM assumes 2,048 tokens and warns
+/// (`vllm/config/model.py`, `_get_and_verify_max_len`); so does size, instead of refusing.
+#[test]
+fn a_config_without_a_context_length_is_sized_at_vllms_2048() {
+    let (_dir, path) = config_with(|c| {
+        c.as_object_mut().unwrap().remove("max_position_embeddings");
+    });
+    let (report, code) = size_json(&[path.to_str().unwrap(), "--gpu", "L4"]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["settings"]["max_model_len"], 2048);
+    assert!(
+        report["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("vLLM assumes 2048")),
+        "{report}"
+    );
+    // A length the user gives is taken as is: vLLM checks it against nothing.
+    let (report, code) = size_json(&[path.to_str().unwrap(), "--max-model-len", "32768"]);
+    assert_eq!(
+        (code, report["settings"]["max_model_len"].as_u64()),
+        (0, Some(32768)),
+        "{report}"
+    );
+}

@@ -304,7 +304,6 @@ fn report(
             SettingsError::TensorParallelDoesNotDivideHeads { heads, .. } => {
                 format!("use a `--tensor-parallel-size` that divides {heads}")
             }
-            SettingsError::NoContextLength => "add `--max-model-len N`".into(),
             SettingsError::Unsupported(_) => "this model's layout is not one vLLM can serve".into(),
             SettingsError::LoraNotModelled(_) => "size the base without --lora".into(),
         };
@@ -317,6 +316,13 @@ fn report(
             .retain(|p| !matches!(p, Problem::ContextTooLong { .. }));
     }
     let config = &model.config;
+    if config.max_model_len_limit.is_none() && settings.max_model_len.is_none() {
+        // vLLM's own warning, and what it does.
+        warnings.push(format!(
+            "config.json does not contain any of the keys that give the model's maximum length; vLLM assumes {} (pass --max-model-len to choose)",
+            crate::sizing::ASSUMED_MAX_MODEL_LEN
+        ));
+    }
     let architecture = config.architecture.clone();
     let vllm_supported = architecture
         .as_deref()
