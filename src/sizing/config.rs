@@ -103,6 +103,12 @@ pub struct Moe {
     pub shared_gate: bool,
     /// gpt-oss experts and router carry biases.
     pub biased: bool,
+    /// Gate, up and down projections per expert (SwiGLU); `false` for up and down only.
+    pub gated: bool,
+    /// Nemotron-H latent MoE: experts work at this width, with projections in and out of it.
+    pub latent: Option<u64>,
+    /// A per-expert routing bias (Nemotron-H's `e_score_correction_bias`).
+    pub router_bias: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -420,7 +426,7 @@ impl FamilyTraits {
     fn read(text: &Fields<'_>, model_type: &str) -> Result<FamilyTraits, InvalidConfig> {
         let is = |types: &[&str]| types.contains(&model_type);
         let qkv_bias = text.flag("attention_bias")?.unwrap_or(false)
-            || is(&["qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"]);
+            || is(&["qwen", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl"]);
         // Llama's `attention_bias` also biases o_proj; gpt-oss has an o_proj bias too.
         let output_bias = text.flag("attention_bias")?.unwrap_or(false) && !is(&["qwen3_next"]);
         let qk_norm = is(&[
@@ -640,7 +646,15 @@ fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidC
             problem: "is missing (and so is intermediate_size); the expert width is needed".into(),
         })?,
     };
-    let (shared_width, shared_gate) = if let Some(n) = text.count_or_zero("n_shared_experts")? {
+    // Nemotron-H: experts and shared experts are squared-ReLU MLPs, up and down only
+    // (`vllm/model_executor/models/nemotron_h.py`: `is_act_and_mul=False`, `NemotronHMLP`), the
+    // shared width its own key; a latent MoE runs its experts at `moe_latent_size`.
+    let nemotron_h = model_type.starts_with("nemotron_h");
+    let shared_count = text.count_or_zero("n_shared_experts")?;
+    let (shared_width, shared_gate) = if let (true, Some(n)) = (nemotron_h, shared_count) {
+        let width = text.count("moe_shared_expert_intermediate_size")?;
+        (n * width.unwrap_or(expert_width), false)
+    } else if let Some(n) = shared_count {
         (n * expert_width, false)
     } else if let Some(width) = text.count_or_zero("shared_expert_intermediate_size")? {
         (width, width > 0)
@@ -661,6 +675,13 @@ fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidC
         shared_width,
         shared_gate,
         biased: model_type == "gpt_oss",
+        gated: !nemotron_h,
+        router_bias: nemotron_h,
+        latent: if nemotron_h {
+            text.count("moe_latent_size")?
+        } else {
+            None
+        },
     }))
 }
 
@@ -675,6 +696,13 @@ fn read_layers(
     let dense_width = text.first_count(&["intermediate_size", "ffn_hidden_size", "n_inner"])?;
     let hidden = text.required_first_count(&["hidden_size", "n_embd", "d_model"])?;
     let dense_width = dense_width.unwrap_or(4 * hidden);
+    // Qwen (v1) states the two halves of its MLP together: each projection is half as wide
+    // (`vllm/model_executor/models/qwen.py`: `QWenMLP(…, config.intermediate_size // 2)`).
+    let dense_width = if model_type == "qwen" {
+        dense_width / 2
+    } else {
+        dense_width
+    };
 
     if let Some(pattern) = text.text("hybrid_override_pattern")? {
         return layers_from_hybrid_pattern(text.prefix(), pattern, num_layers, dense_width);

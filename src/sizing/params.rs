@@ -54,8 +54,17 @@ pub fn count_params(config: &ModelConfig) -> ParamCount {
                 if let Some(moe) = config.moe {
                     let e = moe.experts as u128;
                     let w = moe.expert_width as u128;
-                    count.experts += e * 3 * h * w + moe.shared_width as u128 * 3 * h;
+                    let projections = if moe.gated { 3 } else { 2 };
+                    let expert_h = moe.latent.map_or(h, |l| l as u128);
+                    count.experts +=
+                        e * projections * expert_h * w + moe.shared_width as u128 * projections * h;
+                    if let Some(latent) = moe.latent {
+                        count.linear += 2 * h * latent as u128;
+                    }
                     count.unquantized += h * e; // router
+                    if moe.router_bias {
+                        count.unquantized += e;
+                    }
                     if moe.shared_gate {
                         count.unquantized += h;
                     }
@@ -174,5 +183,57 @@ mod tests {
         )
         .unwrap();
         assert_eq!(count_params(&config).total(), 8_030_261_248);
+    }
+
+    #[test]
+    fn qwen_v1_counts_each_mlp_projection_at_half_the_stated_width() {
+        // Qwen-7B's config.json; vLLM's qwen.py builds w1/w2 at intermediate_size // 2 = 11008.
+        let config = ModelConfig::from_json_text(
+            r#"{"architectures":["QWenLMHeadModel"],"model_type":"qwen","hidden_size":4096,
+            "intermediate_size":22016,"num_attention_heads":32,"num_hidden_layers":32,
+            "vocab_size":151936,"kv_channels":128,"seq_length":8192,
+            "max_position_embeddings":32768,"no_bias":true,"tie_word_embeddings":false}"#,
+        )
+        .unwrap();
+        let embeddings: u128 = 2 * 151_936 * 4096;
+        let c_attn: u128 = 4096 * 3 * 4096 + 3 * 4096; // fused q, k, v with bias
+        let c_proj: u128 = 4096 * 4096;
+        let mlp: u128 = 2 * 4096 * 11_008 + 11_008 * 4096; // w1, w2, c_proj
+        let norms: u128 = 2 * 4096;
+        let expected = embeddings + 32 * (c_attn + c_proj + mlp + norms) + 4096;
+        assert_eq!(expected, 7_721_324_544);
+        assert_eq!(count_params(&config).total(), expected);
+    }
+
+    #[test]
+    fn nemotron_h_experts_are_not_gated() {
+        // NVIDIA-Nemotron-3-Nano-30B-A3B (fixtures/models/nemotron-3-nano-30b-a3b); vLLM's
+        // nemotron_h.py: experts `is_act_and_mul=False` (up, down), the shared expert a plain MLP
+        // at moe_shared_expert_intermediate_size, a router with an fp32 correction bias.
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/models/nemotron-3-nano-30b-a3b/config.json"
+        ))
+        .unwrap();
+        let config = ModelConfig::from_json_text(&text).unwrap();
+        let (h, vocab) = (2688u128, 131_072u128);
+        let (mamba_layers, attention_layers, moe_layers) = (23u128, 6u128, 23u128);
+        let mamba_inner = 64 * 64;
+        let conv_channels = mamba_inner + 2 * 8 * 128;
+        let mamba = h * (2 * mamba_inner + 2 * 8 * 128 + 64) // in_proj: z, x, B, C, dt
+            + conv_channels * 4 + conv_channels // conv1d weight and bias
+            + 3 * 64 // A_log, D, dt_bias
+            + mamba_inner // gated norm
+            + mamba_inner * h; // out_proj
+        let attention = h * 32 * 128 + 2 * h * 2 * 128 + 32 * 128 * h;
+        let moe = 128 * 2 * h * 1856 + 2 * h * 3712 + h * 128 + 128;
+        let expected = 2 * vocab * h
+            + h // final norm
+            + 52 * h // one norm per block
+            + mamba_layers * mamba
+            + attention_layers * attention
+            + moe_layers * moe;
+        assert_eq!(expected, 31_577_940_288); // the model card's 31.6 B
+        assert_eq!(count_params(&config).total(), expected);
     }
 }
