@@ -45,6 +45,8 @@ pub mod tag {
     /// The chat template's sha256 and whether it takes tools (a prompt format change is a model change).
     pub const CHAT_TEMPLATE_SHA256: &str = "llmops.chat_template.sha256";
     pub const CHAT_TEMPLATE_TOOL_USE: &str = "llmops.chat_template.tool_use";
+    /// The `--tool-call-parser` vLLM needs for that template (`none`, `unknown`), for `size`.
+    pub const TOOL_CALL_PARSER: &str = "llmops.tool_call_parser";
     /// A LoRA adapter's base version (`register --base`), and what it was checked against.
     pub const BASE_NAME: &str = "llmops.base.name";
     pub const BASE_VERSION: &str = "llmops.base.version";

@@ -250,6 +250,12 @@ static TOOLS_VARIABLE: LazyLock<Regex> =
 /// (transformers 4.50 and later), `chat_template.json`, then `tokenizer_config.json`'s
 /// `chat_template` (a string, or a list of `{name, template}`). `Ok(None)` when there is none.
 pub fn chat_template(model_dir: &Path) -> Result<Option<ChatTemplate>, String> {
+    Ok(chat_templates(model_dir)?.map(|(templates, file)| template_of(templates, &file)))
+}
+
+/// The folder's chat templates as (name, text), the default one named `default`, with the file
+/// they came from.
+pub fn chat_templates(model_dir: &Path) -> Result<Option<(Vec<(String, String)>, String)>, String> {
     let read = |file: &str| -> Result<Option<String>, String> {
         let path = model_dir.join(file);
         let Ok(meta) = std::fs::metadata(&path) else {
@@ -266,9 +272,9 @@ pub fn chat_template(model_dir: &Path) -> Result<Option<ChatTemplate>, String> {
             .map_err(|e| format!("`{file}`: {e}"))
     };
     if let Some(text) = read("chat_template.jinja")? {
-        return Ok(Some(template_of(
+        return Ok(Some((
             vec![("default".into(), text)],
-            "chat_template.jinja",
+            "chat_template.jinja".into(),
         )));
     }
     for file in ["chat_template.json", "tokenizer_config.json"] {
@@ -289,13 +295,19 @@ pub fn chat_template(model_dir: &Path) -> Result<Option<ChatTemplate>, String> {
             _ => continue,
         };
         if !templates.is_empty() {
-            return Ok(Some(template_of(templates, file)));
+            return Ok(Some((templates, file.to_string())));
         }
     }
     Ok(None)
 }
 
-fn template_of(mut templates: Vec<(String, String)>, file: &str) -> ChatTemplate {
+/// Whether a template takes tools: it is named `tool_use`, or it is the default one and reads the
+/// `tools` variable (what transformers passes to `apply_chat_template(…, tools=…)`).
+pub fn takes_tools(name: &str, text: &str) -> bool {
+    name == "tool_use" || (name == "default" && TOOLS_VARIABLE.is_match(text))
+}
+
+pub fn template_of(mut templates: Vec<(String, String)>, file: &str) -> ChatTemplate {
     templates.sort();
     let sha256 = match templates.as_slice() {
         [(_, text)] => hex::encode(Sha256::digest(text.as_bytes())),
@@ -310,9 +322,7 @@ fn template_of(mut templates: Vec<(String, String)>, file: &str) -> ChatTemplate
             hex::encode(hasher.finalize())
         }
     };
-    let tool_use = templates.iter().any(|(name, text)| {
-        name == "tool_use" || (name == "default" && TOOLS_VARIABLE.is_match(text))
-    });
+    let tool_use = templates.iter().any(|(name, text)| takes_tools(name, text));
     ChatTemplate {
         sha256,
         tool_use,

@@ -14,6 +14,7 @@ pub mod lora;
 pub mod overhead;
 pub mod params;
 pub mod remote;
+pub mod tool_calling;
 pub mod verdict;
 pub mod weights;
 

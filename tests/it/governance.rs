@@ -30,7 +30,7 @@ fn model_folder() -> tempfile::TempDir {
     }
     std::fs::write(
         dir.path().join("chat_template.jinja"),
-        "{% if tools %}{{ tools | tojson }}{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}",
+        "{% if tools %}<tools>{{ tools | tojson }}</tools> Answer a call as <tool_call>{\"name\": …}</tool_call>{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}",
     )
     .unwrap();
     dir
@@ -443,6 +443,39 @@ fn release_bad_release_and_rollback() {
     ])))
     .unwrap();
     assert_eq!(adapter_lineage["base"], uri(3).as_str());
+
+    // The template's tool-call format, recorded at register time, reaches `size` of the version.
+    assert_eq!(
+        tag(&tags(&name, 1), "llmops.tool_call_parser"),
+        Some("hermes")
+    );
+    let sized = stack()
+        .llmops()
+        .args([
+            "size",
+            &uri(1),
+            "--gpu",
+            "L4",
+            "--max-model-len",
+            "4096",
+            "--output",
+            "json",
+        ])
+        .env(
+            "LLMOPS_ARTIFACTS_DESTINATION",
+            stack().var("LLMOPS_ARTIFACTS_DESTINATION"),
+        )
+        .output()
+        .unwrap();
+    let sized: Value = serde_json::from_str(&ok(&sized)).unwrap();
+    assert_eq!(sized["tool_calling"]["parser"], "hermes");
+    assert!(
+        sized["vllm_args"]
+            .as_str()
+            .unwrap()
+            .ends_with("--enable-auto-tool-choice --tool-call-parser hermes"),
+        "{sized}"
+    );
 
     lineage_shows_each_link(
         &name,

@@ -96,7 +96,8 @@ fn plan(args: &RegisterArgs, reporter: &dyn Reporter) -> anyhow::Result<Plan> {
         None => read_config(&model_dir, reporter)?,
     };
     let user_tags = super::user_tags(args)?;
-    let provenance = super::provenance::read(args, &model_dir, reporter)?;
+    let model_type = config.as_ref().map(|c| c.model_type.as_str());
+    let provenance = super::provenance::read(args, (&model_dir, model_type), reporter)?;
     if let Some(gpu) = &args.gpu
         && crate::sizing::gpus::find(gpu).is_none()
     {

@@ -13,6 +13,7 @@ use crate::progress::Reporter;
 use crate::registry::lineage::is_run_id;
 use crate::registry::names::tag;
 use crate::registry::provenance::{self, ChatTemplate, Source};
+use crate::sizing::tool_calling;
 
 /// The context MLflow's `log_input` gives a dataset a model was trained on.
 const TRAINING_CONTEXT: &str = "training";
@@ -23,12 +24,14 @@ pub(super) struct Provenance {
     training_run: Option<String>,
     datasets: Vec<Dataset>,
     chat_template: Option<ChatTemplate>,
+    /// What `size` will suggest as `--tool-call-parser` (a parser, `none` or `unknown`).
+    tool_call_parser: Option<String>,
 }
 
 /// The flags and the folder, checked; a template that cannot be read is a warning, not a refusal.
 pub(super) fn read(
     args: &RegisterArgs,
-    model_dir: &Path,
+    (model_dir, model_type): (&Path, Option<&str>),
     reporter: &dyn Reporter,
 ) -> Result<Provenance, UserError> {
     let source = match &args.source {
@@ -51,18 +54,31 @@ pub(super) fn read(
         .map(|text| provenance::parse_dataset(text))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| UserError::usage(format!("--dataset: {e}")))?;
-    let chat_template = provenance::chat_template(model_dir).unwrap_or_else(|problem| {
+    let templates = provenance::chat_templates(model_dir).unwrap_or_else(|problem| {
         reporter.warn(&format!(
             "the chat template is not recorded: {}",
             crate::text::printable(&problem)
         ));
         None
     });
+    let chat_template = templates
+        .as_ref()
+        .map(|(t, file)| provenance::template_of(t.clone(), file));
+    // Only a full model's template says how it calls tools; an adapter's base decides.
+    let tool_call_parser = match (model_type, &templates) {
+        (Some(model_type), Some((t, _))) => Some(
+            tool_calling::recommend(model_type, Some(t))
+                .recorded()
+                .to_string(),
+        ),
+        _ => None,
+    };
     Ok(Provenance {
         source,
         training_run: args.training_run.clone(),
         datasets,
         chat_template,
+        tool_call_parser,
     })
 }
 
@@ -130,6 +146,9 @@ impl Provenance {
                 tag::CHAT_TEMPLATE_TOOL_USE.to_string(),
                 template.tool_use.to_string(),
             ));
+        }
+        if let Some(parser) = &self.tool_call_parser {
+            tags.push((tag::TOOL_CALL_PARSER.to_string(), parser.clone()));
         }
         tags
     }

@@ -54,7 +54,7 @@ pub(super) async fn run(
         reporter.note(note);
     }
     let user_tags = super::user_tags(args)?;
-    let provenance = super::provenance::read(args, &args.model_dir, reporter.as_ref())?;
+    let provenance = super::provenance::read(args, (&args.model_dir, None), reporter.as_ref())?;
     let code = match &args.python_model {
         Some(path) => pyfunc::read_user_code(path).map_err(|e| UserError::usage(e.to_string()))?,
         None => (

@@ -16,6 +16,7 @@ use crate::s3::S3Location;
 use crate::cli::SizeArgs;
 use crate::exit::UserError;
 use crate::sizing::gpus::{self, Gpu};
+use crate::sizing::tool_calling::{self, ToolCalling};
 use crate::sizing::verdict::{self, Advice};
 use crate::sizing::weights::WeightSource;
 use crate::sizing::{
@@ -35,9 +36,10 @@ async fn load_remote(
     args: &SizeArgs,
     client: Option<&mlflow::MlflowClient>,
     reporter: Arc<dyn Reporter>,
-) -> anyhow::Result<(Model, Option<lora::AdapterEntry>)> {
+) -> anyhow::Result<(Model, Option<lora::AdapterEntry>, Option<String>)> {
     let destination = args.artifact_store.artifacts_destination.as_deref();
     let mut adapter = None;
+    let mut parser_tag = None;
     let location = match (reference.strip_prefix("runs:/"), client) {
         _ if reference.starts_with("s3://") => {
             S3Location::parse(reference).map_err(UserError::usage)?
@@ -52,6 +54,7 @@ async fn load_remote(
         (None, Some(client)) => {
             let mut model_ref = ModelRef::parse(reference, None).map_err(UserError::usage)?;
             let version = registry::resolve_version(client, &model_ref).await?;
+            parser_tag = version.tag(tag::TOOL_CALL_PARSER).map(str::to_string);
             if let Some(entry) = lora::registered_entry(&version) {
                 let (name, number) = (
                     version.tag(tag::BASE_NAME).unwrap_or_default(),
@@ -71,14 +74,38 @@ async fn load_remote(
     Ok((
         crate::sizing::remote::load_from(&s3, &location).await?,
         adapter,
+        parser_tag,
     ))
+}
+
+/// The tool-call parser: from the chat template beside a local config.json, or the one `register`
+/// recorded on a version.
+fn tool_calling_of(args: &SizeArgs, model: &Model, parser_tag: Option<String>) -> ToolCalling {
+    let model_type = model.config.model_type.as_str();
+    if let Some(parser) = parser_tag {
+        return tool_calling::from_recorded(model_type, &parser);
+    }
+    if crate::sizing::remote::is_remote(&args.model.to_string_lossy()) {
+        return tool_calling::recommend(model_type, None);
+    }
+    let dir = model
+        .config_path
+        .parent()
+        .unwrap_or(std::path::Path::new("."));
+    match registry::provenance::chat_templates(dir) {
+        Ok(Some((templates, _))) => tool_calling::recommend(model_type, Some(&templates)),
+        Ok(None) if model_type != "gpt_oss" => tool_calling::ToolCalling::unknown(
+            "no chat template beside config.json (tokenizer_config.json or chat_template.jinja)",
+        ),
+        _ => tool_calling::recommend(model_type, None),
+    }
 }
 
 /// The model and the adapters to size it for (`--lora`, or the model itself when it is an adapter).
 fn load(
     args: &SizeArgs,
     reporter: Arc<dyn Reporter>,
-) -> anyhow::Result<(Model, Vec<lora::AdapterEntry>)> {
+) -> anyhow::Result<(Model, Vec<lora::AdapterEntry>, ToolCalling)> {
     let reference = args.model.to_string_lossy().to_string();
     let (registered, folders): (Vec<&str>, Vec<&str>) = args
         .lora
@@ -86,7 +113,7 @@ fn load(
         .map(String::as_str)
         .partition(|l| l.starts_with("models:/"));
     let remote = crate::sizing::remote::is_remote(&reference);
-    let (model, mut adapters) = if remote || !registered.is_empty() {
+    let (model, mut adapters, parser_tag) = if remote || !registered.is_empty() {
         // Only the headers are fetched: config.json, and 8 + N bytes of each safetensors file.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -100,21 +127,26 @@ fn load(
                 )?),
                 false => None,
             };
-            let (model, itself) = match remote {
+            let (model, itself, parser_tag) = match remote {
                 true => load_remote(&reference, args, client.as_ref(), reporter).await?,
-                false => (Model::load(&args.model).map_err(model_error)?, None),
+                false => (Model::load(&args.model).map_err(model_error)?, None, None),
             };
             let mut adapters: Vec<lora::AdapterEntry> = itself.into_iter().collect();
             if let Some(client) = &client {
                 adapters.extend(lora::resolve_registered(client, &registered).await?);
             }
-            anyhow::Ok((model, adapters))
+            anyhow::Ok((model, adapters, parser_tag))
         })?
     } else {
-        (Model::load(&args.model).map_err(model_error)?, Vec::new())
+        (
+            Model::load(&args.model).map_err(model_error)?,
+            Vec::new(),
+            None,
+        )
     };
     adapters.extend(lora::resolve_folders(&folders, &model.config)?);
-    Ok((model, adapters))
+    let tool_calling = tool_calling_of(args, &model, parser_tag);
+    Ok((model, adapters, tool_calling))
 }
 
 /// Bumped only when a field is renamed or removed; new fields may appear within a version.
@@ -138,6 +170,8 @@ pub struct SizeReport {
     /// `--enable-lora`: the slots, the rank and the adapters sized for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lora: Option<lora::LoraSummary>,
+    /// `--tool-call-parser` for the model's chat template, and whether auto tool choice applies.
+    pub tool_calling: ToolCalling,
     /// The lines vLLM would log at start-up, to compare with a real log.
     pub vllm_log: Vec<String>,
     pub warnings: Vec<String>,
@@ -220,7 +254,7 @@ pub enum SizeOutput {
 }
 
 pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeOutput> {
-    let (model, adapters) = load(args, reporter)?;
+    let (model, adapters, tool_calling) = load(args, reporter)?;
     let lora = lora::serving(args, &adapters)?;
     let gpus = resolve_gpus(args)?;
     let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UserError::usage)?;
@@ -245,7 +279,12 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
                 vllm_version,
                 lora: lora.as_ref().map(|l| l.serving),
             };
-            reports.push(report(&model, gpu, &settings, lora.as_ref())?);
+            reports.push(report(
+                &model,
+                gpu,
+                &settings,
+                (lora.as_ref(), &tool_calling),
+            )?);
         }
     }
     Ok(if reports.len() == 1 {
@@ -297,7 +336,7 @@ fn report(
     model: &Model,
     gpu: &Gpu,
     settings: &Settings,
-    lora: Option<&lora::LoraSummary>,
+    (lora, tool_calling): (Option<&lora::LoraSummary>, &ToolCalling),
 ) -> anyhow::Result<SizeReport> {
     let mut current = estimate(model, gpu, settings).map_err(|error| {
         let hint = match &error {
@@ -407,9 +446,13 @@ fn report(
             .collect(),
         max_model_len_that_fits: current.max_model_len_that_fits,
         advice,
-        vllm_args: fits
-            .then(|| verdict::vllm_args(&current) + &lora.map(lora::vllm_args).unwrap_or_default()),
+        vllm_args: fits.then(|| {
+            verdict::vllm_args(&current)
+                + &lora.map(lora::vllm_args).unwrap_or_default()
+                + &tool_calling.vllm_args()
+        }),
         lora: lora.cloned(),
+        tool_calling: tool_calling.clone(),
         vllm_log: vllm_log(&current),
         warnings,
     })

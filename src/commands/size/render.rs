@@ -163,6 +163,15 @@ fn write_verdict(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io:
         if let Some(args) = &r.vllm_args {
             writeln!(out, "vLLM arguments: {args}")?;
         }
+        let tools = &r.tool_calling;
+        match &tools.parser {
+            Some(parser) => writeln!(
+                out,
+                "Tool calling: --tool-call-parser {parser} ({})",
+                tools.reason
+            )?,
+            None => writeln!(out, "Tool calling: {}", tools.reason)?,
+        }
         return Ok(());
     }
     writeln!(out, "{}", style.paint(Tone::Bad, "Does not fit:"))?;

@@ -1,0 +1,305 @@
+//! Which `--tool-call-parser` vLLM needs for a model, from what its chat template makes the model
+//! write. vLLM's parsers each look for their model's markers (`vllm/tool_parsers/*_tool_parser.py`)
+//! and a wrong parser silently leaves tool calls in the message content, so the template's markers
+//! decide, then the model type where one marker serves several formats. The parser names and the
+//! model families are vLLM's (`docs/features/tool_calling.md`, `vllm/tool_parsers/__init__.py`).
+
+use serde::Serialize;
+
+use crate::registry::provenance::takes_tools;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ToolCalling {
+    /// The parser to pass as `--tool-call-parser`, when one is known.
+    pub parser: Option<String>,
+    /// Whether `--enable-auto-tool-choice` applies (the template takes tools and a parser is known).
+    pub auto_tool_choice: bool,
+    /// Why, in a sentence.
+    pub reason: String,
+}
+
+/// (marker in the template, extra marker it must also have or `""`, parser, the parser's file).
+/// Checked in order: the more specific formats first.
+const MARKERS: &[(&str, &str, &str, &str)] = &[
+    (
+        "<minimax:tool_call>",
+        "",
+        "minimax_m2",
+        "minimax_m2_tool_parser.py",
+    ),
+    (
+        "<|tool_calls_section_begin|>",
+        "",
+        "kimi_k2",
+        "kimi_k2_tool_parser.py",
+    ),
+    (
+        "<｜tool▁calls▁begin｜>",
+        "function<｜tool▁sep｜>",
+        "deepseek_v3",
+        "deepseekv3_tool_parser.py",
+    ),
+    (
+        "<｜tool▁calls▁begin｜>",
+        "",
+        "deepseek_v31",
+        "deepseekv31_tool_parser.py",
+    ),
+    (
+        "<tool_call>",
+        "<function=",
+        "qwen3_xml",
+        "qwen3xml_tool_parser.py",
+    ),
+    (
+        "<tool_call>",
+        "<arg_key>",
+        "glm45",
+        "glm4_moe_tool_parser.py",
+    ),
+    ("<|tool_call>", "", "gemma4", "gemma4_tool_parser.py"),
+    ("<|tool_call|>", "", "granite", "granite_tool_parser.py"),
+    (
+        "<start_function_call>",
+        "",
+        "functiongemma",
+        "functiongemma_tool_parser.py",
+    ),
+    ("[TOOL_CALLS]", "", "mistral", "mistral_tool_parser.py"),
+    (
+        "<|python_start|>",
+        "",
+        "llama4_pythonic",
+        "llama4_pythonic_tool_parser.py",
+    ),
+    ("<|python_tag|>", "", "llama3_json", "llama_tool_parser.py"),
+    (
+        "Environment: ipython",
+        "",
+        "llama3_json",
+        "llama_tool_parser.py",
+    ),
+    ("<tool_call>", "", "hermes", "hermes_tool_parser.py"),
+];
+
+/// The parser for a model whose config says `model_type` and whose chat templates (name, text) are
+/// `templates` (`None`: not read).
+pub fn recommend(model_type: &str, templates: Option<&[(String, String)]>) -> ToolCalling {
+    // gpt-oss speaks the harmony format whatever its template shows.
+    if model_type == "gpt_oss" {
+        return known(
+            "openai",
+            "gpt-oss writes the harmony format (openai_tool_parser.py)",
+        );
+    }
+    let Some(templates) = templates else {
+        return unknown("the chat template was not read (give the model folder, or register it)");
+    };
+    let Some((_, text)) = templates
+        .iter()
+        .find(|(name, text)| takes_tools(name, text))
+    else {
+        return ToolCalling {
+            parser: None,
+            auto_tool_choice: false,
+            reason: "the chat template takes no tools: --enable-auto-tool-choice does not apply"
+                .into(),
+        };
+    };
+    for (marker, also, parser, file) in MARKERS {
+        if text.contains(marker) && (also.is_empty() || text.contains(also)) {
+            // Granite 4 writes Hermes-style <tool_call> but has its own parser.
+            let parser = match (*parser, model_type) {
+                ("hermes", "granitemoehybrid") => "granite4",
+                ("glm45", _) if model_type == "glm4_moe_lite" => "glm47",
+                (parser, _) => parser,
+            };
+            return known(
+                parser,
+                &format!("the chat template writes `{marker}` ({file})"),
+            );
+        }
+    }
+    if model_type == "jamba" && text.contains("<tool_calls>") {
+        return known(
+            "jamba",
+            "Jamba's template writes `<tool_calls>` (jamba_tool_parser.py)",
+        );
+    }
+    unknown(
+        "the chat template takes tools, but in a format none of vLLM's parsers known to llmops reads; see vLLM's tool calling docs",
+    )
+}
+
+fn known(parser: &str, reason: &str) -> ToolCalling {
+    ToolCalling {
+        parser: Some(parser.to_string()),
+        auto_tool_choice: true,
+        reason: reason.to_string(),
+    }
+}
+
+fn unknown(reason: &str) -> ToolCalling {
+    ToolCalling::unknown(reason)
+}
+
+/// What `register` recorded (`llmops.tool_call_parser`): a parser, `none` (the template takes no
+/// tools) or `unknown`.
+pub fn from_recorded(model_type: &str, recorded: &str) -> ToolCalling {
+    match recorded {
+        "none" => ToolCalling {
+            parser: None,
+            auto_tool_choice: false,
+            reason: "the chat template recorded at register time takes no tools".into(),
+        },
+        "unknown" => {
+            unknown("the chat template recorded at register time matches no parser llmops knows")
+        }
+        parser
+            if parser
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) =>
+        {
+            known(
+                parser,
+                &format!("recorded at register time from the {model_type} model's chat template"),
+            )
+        }
+        _ => unknown("the recorded parser is not a parser name"),
+    }
+}
+
+impl ToolCalling {
+    /// No parser can be named, and why.
+    pub fn unknown(reason: &str) -> ToolCalling {
+        ToolCalling {
+            parser: None,
+            auto_tool_choice: false,
+            reason: reason.to_string(),
+        }
+    }
+
+    /// The value `register` records: the parser, `none` or `unknown`.
+    pub fn recorded(&self) -> &str {
+        match (&self.parser, self.auto_tool_choice) {
+            (Some(parser), _) => parser,
+            (None, false) if self.reason.contains("takes no tools") => "none",
+            _ => "unknown",
+        }
+    }
+
+    /// The vLLM arguments, when a parser is known: ` --enable-auto-tool-choice --tool-call-parser X`.
+    pub fn vllm_args(&self) -> String {
+        match (&self.parser, self.auto_tool_choice) {
+            (Some(parser), true) => {
+                format!(" --enable-auto-tool-choice --tool-call-parser {parser}")
+            }
+            _ => String::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn default(text: &str) -> Vec<(String, String)> {
+        vec![("default".to_string(), text.to_string())]
+    }
+
+    #[test]
+    fn the_templates_markers_pick_the_parser() {
+        // Each marker as the parser named in vLLM's tool_parsers reads it.
+        for (model_type, template, parser) in [
+            (
+                "qwen2",
+                "{% if tools %}<tool_call>{{ tool_call }}</tool_call>{% endif %}",
+                "hermes",
+            ),
+            (
+                "qwen3_moe",
+                "{% if tools %}<tool_call>\n<function={{ name }}>{% endif %}",
+                "qwen3_xml",
+            ),
+            (
+                "llama",
+                "{% if tools %}Environment: ipython{% endif %}",
+                "llama3_json",
+            ),
+            (
+                "mistral",
+                "{% if tools %}[TOOL_CALLS]{% endif %}",
+                "mistral",
+            ),
+            (
+                "deepseek_v3",
+                "{% if tools %}<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>{% endif %}",
+                "deepseek_v3",
+            ),
+            (
+                "deepseek_v3",
+                "{% if tools %}<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>{{ name }}<｜tool▁sep｜>{% endif %}",
+                "deepseek_v31",
+            ),
+            (
+                "kimi_k2",
+                "{% if tools %}<|tool_calls_section_begin|>{% endif %}",
+                "kimi_k2",
+            ),
+            (
+                "glm4_moe",
+                "{% if tools %}<tool_call>{{ name }}<arg_key>{% endif %}",
+                "glm45",
+            ),
+            (
+                "granite",
+                "{% if tools %}<|tool_call|>{% endif %}",
+                "granite",
+            ),
+            (
+                "granitemoehybrid",
+                "{% if tools %}<tool_call>{% endif %}",
+                "granite4",
+            ),
+        ] {
+            let found = recommend(model_type, Some(&default(template)));
+            assert_eq!(found.parser.as_deref(), Some(parser), "{template}");
+            assert!(found.auto_tool_choice);
+            assert_eq!(
+                found.vllm_args(),
+                format!(" --enable-auto-tool-choice --tool-call-parser {parser}")
+            );
+        }
+    }
+
+    #[test]
+    fn no_tools_unknown_formats_and_harmony() {
+        let none = recommend("gemma2", Some(&default("{{ messages }}")));
+        assert_eq!((none.parser.as_deref(), none.recorded()), (None, "none"));
+        assert_eq!(none.vllm_args(), "");
+        let odd = recommend(
+            "llama",
+            Some(&default("{% if tools %}CALL {{ tools }}{% endif %}")),
+        );
+        assert_eq!((odd.parser.as_deref(), odd.recorded()), (None, "unknown"));
+        let unread = recommend("llama", None);
+        assert_eq!(unread.recorded(), "unknown");
+        let harmony = recommend("gpt_oss", None);
+        assert_eq!(harmony.parser.as_deref(), Some("openai"));
+        // A named tool_use template counts, as transformers picks it when tools are given.
+        let named = vec![
+            ("default".to_string(), "{{ messages }}".to_string()),
+            ("tool_use".to_string(), "<tool_call>".to_string()),
+        ];
+        assert_eq!(
+            recommend("llama", Some(&named)).parser.as_deref(),
+            Some("hermes")
+        );
+        assert_eq!(
+            from_recorded("qwen2", "hermes").parser.as_deref(),
+            Some("hermes")
+        );
+        assert_eq!(from_recorded("qwen2", "none").recorded(), "none");
+        assert_eq!(from_recorded("qwen2", "x; rm -rf /").parser, None);
+    }
+}
