@@ -228,6 +228,9 @@ fn python_json_string(text: &str) -> String {
     out
 }
 
+/// Chat templates as (name, text); the one transformers uses by default is named `default`.
+pub type NamedTemplates = Vec<(String, String)>;
+
 /// The chat template a folder ships, as vLLM and transformers find it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatTemplate {
@@ -255,7 +258,7 @@ pub fn chat_template(model_dir: &Path) -> Result<Option<ChatTemplate>, String> {
 
 /// The folder's chat templates as (name, text), the default one named `default`, with the file
 /// they came from.
-pub fn chat_templates(model_dir: &Path) -> Result<Option<(Vec<(String, String)>, String)>, String> {
+pub fn chat_templates(model_dir: &Path) -> Result<Option<(NamedTemplates, String)>, String> {
     let read = |file: &str| -> Result<Option<String>, String> {
         let path = model_dir.join(file);
         let Ok(meta) = std::fs::metadata(&path) else {
