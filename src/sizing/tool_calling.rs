@@ -33,9 +33,10 @@ const MARKERS: &[(&str, &str, &str, &str)] = &[
         "kimi_k2",
         "kimi_k2_tool_parser.py",
     ),
+    // V3 writes type, name, then the arguments in a ```json block; V3.1 the name, then them.
     (
         "<｜tool▁calls▁begin｜>",
-        "function<｜tool▁sep｜>",
+        "```json",
         "deepseek_v3",
         "deepseekv3_tool_parser.py",
     ),
@@ -99,6 +100,18 @@ pub fn recommend(model_type: &str, templates: Option<&[(String, String)]>) -> To
         .iter()
         .find(|(name, text)| takes_tools(name, text))
     else {
+        // Some templates render past tool calls but never show the model its tools (DeepSeek-R1's
+        // first release): vLLM's docs pair their parser with a tool-aware `--chat-template`.
+        let all: String = templates.iter().map(|(_, t)| t.as_str()).collect();
+        if let Some((marker, parser, _)) = parser_for(model_type, &all) {
+            return ToolCalling {
+                parser: Some(parser.to_string()),
+                auto_tool_choice: false,
+                reason: format!(
+                    "the chat template writes `{marker}` calls but never passes the tools to the model: pair --tool-call-parser {parser} with a tool-aware --chat-template (vLLM's examples/) before enabling auto tool choice"
+                ),
+            };
+        }
         return ToolCalling {
             parser: None,
             auto_tool_choice: false,
@@ -106,29 +119,36 @@ pub fn recommend(model_type: &str, templates: Option<&[(String, String)]>) -> To
                 .into(),
         };
     };
+    match parser_for(model_type, text) {
+        Some((marker, parser, file)) => known(
+            parser,
+            &format!("the chat template writes `{marker}` ({file})"),
+        ),
+        None => unknown(
+            "the chat template takes tools, but in a format none of vLLM's parsers known to llmops reads; see vLLM's tool calling docs",
+        ),
+    }
+}
+
+/// (marker found, parser, the parser's file) for a template's text; the model type settles the
+/// markers several formats share.
+fn parser_for(model_type: &str, text: &str) -> Option<(&'static str, &'static str, &'static str)> {
     for (marker, also, parser, file) in MARKERS {
         if text.contains(marker) && (also.is_empty() || text.contains(also)) {
             // Granite 4 writes Hermes-style <tool_call> but has its own parser.
             let parser = match (*parser, model_type) {
                 ("hermes", "granitemoehybrid") => "granite4",
-                ("glm45", _) if model_type == "glm4_moe_lite" => "glm47",
+                ("glm45", "glm4_moe_lite") => "glm47",
                 (parser, _) => parser,
             };
-            return known(
-                parser,
-                &format!("the chat template writes `{marker}` ({file})"),
-            );
+            return Some((marker, parser, file));
         }
     }
-    if model_type == "jamba" && text.contains("<tool_calls>") {
-        return known(
-            "jamba",
-            "Jamba's template writes `<tool_calls>` (jamba_tool_parser.py)",
-        );
-    }
-    unknown(
-        "the chat template takes tools, but in a format none of vLLM's parsers known to llmops reads; see vLLM's tool calling docs",
-    )
+    (model_type == "jamba" && text.contains("<tool_calls>")).then_some((
+        "<tool_calls>",
+        "jamba",
+        "jamba_tool_parser.py",
+    ))
 }
 
 fn known(parser: &str, reason: &str) -> ToolCalling {
@@ -233,7 +253,7 @@ mod tests {
             ),
             (
                 "deepseek_v3",
-                "{% if tools %}<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>{% endif %}",
+                "{% if tools %}<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>f\n```json\n{% endif %}",
                 "deepseek_v3",
             ),
             (
@@ -301,5 +321,49 @@ mod tests {
         );
         assert_eq!(from_recorded("qwen2", "none").recorded(), "none");
         assert_eq!(from_recorded("qwen2", "x; rm -rf /").parser, None);
+    }
+}
+
+#[cfg(test)]
+mod published_templates {
+    use super::*;
+    use crate::registry::provenance::chat_templates;
+
+    /// Real templates (fixtures/chat-templates) against the parser vLLM's tool calling docs name
+    /// for each model family.
+    #[test]
+    fn published_templates_get_the_parser_vllm_documents() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/chat-templates");
+        for (folder, model_type, parser) in [
+            ("qwen2.5-7b-instruct", "qwen2", Some("hermes")),
+            ("qwen3-8b", "qwen3", Some("hermes")),
+            (
+                "qwen3-coder-30b-a3b-instruct",
+                "qwen3_moe",
+                Some("qwen3_xml"),
+            ),
+            ("llama-3.1-8b-instruct", "llama", Some("llama3_json")),
+            ("mistral-7b-instruct-v0.3", "mistral", Some("mistral")),
+            // Renders calls, never shows the tools: the parser, but not auto tool choice.
+            ("deepseek-r1", "deepseek_v3", Some("deepseek_v3")),
+            ("kimi-k2-instruct", "kimi_k2", Some("kimi_k2")),
+            ("granite-3.1-8b-instruct", "granitemoe", Some("granite")),
+            ("gpt-oss-20b", "gpt_oss", Some("openai")),
+            ("gemma-2-it", "gemma2", None),
+            ("mistral-7b-instruct-v0.1", "mistral", None),
+        ] {
+            let (templates, _) = chat_templates(&root.join(folder))
+                .unwrap()
+                .unwrap_or_else(|| panic!("{folder} has a template"));
+            let found = recommend(model_type, Some(&templates));
+            assert_eq!(
+                found.parser.as_deref(),
+                parser,
+                "{folder}: {}",
+                found.reason
+            );
+            let auto = parser.is_some() && folder != "deepseek-r1";
+            assert_eq!(found.auto_tool_choice, auto, "{folder}: {}", found.reason);
+        }
     }
 }
