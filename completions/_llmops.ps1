@@ -214,6 +214,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--tp', '--tp', [CompletionResultType]::ParameterName, 'GPUs one model is split across')
             [CompletionResult]::new('--gpu-memory-utilization', '--gpu-memory-utilization', [CompletionResultType]::ParameterName, 'Fraction of each GPU''s total memory vLLM may use [default: vLLM''s, 0.92 from 0.22, 0.9 before]')
             [CompletionResult]::new('--kv-cache-dtype', '--kv-cache-dtype', [CompletionResultType]::ParameterName, 'KV cache element type')
+            [CompletionResult]::new('--kv-cache-memory-bytes', '--kv-cache-memory-bytes', [CompletionResultType]::ParameterName, 'KV cache per GPU in bytes, as vLLM''s --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization''s budget')
             [CompletionResult]::new('--dtype', '--dtype', [CompletionResultType]::ParameterName, 'Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)')
             [CompletionResult]::new('--max-num-seqs', '--max-num-seqs', [CompletionResultType]::ParameterName, 'Maximum sequences per step [default: vLLM''s, 1024 on large Hopper/Blackwell GPUs, else 256]')
             [CompletionResult]::new('--max-num-batched-tokens', '--max-num-batched-tokens', [CompletionResultType]::ParameterName, 'Maximum tokens per step [default: vLLM''s, 8192 on large Hopper/Blackwell GPUs, else 2048]')

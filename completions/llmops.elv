@@ -201,6 +201,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --tp 'GPUs one model is split across'
             cand --gpu-memory-utilization 'Fraction of each GPU''s total memory vLLM may use [default: vLLM''s, 0.92 from 0.22, 0.9 before]'
             cand --kv-cache-dtype 'KV cache element type'
+            cand --kv-cache-memory-bytes 'KV cache per GPU in bytes, as vLLM''s --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization''s budget'
             cand --dtype 'Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)'
             cand --max-num-seqs 'Maximum sequences per step [default: vLLM''s, 1024 on large Hopper/Blackwell GPUs, else 256]'
             cand --max-num-batched-tokens 'Maximum tokens per step [default: vLLM''s, 8192 on large Hopper/Blackwell GPUs, else 2048]'

@@ -200,6 +200,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l tensor-parallel-s
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory-utilization -d 'Fraction of each GPU\'s total memory vLLM may use [default: vLLM\'s, 0.92 from 0.22, 0.9 before]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l kv-cache-dtype -d 'KV cache element type' -r -f -a "auto\t'The model\'s serving dtype'
 fp8\t'One byte per element (fp8_e4m3 / fp8_e5m2)'"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l kv-cache-memory-bytes -d 'KV cache per GPU in bytes, as vLLM\'s --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization\'s budget' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l dtype -d 'Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)' -r -f -a "auto\t''
 bfloat16\t''
 float16\t''

@@ -159,6 +159,10 @@ pub struct SizeArgs {
     #[arg(long, value_enum, default_value_t = KvCacheDtype::Auto)]
     pub kv_cache_dtype: KvCacheDtype,
 
+    /// KV cache per GPU in bytes, as vLLM's --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization's budget
+    #[arg(long, value_parser = crate::units::parse_vllm_int, conflicts_with = "gpu_memory_utilization")]
+    pub kv_cache_memory_bytes: Option<u64>,
+
     /// Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)
     #[arg(long, value_enum, default_value_t = DtypeChoice::Auto)]
     pub dtype: DtypeChoice,

@@ -41,6 +41,40 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
     Ok(bytes.round() as u64)
 }
 
+/// An integer as vLLM's `human_readable_int` reads it (`vllm/utils/argparse_utils.py`): plain
+/// digits, or a number with `k`/`m`/`g`/`t` (powers of 1000, decimals allowed) or `K`/`M`/`G`/`T`
+/// (powers of 1024, whole numbers only): `8G` is 8 GiB, `25.6k` is 25,600.
+pub fn parse_vllm_int(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<u64>() {
+        return Ok(n);
+    }
+    let bad = || format!("`{text}` is not an integer like vLLM takes (`8589934592`, `8G`, `8.5g`)");
+    let (number, suffix) = text.split_at(text.len().saturating_sub(1));
+    let value = match suffix {
+        "k" | "m" | "g" | "t" => {
+            let exponent = "kmgt".find(suffix).expect("a listed suffix") as i32 + 1;
+            let value: f64 = number.parse().map_err(|_| bad())?;
+            value * 1000f64.powi(exponent)
+        }
+        "K" | "M" | "G" | "T" => {
+            let exponent = "KMGT".find(suffix).expect("a listed suffix") as u32 + 1;
+            let whole: u64 = number.parse().map_err(|_| {
+                format!("decimals are not allowed with binary suffixes like {suffix}; did you mean `{number}{}`?", suffix.to_ascii_lowercase())
+            })?;
+            return whole
+                .checked_mul(1024u64.pow(exponent))
+                .filter(|b| *b <= 1_000_000_000_000_000)
+                .ok_or_else(|| format!("`{text}` is larger than any GPU (over 1 PB)"));
+        }
+        _ => return Err(bad()),
+    };
+    if !(value.is_finite() && (0.0..=1e15).contains(&value)) {
+        return Err(format!("`{text}` is larger than any GPU (over 1 PB)"));
+    }
+    Ok(value as u64)
+}
+
 /// Bytes shown the way vLLM logs them: GiB with two decimals.
 pub struct Gib(pub f64);
 
@@ -97,6 +131,25 @@ pub fn human_bytes(bytes: u64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn reads_integers_as_vllm_does() {
+        // The examples in vLLM's `human_readable_int` docstring, and its refusal of binary decimals.
+        assert_eq!(parse_vllm_int("1k"), Ok(1_000));
+        assert_eq!(parse_vllm_int("1K"), Ok(1_024));
+        assert_eq!(parse_vllm_int("25.6k"), Ok(25_600));
+        assert_eq!(parse_vllm_int("8G"), Ok(8 * 1024 * 1024 * 1024));
+        assert_eq!(parse_vllm_int("37950772224"), Ok(37_950_772_224));
+        assert!(
+            parse_vllm_int("2.5K")
+                .unwrap_err()
+                .contains("did you mean `2.5k`")
+        );
+        for bad in ["", "k", "1x", "-1", "1e3", "9999T", "1.5"] {
+            assert!(parse_vllm_int(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
 
     #[test]

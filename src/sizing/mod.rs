@@ -204,6 +204,8 @@ pub struct Settings {
     pub vllm_version: VllmVersion,
     /// `--enable-lora` with these slots and rank.
     pub lora: Option<lora::LoraServing>,
+    /// `--kv-cache-memory-bytes`: the KV cache per GPU, instead of what the budget leaves.
+    pub kv_cache_memory_bytes: Option<u64>,
 }
 
 impl Default for Settings {
@@ -219,6 +221,7 @@ impl Default for Settings {
             enforce_eager: false,
             vllm_version: VllmVersion::LATEST,
             lora: None,
+            kv_cache_memory_bytes: None,
         }
     }
 }
@@ -235,6 +238,8 @@ pub struct Resolved {
     pub max_num_batched_tokens: u64,
     pub enforce_eager: bool,
     pub block_size: u64,
+    /// `--kv-cache-memory-bytes`, when given.
+    pub kv_cache_memory_bytes: Option<u64>,
 }
 
 /// The context vLLM assumes when config.json has none of its context keys and no `--max-model-len`
@@ -250,6 +255,8 @@ pub enum Problem {
     ContextTooLong { requested: u64, limit: u64 },
     /// Weights and overhead leave nothing for KV cache.
     NoKvMemory { available_bytes: i64 },
+    /// `--kv-cache-memory-bytes` plus weights and overhead exceed the GPU: the allocation fails.
+    PinnedKvCacheTooLarge { over_bytes: u64 },
     /// One request of `max_model_len` needs more KV than there is.
     RequestDoesNotFit {
         needed_bytes: u64,
@@ -279,6 +286,8 @@ pub struct Estimate {
     /// Not charged but still allocated later, in the `1 − gpu_memory_utilization` headroom (< 0.21).
     pub cuda_graph_outside_budget_bytes: u64,
     pub available_kv_bytes: i64,
+    /// The `--kv-cache-memory-bytes` vLLM would suggest to pin this budget (its debug line).
+    pub suggested_kv_cache_memory_bytes: i64,
     pub kv_bytes_per_token: u64,
     pub state_bytes_per_sequence: u64,
     pub num_blocks: u64,
@@ -398,7 +407,7 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         settings.vllm_version.reports_tokens_from_concurrency(),
     );
     let max_concurrency = num_blocks as f64 / blocks_per_request as f64;
-    let problems = find_problems(
+    let mut problems = find_problems(
         config,
         &resolved,
         &plan,
@@ -406,6 +415,11 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         num_blocks,
         blocks_per_request,
     );
+    if budget.over_memory_bytes > 0 {
+        problems.push(Problem::PinnedKvCacheTooLarge {
+            over_bytes: budget.over_memory_bytes,
+        });
+    }
     let max_model_len_that_fits = longest_context_that_fits(config, &plan, &resolved, num_blocks);
 
     Ok(Estimate {
@@ -421,6 +435,7 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         cuda_graph_bytes: budget.cuda_graph_bytes,
         cuda_graph_outside_budget_bytes: budget.cuda_graph_outside_budget_bytes,
         available_kv_bytes,
+        suggested_kv_cache_memory_bytes: budget.suggested_kv_cache_memory_bytes,
         kv_bytes_per_token: plan.bytes_per_token,
         state_bytes_per_sequence: plan.state_bytes_per_sequence,
         num_blocks,
@@ -482,6 +497,7 @@ fn resolve_settings(
         max_num_batched_tokens,
         enforce_eager: settings.enforce_eager,
         block_size: plan.block_size,
+        kv_cache_memory_bytes: settings.kv_cache_memory_bytes,
     };
     Ok((resolved, plan))
 }
@@ -499,6 +515,9 @@ struct MemoryBudget {
     cuda_graph_outside_budget_bytes: u64,
     /// Negative when weights and overhead exceed the request.
     available_kv_bytes: i64,
+    suggested_kv_cache_memory_bytes: i64,
+    /// With `--kv-cache-memory-bytes`: how far everything exceeds the GPU's memory.
+    over_memory_bytes: u64,
 }
 
 fn memory_budget(
@@ -535,12 +554,23 @@ fn memory_budget(
         } else {
             (0, graphs)
         };
-    let available_kv_bytes = requested_bytes as i64
-        - weights_bytes as i64
-        - lora_bytes as i64
-        - activation_bytes as i64
-        - non_torch_bytes as i64
-        - cuda_graph_bytes as i64;
+    let non_kv_bytes =
+        weights_bytes + lora_bytes + activation_bytes + non_torch_bytes + cuda_graph_bytes;
+    // vLLM's suggestion to pin the budget: what fits the requested memory, less a 150 MiB margin
+    // for the profile's underestimate (`gpu_worker.py`, `kv_cache_memory_bytes_to_requested_limit`).
+    // vLLM counts the graphs it captured here whether or not its budget was charged for them.
+    let suggested_kv_cache_memory_bytes = requested_bytes as i64
+        - (non_kv_bytes + cuda_graph_outside_budget_bytes) as i64
+        - PIN_MARGIN_BYTES as i64;
+    // With --kv-cache-memory-bytes vLLM skips the budget and takes the figure as given.
+    let available_kv_bytes = match settings.kv_cache_memory_bytes {
+        Some(pinned) => pinned as i64,
+        None => requested_bytes as i64 - non_kv_bytes as i64,
+    };
+    let over_memory_bytes = settings
+        .kv_cache_memory_bytes
+        .map(|pinned| (non_kv_bytes + pinned).saturating_sub(gpu.memory_bytes))
+        .unwrap_or(0);
     Ok(MemoryBudget {
         requested_bytes,
         weights_bytes,
@@ -552,8 +582,13 @@ fn memory_budget(
         cuda_graph_bytes,
         cuda_graph_outside_budget_bytes,
         available_kv_bytes,
+        suggested_kv_cache_memory_bytes,
+        over_memory_bytes,
     })
 }
+
+/// The margin vLLM leaves when it suggests `--kv-cache-memory-bytes` (150 MiB).
+const PIN_MARGIN_BYTES: u64 = 150 << 20;
 
 /// Why vLLM would refuse to start with these settings; empty when it starts.
 fn find_problems(

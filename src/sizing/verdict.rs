@@ -59,10 +59,16 @@ pub fn advise(model: &Model, gpu: &Gpu, settings: &Settings, current: &Estimate)
 /// The argument line to paste into `vllm serve` for settings that fit.
 pub fn vllm_args(estimate: &Estimate) -> String {
     let s = &estimate.settings;
-    let mut args = format!(
-        "--max-model-len {} --gpu-memory-utilization {}",
-        s.max_model_len, s.gpu_memory_utilization
-    );
+    let mut args = match s.kv_cache_memory_bytes {
+        Some(bytes) => format!(
+            "--max-model-len {} --kv-cache-memory-bytes {bytes}",
+            s.max_model_len
+        ),
+        None => format!(
+            "--max-model-len {} --gpu-memory-utilization {}",
+            s.max_model_len, s.gpu_memory_utilization
+        ),
+    };
     if s.tensor_parallel_size > 1 {
         args.push_str(&format!(
             " --tensor-parallel-size {}",

@@ -476,3 +476,50 @@ fn a_config_without_a_context_length_is_sized_at_vllms_2048() {
         "{report}"
     );
 }
+
+/// `--kv-cache-memory-bytes` replaces the budget, as vLLM's does: the KV cache is the figure given
+/// (`8G` is 8 GiB, as vLLM reads it), the vLLM arguments carry it instead of the utilization, and a
+/// figure the GPU cannot hold beside the weights is refused with exit 1.
+#[test]
+fn a_pinned_kv_cache_replaces_the_budget() {
+    let model = fixture("llama-3.1-8b");
+    let (report, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "H100",
+        "--max-model-len",
+        "16384",
+        "--kv-cache-memory-bytes",
+        "20G",
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["per_gpu"]["available_kv_bytes"], 21_474_836_480u64);
+    assert_eq!(
+        report["vllm_args"],
+        "--max-model-len 16384 --kv-cache-memory-bytes 21474836480"
+    );
+    assert!(report["kv_cache_memory_bytes_to_pin"].is_null());
+    // 20 GiB of KV beside 14.96 GiB of weights is more than an L4's 22.49 GiB.
+    let (report, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "L4",
+        "--max-model-len",
+        "8192",
+        "--kv-cache-memory-bytes",
+        "20G",
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(report["problems"][0]["kind"], "pinned_kv_cache_too_large");
+    llmops()
+        .args([
+            "size",
+            model.to_str().unwrap(),
+            "--kv-cache-memory-bytes",
+            "8G",
+        ])
+        .args(["--gpu-memory-utilization", "0.9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+}

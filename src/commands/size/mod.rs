@@ -167,6 +167,10 @@ pub struct SizeReport {
     pub advice: Advice,
     /// Arguments to paste into `vllm serve` (null when the model does not fit as asked).
     pub vllm_args: Option<String>,
+    /// `--kv-cache-memory-bytes` that pins this KV budget, as vLLM suggests it (the requested memory
+    /// less weights, activations, non-torch and CUDA-graph memory, less 150 MiB); null when pinned
+    /// already or when nothing is left.
+    pub kv_cache_memory_bytes_to_pin: Option<u64>,
     /// `--enable-lora`: the slots, the rank and the adapters sized for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lora: Option<lora::LoraSummary>,
@@ -278,6 +282,7 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
                 enforce_eager: args.enforce_eager,
                 vllm_version,
                 lora: lora.as_ref().map(|l| l.serving),
+                kv_cache_memory_bytes: args.kv_cache_memory_bytes,
             };
             reports.push(report(
                 &model,
@@ -451,6 +456,9 @@ fn report(
                 + &lora.map(lora::vllm_args).unwrap_or_default()
                 + &tool_calling.vllm_args()
         }),
+        kv_cache_memory_bytes_to_pin: (current.settings.kv_cache_memory_bytes.is_none()
+            && current.suggested_kv_cache_memory_bytes > 0)
+            .then_some(current.suggested_kv_cache_memory_bytes as u64),
         lora: lora.cloned(),
         tool_calling: tool_calling.clone(),
         vllm_log: vllm_log(&current),
@@ -505,6 +513,11 @@ fn problem_message(problem: &Problem, estimate: &Estimate) -> String {
         Problem::ContextTooLong { requested, limit } => format!(
             "User-specified max_model_len ({requested}) is greater than the derived max_model_len ({limit}); \
              vLLM refuses it unless VLLM_ALLOW_LONG_MAX_MODEL_LEN=1"
+        ),
+        Problem::PinnedKvCacheTooLarge { over_bytes } => format!(
+            "--kv-cache-memory-bytes with the weights and overhead exceeds the GPU's memory by {}: \
+             vLLM runs out of memory allocating the KV cache",
+            gib(*over_bytes as f64)
         ),
         Problem::NoKvMemory { available_bytes } => format!(
             "No available memory for the cache blocks: weights and overhead leave {} for the KV cache",

@@ -163,6 +163,13 @@ fn write_verdict(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io:
         if let Some(args) = &r.vllm_args {
             writeln!(out, "vLLM arguments: {args}")?;
         }
+        if let Some(bytes) = r.kv_cache_memory_bytes_to_pin {
+            writeln!(
+                out,
+                "To pin this KV cache size: --kv-cache-memory-bytes {bytes} (vLLM's suggestion, {})",
+                gib(bytes as f64)
+            )?;
+        }
         let tools = &r.tool_calling;
         match &tools.parser {
             Some(parser) => writeln!(
