@@ -15,6 +15,7 @@ mod multipart;
 mod parser_never_panics;
 mod promote;
 mod register;
+mod size_accuracy;
 mod size_cli;
 mod snapshots;
 mod stack;

@@ -1,0 +1,286 @@
+//! Every published start-up log in `fixtures/vllm-logs/logs.json` whose model has its own config
+//! fixture, reproduced with the logged settings: the error of weights, available KV cache and KV
+//! tokens, per log, written to `docs/size-accuracy.md` (run with `LLMOPS_WRITE_ACCURACY=1` to
+//! refresh it after a change to the model; the test fails while the committed table is stale).
+//!
+//! Logs whose checkpoint differs from every config fixture (quantized variants served with a base
+//! model's config), the old V0 engine, vLLM before 0.10, pipeline parallelism and logs that give no
+//! version or no GPU size are listed as skipped, each with the reason: a figure predicted for another
+//! checkpoint or setting would not test anything.
+
+use std::fmt::Write;
+
+use llmops::sizing::{DtypeChoice, KvCacheDtype, Model, Settings, VllmVersion, estimate, gpus};
+use serde_json::Value;
+
+use crate::common::{GIB, fixture};
+
+/// The served model → its own config fixture (same checkpoint; Instruct and base Llama 3.1 8B share
+/// every field `size` reads).
+const FIXTURES: &[(&str, &str)] = &[
+    ("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b"),
+    ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b-instruct"),
+    ("Qwen/Qwen2.5-72B-Instruct", "qwen2.5-72b-instruct"),
+    ("openai/gpt-oss-20b", "gpt-oss-20b"),
+    ("google/gemma-2-9b-it", "gemma-2-9b-it"),
+    ("Qwen/Qwen3-8B", "qwen3-8b"),
+    ("Qwen/Qwen3-14B", "qwen3-14b"),
+    ("Qwen/Qwen3-0.6B", "qwen3-0.6b"),
+    (
+        "Qwen/Qwen3-Next-80B-A3B-Instruct",
+        "qwen3-next-80b-a3b-instruct",
+    ),
+];
+
+struct Row {
+    id: String,
+    version: String,
+    gpu: String,
+    weights: Option<(f64, f64)>,
+    available_kv: Option<(f64, f64)>,
+    kv_tokens: Option<(f64, f64)>,
+    logged_started: bool,
+    predicted_fits: bool,
+}
+
+fn number(value: &Value) -> Option<f64> {
+    value.as_f64()
+}
+
+/// The GPU a log ran on: the catalogue GPU its description names (a word that is a catalogue name,
+/// or the one name that word starts), with the logged total when there is one.
+fn gpu_of(entry: &Value) -> Option<gpus::Gpu> {
+    let description = entry["gpu"]
+        .as_str()
+        .unwrap_or_default()
+        .to_ascii_uppercase();
+    let names: Vec<&str> = gpus::names()
+        .into_iter()
+        .filter(|n| *n != "custom")
+        .collect();
+    let named = description
+        .split(|c: char| c.is_whitespace() || "(),;:'".contains(c))
+        .find_map(|word| {
+            let exact = names.iter().find(|n| n.eq_ignore_ascii_case(word));
+            let prefixed: Vec<&&str> = names
+                .iter()
+                .filter(|n| {
+                    n.split('-')
+                        .next()
+                        .is_some_and(|p| p.eq_ignore_ascii_case(word))
+                })
+                .collect();
+            exact.or(match prefixed.as_slice() {
+                [one] => Some(*one),
+                _ => None,
+            })
+        })
+        .and_then(|name| gpus::find(name));
+    match (number(&entry["gpu_total_gib"]), named) {
+        (Some(total), Some(gpu)) => Some(gpus::Gpu {
+            memory_bytes: (total * GIB) as u64,
+            ..gpu.clone()
+        }),
+        (Some(total), None) => Some(gpus::custom((total * GIB) as u64)),
+        (None, Some(gpu)) => Some(gpu.clone()),
+        (None, None) => None,
+    }
+}
+
+/// Why a log cannot be reproduced as logged, if it cannot.
+fn skip_reason(entry: &Value) -> Option<String> {
+    let model = entry["model"].as_str().unwrap_or_default();
+    let settings = &entry["settings"];
+    if !FIXTURES.iter().any(|(m, _)| *m == model) {
+        return Some("no config fixture of this exact checkpoint".into());
+    }
+    if entry["engine"] != "V1" {
+        return Some("V0 engine".into());
+    }
+    let version = entry["vllm_version"].as_str().unwrap_or_default();
+    match VllmVersion::parse(version) {
+        Ok(v) if v.minor >= 10 || v.major > 0 => {}
+        Ok(_) => return Some(format!("vLLM {version}, before 0.10")),
+        Err(_) => return Some("no vLLM version".into()),
+    }
+    if settings["pipeline_parallel_size"].as_u64().unwrap_or(1) > 1 {
+        return Some("pipeline parallel".into());
+    }
+    // `--quantization fp8` on an unquantized checkpoint: weights quantized at load, not modelled.
+    if settings["quantization"].as_str() == Some("fp8") && model.starts_with("meta-llama/") {
+        return Some("online --quantization fp8 (quantized at load) is not modelled".into());
+    }
+    if gpu_of(entry).is_none() {
+        return Some("no GPU size".into());
+    }
+    None
+}
+
+fn settings_of(entry: &Value) -> Settings {
+    let s = &entry["settings"];
+    let version = entry["vllm_version"].as_str().unwrap_or_default();
+    Settings {
+        max_model_len: s["max_model_len"].as_u64(),
+        tensor_parallel_size: s["tensor_parallel_size"].as_u64().unwrap_or(1),
+        gpu_memory_utilization: s["gpu_memory_utilization"].as_f64(),
+        kv_cache_dtype: match s["kv_cache_dtype"].as_str() {
+            Some(fp8) if fp8.starts_with("fp8") => KvCacheDtype::Fp8,
+            _ => KvCacheDtype::Auto,
+        },
+        dtype: match s["dtype"].as_str() {
+            Some("float32") => DtypeChoice::Float32,
+            Some("float16") => DtypeChoice::Float16,
+            Some("bfloat16") => DtypeChoice::Bfloat16,
+            _ => DtypeChoice::Auto,
+        },
+        max_num_seqs: s["max_num_seqs"].as_u64(),
+        max_num_batched_tokens: s["max_num_batched_tokens"].as_u64(),
+        enforce_eager: s["enforce_eager"].as_bool().unwrap_or(false),
+        vllm_version: VllmVersion::parse(version).unwrap(),
+        ..Settings::default()
+    }
+}
+
+fn reproduce(entry: &Value) -> Row {
+    let model_name = entry["model"].as_str().unwrap();
+    let (_, folder) = FIXTURES.iter().find(|(m, _)| *m == model_name).unwrap();
+    let model = Model::load(&fixture(folder)).unwrap();
+    let gpu = gpu_of(entry).unwrap();
+    let predicted = estimate(&model, &gpu, &settings_of(entry)).unwrap();
+    let logged = &entry["logged"];
+    let pair = |logged: Option<f64>, predicted: f64| logged.map(|l| (l, predicted));
+    let available = logged["available_kv_gib"].as_f64();
+    Row {
+        id: entry["id"].as_str().unwrap().to_string(),
+        version: entry["vllm_version"].as_str().unwrap().to_string(),
+        gpu: format!("{} ({:.2} GiB)", gpu.name, gpu.memory_gib()),
+        weights: pair(
+            logged["model_loading_gib"].as_f64(),
+            predicted.weights_bytes as f64 / GIB,
+        ),
+        available_kv: pair(available, predicted.available_kv_bytes as f64 / GIB),
+        kv_tokens: pair(logged["kv_tokens"].as_f64(), predicted.kv_tokens as f64),
+        logged_started: !entry["id"].as_str().unwrap().contains("fails")
+            && available.is_none_or(|a| a > 0.0),
+        predicted_fits: predicted.fits(),
+    }
+}
+
+fn error((logged, predicted): (f64, f64)) -> f64 {
+    (predicted - logged) / logged
+}
+
+fn cell(value: Option<(f64, f64)>, digits: usize) -> String {
+    match value {
+        Some((logged, predicted)) => format!(
+            "{logged:.digits$} → {predicted:.digits$} ({:+.1} %)",
+            error((logged, predicted)) * 100.0
+        ),
+        None => "-".into(),
+    }
+}
+
+fn table(rows: &[Row], skipped: &[(String, String)]) -> String {
+    let mut out = String::new();
+    let kv_ok = |r: &Row| {
+        r.available_kv
+            .is_some_and(|(l, p)| (p - l).abs() <= 0.5 || error((l, p)).abs() <= 0.05)
+    };
+    let with_kv = rows.iter().filter(|r| r.available_kv.is_some()).count();
+    let within = rows.iter().filter(|r| kv_ok(r)).count();
+    let weights_within = rows
+        .iter()
+        .filter(|r| r.weights.is_some_and(|w| error(w).abs() <= 0.02))
+        .count();
+    let with_weights = rows.iter().filter(|r| r.weights.is_some()).count();
+    let verdicts = rows
+        .iter()
+        .filter(|r| r.logged_started == r.predicted_fits)
+        .count();
+    writeln!(
+        out,
+        "# How close `llmops size` is to vLLM's own start-up logs\n"
+    )
+    .unwrap();
+    writeln!(out, "Generated by `tests/it/size_accuracy.rs` from `fixtures/vllm-logs/logs.json` (each log's source is there). Logged → predicted, in GiB (tokens for the KV cache size), with the error.\n").unwrap();
+    writeln!(
+        out,
+        "- Logs reproduced: {}; skipped: {} (reasons below).",
+        rows.len(),
+        skipped.len()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "- Available KV cache within 5 % or 0.5 GiB: {within} of {with_kv}."
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "- Weights within 2 %: {weights_within} of {with_weights}."
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "- Verdict (starts / does not start) right: {verdicts} of {}.\n",
+        rows.len()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| log | vLLM | GPU | weights | available KV | KV tokens |"
+    )
+    .unwrap();
+    writeln!(out, "|---|---|---|---|---|---|").unwrap();
+    for r in rows {
+        writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            r.id,
+            r.version,
+            r.gpu,
+            cell(r.weights, 2),
+            cell(r.available_kv, 2),
+            cell(r.kv_tokens, 0)
+        )
+        .unwrap();
+    }
+    writeln!(out, "\n## Skipped\n").unwrap();
+    writeln!(out, "| log | why |").unwrap();
+    writeln!(out, "|---|---|").unwrap();
+    for (id, why) in skipped {
+        writeln!(out, "| `{id}` | {why} |").unwrap();
+    }
+    out
+}
+
+#[test]
+fn published_logs_are_reproduced_and_the_table_is_current() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let entries: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(root.join("fixtures/vllm-logs/logs.json")).unwrap(),
+    )
+    .unwrap();
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    for entry in &entries {
+        match skip_reason(entry) {
+            Some(why) => skipped.push((entry["id"].as_str().unwrap().to_string(), why)),
+            None => rows.push(reproduce(entry)),
+        }
+    }
+    let text = table(&rows, &skipped);
+    let path = root.join("docs/size-accuracy.md");
+    if std::env::var_os("LLMOPS_WRITE_ACCURACY").is_some() {
+        std::fs::write(&path, &text).unwrap();
+    }
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap_or_default(),
+        text,
+        "docs/size-accuracy.md is stale: run `LLMOPS_WRITE_ACCURACY=1 cargo test --test it size_accuracy`"
+    );
+    // Every verdict right: a model vLLM started is predicted to fit, and the reverse.
+    for r in &rows {
+        assert_eq!(r.predicted_fits, r.logged_started, "{}", r.id);
+    }
+}
