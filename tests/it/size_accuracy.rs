@@ -79,10 +79,10 @@ fn gpu_of(entry: &Value) -> Option<gpus::Gpu> {
     match (number(&entry["gpu_total_gib"]), named) {
         (Some(total), Some(gpu)) => Some(gpus::Gpu {
             memory_bytes: (total * GIB) as u64,
-            ..gpu.clone()
+            ..*gpu
         }),
         (Some(total), None) => Some(gpus::custom((total * GIB) as u64)),
-        (None, Some(gpu)) => Some(gpu.clone()),
+        (None, Some(gpu)) => Some(*gpu),
         (None, None) => None,
     }
 }
