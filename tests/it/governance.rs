@@ -210,280 +210,313 @@ fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
     tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
 }
 
+/// One model's release history on the shared MLflow 3 stack: three trained versions registered
+/// with their lineage, a prod root, and a project folder whose `llmops.toml` holds a gate.
+struct Release {
+    name: String,
+    dev: tempfile::TempDir,
+    prod: tempfile::TempDir,
+    project: tempfile::TempDir,
+    model: tempfile::TempDir,
+    registered: Vec<Value>,
+    /// (run id, dataset digest MLflow gave) of each version's training run.
+    trainings: Vec<(String, String)>,
+}
+
+impl Release {
+    /// v1, v2 and v3, trained to accuracy 0.84, 0.90 and 0.80, each registered with `--source`,
+    /// `--training-run` and `--dataset`; the project gates every promote on toxicity.
+    fn trained() -> Release {
+        let name = unique("governed");
+        let project = tempfile::tempdir().unwrap();
+        std::fs::write(
+            project.path().join("llmops.toml"),
+            format!("[gates.\"{name}\"]\nrequire = [\"metric:toxicity <= 0.05\"]\n"),
+        )
+        .unwrap();
+        let mut release = Release {
+            name,
+            dev: tempfile::tempdir().unwrap(),
+            prod: tempfile::tempdir().unwrap(),
+            project,
+            model: model_folder(),
+            registered: Vec::new(),
+            trainings: Vec::new(),
+        };
+        for (i, accuracy) in [0.84, 0.90, 0.80].into_iter().enumerate() {
+            let (run, digest) = train(&release.name, &format!("train-v{}", i + 1), accuracy);
+            let registered = register(
+                &release.name,
+                release.model.path(),
+                release.dev.path(),
+                &[
+                    "--source",
+                    "hf://llmops-tests/tiny-llama@0123abcd",
+                    "--training-run",
+                    &run,
+                    "--dataset",
+                    "eval-2026-11=s3://data/eval-2026-11.jsonl",
+                ],
+            );
+            release.registered.push(registered);
+            release.trainings.push((run, digest));
+        }
+        release
+    }
+
+    fn run(&self, args: &[&str]) -> std::process::Output {
+        llmops(args, self.prod.path(), self.project.path())
+    }
+
+    fn uri(&self, version: u32) -> String {
+        format!("models:/{}/{version}", self.name)
+    }
+
+    fn served(&self, version: usize) -> std::path::PathBuf {
+        let parent = self.registered[version - 1]["parent_run_id"]
+            .as_str()
+            .unwrap();
+        self.prod.path().join("llm-models").join(parent)
+    }
+
+    /// A failed gate (the flags' and the file's): exit 1, a line per gate, nothing written. Then
+    /// the evaluations log toxicity, and v1 and v2 pass their gates and take @champion in turn.
+    fn gates_refuse_then_admit(&self) {
+        let stderr = failed(&self.run(&[
+            "promote",
+            &self.uri(1),
+            "--require",
+            "metric:accuracy >= 0.85",
+            "--require",
+            "tag:approved=yes",
+        ]));
+        assert!(
+            stderr.contains("3 of 3 promotion gates failed; nothing was downloaded"),
+            "{stderr}"
+        );
+        for row in [
+            "FAIL metric:accuracy >= 0.85 0.84 (training run, step 2)",
+            "FAIL tag:approved=yes none",
+            "FAIL metric:toxicity <= 0.05 [llmops.toml] none",
+        ] {
+            assert!(stderr.contains(row), "{row}\n{stderr}");
+        }
+        assert!(
+            tree_hash(self.prod.path()).is_empty(),
+            "nothing was written"
+        );
+
+        for (v, toxicity) in [(1, 0.01), (2, 0.02), (3, 0.03)] {
+            evaluate(&self.name, &self.name, v, "toxicity", toxicity);
+        }
+        ok(&self.run(&[
+            "promote",
+            &self.uri(1),
+            "--require",
+            "metric:accuracy >= 0.82",
+            "--alias",
+            "champion",
+        ]));
+        assert_eq!(
+            tag(&tags(&self.name, 1), "llmops.promoted_gates"),
+            Some(
+                "metric:accuracy >= 0.82 (0.84 (training run, step 2)); \
+                 metric:toxicity <= 0.05 [llmops.toml] (0.01 (logged model, step 3))"
+            )
+        );
+        ok(&self.run(&[
+            "promote",
+            &self.uri(2),
+            "--require-better-than",
+            "@champion:accuracy",
+            "--alias",
+            "champion",
+        ]));
+    }
+
+    /// The bad release: v3 scores worse than the champion (v2) and is refused; it goes to prod
+    /// as a shadow copy without an alias, and a LoRA adapter trained on it is promoted beside it.
+    fn bad_release_is_refused(&self) -> String {
+        let stderr = failed(&self.run(&[
+            "promote",
+            &self.uri(3),
+            "--require-better-than",
+            "@champion:accuracy",
+        ]));
+        assert!(
+            stderr.contains(
+                "FAIL better than @champion:accuracy 0.8 against 0.9 of @champion (version 2)"
+            ),
+            "{stderr}"
+        );
+        assert!(!self.served(3).exists());
+        ok(&self.run(&["promote", &self.uri(3)]));
+        let adapter_name = format!("{}-lora", self.name);
+        let mut config = crate::adapters::lora_config(8, &["q_proj", "v_proj"]);
+        config["base_model_name_or_path"] = serde_json::json!("llmops-tests/tiny-llama");
+        let modules = [
+            ("q_proj", crate::adapters::Q),
+            ("v_proj", crate::adapters::V),
+        ];
+        let adapter = crate::adapters::adapter_folder(&config, 8, &modules, 16);
+        let base = self.uri(3);
+        register(
+            &adapter_name,
+            adapter.path(),
+            self.dev.path(),
+            &["--base", &base],
+        );
+        ok(&self.run(&["promote", &format!("models:/{adapter_name}/1")]));
+        adapter_name
+    }
+
+    /// Rollback puts @champion back on v1, whose prod copy verifies; prune --keep 1 removes v2
+    /// only (v3 is the most recent and the adapter's base, v1 is aliased).
+    fn rollback_and_prune(&self) {
+        let rolled: Value =
+            serde_json::from_str(&ok(&self.run(&["rollback", &self.name, "--output", "json"])))
+                .unwrap();
+        assert_eq!(
+            (
+                rolled["from_version"].as_str(),
+                rolled["to_version"].as_str()
+            ),
+            (Some("2"), Some("1"))
+        );
+        let holder = stack().rest_get(&format!(
+            "/api/2.0/mlflow/registered-models/alias?name={}&alias=champion",
+            self.name
+        ));
+        assert_eq!(holder["model_version"]["version"], "1");
+        ok(&self.run(&["verify", &self.uri(1)]));
+
+        let pruned: Value = serde_json::from_str(&ok(
+            &self.run(&["prune", &self.name, "--keep", "1", "--output", "json"])
+        ))
+        .unwrap();
+        assert_eq!(
+            actions(&pruned),
+            [
+                // Also the most recent; the reason that holds whatever --keep says is the one given.
+                (
+                    "3".into(),
+                    format!("kept: the base of adapter {}-lora/1", self.name)
+                ),
+                ("2".into(), "removed".into()),
+                ("1".into(), "kept: @champion points to it".into()),
+            ]
+        );
+        assert!(!self.served(2).exists());
+        assert!(self.served(1).is_dir() && self.served(3).is_dir());
+        assert!(tag(&tags(&self.name, 2), "llmops.pruned").is_some());
+    }
+
+    /// The audit log has one line per action, in order, and `status` reads the same history.
+    fn history_is_one_line_per_action(&self, adapter_name: &str) {
+        let lines = audit_lines(self.prod.path());
+        let kinds: Vec<(&str, &str, &str)> = lines
+            .iter()
+            .map(|l| {
+                (
+                    l["action"].as_str().unwrap(),
+                    l["name"].as_str().unwrap(),
+                    l["version"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        let name = self.name.as_str();
+        assert_eq!(
+            kinds,
+            [
+                ("promote", name, "1"),
+                ("promote", name, "2"),
+                ("promote", name, "3"),
+                ("promote", adapter_name, "1"),
+                ("rollback", name, "1"),
+                ("prune", name, "2"),
+            ]
+        );
+        assert_eq!(lines[1]["alias_before"], "1");
+        let status: Value =
+            serde_json::from_str(&ok(&self.run(&["status", name, "--output", "json"]))).unwrap();
+        let last: Vec<(String, Value)> = status["versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["version"].as_str().unwrap().to_string(),
+                    v["last_action"]["action"].clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            last,
+            [
+                ("3".to_string(), Value::from("promote")),
+                ("2".to_string(), Value::from("prune")),
+                ("1".to_string(), Value::from("rollback")),
+            ]
+        );
+    }
+
+    /// The template's tool-call format, recorded at register time, reaches `size` of the version.
+    fn tool_parser_reaches_size(&self) {
+        assert_eq!(
+            tag(&tags(&self.name, 1), "llmops.tool_call_parser"),
+            Some("hermes")
+        );
+        let sized = stack()
+            .llmops()
+            .args([
+                "size",
+                &self.uri(1),
+                "--gpu",
+                "L4",
+                "--max-model-len",
+                "4096",
+            ])
+            .args(["--output", "json"])
+            .env(
+                "LLMOPS_ARTIFACTS_DESTINATION",
+                stack().var("LLMOPS_ARTIFACTS_DESTINATION"),
+            )
+            .output()
+            .unwrap();
+        let sized: Value = serde_json::from_str(&ok(&sized)).unwrap();
+        assert_eq!(sized["tool_calling"]["parser"], "hermes");
+        assert!(
+            sized["vllm_args"]
+                .as_str()
+                .unwrap()
+                .ends_with("--enable-auto-tool-choice --tool-call-parser hermes"),
+            "{sized}"
+        );
+    }
+}
+
 /// A release, a bad release and a rollback: three trained versions with sources, training runs,
 /// datasets and metrics logged the MLflow way; gates (flags and the project's llmops.toml);
 /// `--require-better-than` refusing a worse v3; a LoRA adapter on v3; rollback; prune; lineage.
 #[test]
 fn release_bad_release_and_rollback() {
-    let name = unique("governed");
-    let (dev, prod, project) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let (prod_path, cwd) = (prod.path(), project.path());
-    // The project's gates: every promote of this model needs a low toxicity on its logged model.
-    std::fs::write(
-        cwd.join("llmops.toml"),
-        format!("[gates.\"{name}\"]\nrequire = [\"metric:toxicity <= 0.05\"]\n"),
-    )
-    .unwrap();
-    let model = model_folder();
-    let eval_uri = "s3://data/eval-2026-11.jsonl";
-    let source = "hf://llmops-tests/tiny-llama@0123abcd";
-    let mut registered = Vec::new();
-    let mut trainings = Vec::new();
-    for (i, accuracy) in [0.84, 0.90, 0.80].into_iter().enumerate() {
-        let (run, digest) = train(&name, &format!("train-v{}", i + 1), accuracy);
-        let dataset = format!("eval-2026-11={eval_uri}");
-        registered.push(register(
-            &name,
-            model.path(),
-            dev.path(),
-            &[
-                "--source",
-                source,
-                "--training-run",
-                &run,
-                "--dataset",
-                &dataset,
-            ],
-        ));
-        trainings.push((run, digest));
-    }
-    let uri = |v: u32| format!("models:/{name}/{v}");
-    let parent = |v: usize| {
-        registered[v - 1]["parent_run_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let run = |args: &[&str]| llmops(args, prod_path, cwd);
-
-    // A failed gate (the flags' and the file's): exit 1, a line per gate, nothing written.
-    let stderr = failed(&run(&[
-        "promote",
-        &uri(1),
-        "--require",
-        "metric:accuracy >= 0.85",
-        "--require",
-        "tag:approved=yes",
-    ]));
-    assert!(
-        stderr.contains("3 of 3 promotion gates failed; nothing was downloaded"),
-        "{stderr}"
-    );
-    for row in [
-        "FAIL metric:accuracy >= 0.85 0.84 (training run, step 2)",
-        "FAIL tag:approved=yes none",
-        "FAIL metric:toxicity <= 0.05 [llmops.toml] none",
-    ] {
-        assert!(stderr.contains(row), "{row}\n{stderr}");
-    }
-    assert!(tree_hash(prod_path).is_empty(), "nothing was written");
-
-    // Evaluations log toxicity on each logged model; v1 then v2 pass and take @champion in turn.
-    for (v, toxicity) in [(1, 0.01), (2, 0.02), (3, 0.03)] {
-        evaluate(&name, &name, v, "toxicity", toxicity);
-    }
-    ok(&run(&[
-        "promote",
-        &uri(1),
-        "--require",
-        "metric:accuracy >= 0.82",
-        "--alias",
-        "champion",
-    ]));
-    assert_eq!(
-        tag(&tags(&name, 1), "llmops.promoted_gates"),
-        Some(
-            "metric:accuracy >= 0.82 (0.84 (training run, step 2)); \
-             metric:toxicity <= 0.05 [llmops.toml] (0.01 (logged model, step 3))"
-        )
-    );
-    ok(&run(&[
-        "promote",
-        &uri(2),
-        "--require-better-than",
-        "@champion:accuracy",
-        "--alias",
-        "champion",
-    ]));
-    // The bad release: v3 scores worse than the champion (v2), refused.
-    let stderr = failed(&run(&[
-        "promote",
-        &uri(3),
-        "--require-better-than",
-        "@champion:accuracy",
-    ]));
-    assert!(
-        stderr.contains(
-            "FAIL better than @champion:accuracy 0.8 against 0.9 of @champion (version 2)"
-        ),
-        "{stderr}"
-    );
-    assert!(!prod_path.join("llm-models").join(parent(3)).exists());
-    // v3 as a shadow copy, without an alias (its file gate still applies, and passes).
-    ok(&run(&["promote", &uri(3)]));
-    // A LoRA adapter trained on v3, promoted beside its base.
-    let adapter_name = format!("{name}-lora");
-    let mut config = crate::adapters::lora_config(8, &["q_proj", "v_proj"]);
-    config["base_model_name_or_path"] = serde_json::json!("llmops-tests/tiny-llama");
-    let adapter = crate::adapters::adapter_folder(
-        &config,
-        8,
-        &[
-            ("q_proj", crate::adapters::Q),
-            ("v_proj", crate::adapters::V),
-        ],
-        16,
-    );
-    register(
-        &adapter_name,
-        adapter.path(),
-        dev.path(),
-        &["--base", &uri(3)],
-    );
-    ok(&run(&["promote", &format!("models:/{adapter_name}/1")]));
-
-    dry_runs_change_nothing(&name, prod_path, cwd);
-
-    // Rollback: @champion back on v1, whose prod copy verifies.
-    let rolled: Value =
-        serde_json::from_str(&ok(&run(&["rollback", &name, "--output", "json"]))).unwrap();
-    assert_eq!(
-        (
-            rolled["from_version"].as_str(),
-            rolled["to_version"].as_str()
-        ),
-        (Some("2"), Some("1"))
-    );
-    let holder = stack().rest_get(&format!(
-        "/api/2.0/mlflow/registered-models/alias?name={name}&alias=champion"
-    ));
-    assert_eq!(holder["model_version"]["version"], "1");
-    ok(&run(&["verify", &uri(1)]));
-
-    // Prune --keep 1: v2 goes; v3 stays (the most recent, and the adapter's base), v1 (aliased).
-    let pruned: Value = serde_json::from_str(&ok(&run(&[
-        "prune", &name, "--keep", "1", "--output", "json",
-    ])))
-    .unwrap();
-    assert_eq!(
-        actions(&pruned),
-        [
-            // Also the most recent; the reason that holds whatever --keep says is the one given.
-            (
-                "3".into(),
-                format!("kept: the base of adapter {name}-lora/1")
-            ),
-            ("2".into(), "removed".into()),
-            ("1".into(), "kept: @champion points to it".into()),
-        ]
-    );
-    assert!(!prod_path.join("llm-models").join(parent(2)).exists());
-    for v in [1, 3] {
-        assert!(prod_path.join("llm-models").join(parent(v)).is_dir());
-    }
-    assert!(tag(&tags(&name, 2), "llmops.pruned").is_some());
-
-    // The audit log: one line per action, in order.
-    let lines = audit_lines(prod_path);
-    let kinds: Vec<(&str, &str, &str)> = lines
-        .iter()
-        .map(|l| {
-            (
-                l["action"].as_str().unwrap(),
-                l["name"].as_str().unwrap(),
-                l["version"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        kinds,
-        [
-            ("promote", name.as_str(), "1"),
-            ("promote", name.as_str(), "2"),
-            ("promote", name.as_str(), "3"),
-            ("promote", adapter_name.as_str(), "1"),
-            ("rollback", name.as_str(), "1"),
-            ("prune", name.as_str(), "2"),
-        ]
-    );
-    assert_eq!(lines[1]["alias_before"], "1");
-    // status reads the same history: each version's last action.
-    let status: Value =
-        serde_json::from_str(&ok(&run(&["status", &name, "--output", "json"]))).unwrap();
-    let last: Vec<(String, Value)> = status["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| {
-            (
-                v["version"].as_str().unwrap().to_string(),
-                v["last_action"]["action"].clone(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        last,
-        [
-            ("3".to_string(), Value::from("promote")),
-            ("2".to_string(), Value::from("prune")),
-            ("1".to_string(), Value::from("rollback")),
-        ]
-    );
-
+    let release = Release::trained();
+    release.gates_refuse_then_admit();
+    let adapter_name = release.bad_release_is_refused();
+    dry_runs_change_nothing(&release.name, release.prod.path(), release.project.path());
+    release.rollback_and_prune();
+    release.history_is_one_line_per_action(&adapter_name);
     // The adapter's lineage names its base version.
-    let adapter_lineage: Value = serde_json::from_str(&ok(&run(&[
+    let adapter_lineage: Value = serde_json::from_str(&ok(&release.run(&[
         "lineage",
         &format!("models:/{adapter_name}/1"),
         "--output",
         "json",
     ])))
     .unwrap();
-    assert_eq!(adapter_lineage["base"], uri(3).as_str());
-
-    // The template's tool-call format, recorded at register time, reaches `size` of the version.
-    assert_eq!(
-        tag(&tags(&name, 1), "llmops.tool_call_parser"),
-        Some("hermes")
-    );
-    let sized = stack()
-        .llmops()
-        .args([
-            "size",
-            &uri(1),
-            "--gpu",
-            "L4",
-            "--max-model-len",
-            "4096",
-            "--output",
-            "json",
-        ])
-        .env(
-            "LLMOPS_ARTIFACTS_DESTINATION",
-            stack().var("LLMOPS_ARTIFACTS_DESTINATION"),
-        )
-        .output()
-        .unwrap();
-    let sized: Value = serde_json::from_str(&ok(&sized)).unwrap();
-    assert_eq!(sized["tool_calling"]["parser"], "hermes");
-    assert!(
-        sized["vllm_args"]
-            .as_str()
-            .unwrap()
-            .ends_with("--enable-auto-tool-choice --tool-call-parser hermes"),
-        "{sized}"
-    );
-
-    lineage_shows_each_link(
-        &name,
-        &registered[0],
-        &trainings[0],
-        (prod_path, cwd),
-        &model,
-    );
+    assert_eq!(adapter_lineage["base"], release.uri(3).as_str());
+    release.tool_parser_reaches_size();
+    lineage_shows_each_link(&release);
 }
 
 fn actions(pruned: &Value) -> Vec<(String, String)> {
@@ -541,13 +574,14 @@ fn dry_runs_change_nothing(name: &str, prod: &Path, cwd: &Path) {
 /// `lineage` of v1 after the rollback, field by field, against what the test itself logged and
 /// computed: the source, the runs (child, parent, training) with their datasets and metrics, the
 /// logged model with its metric, the chat template, and each promotion.
-fn lineage_shows_each_link(
-    name: &str,
-    registered: &Value,
-    (training_run, training_digest): &(String, String),
-    (prod, cwd): (&Path, &Path),
-    model: &tempfile::TempDir,
-) {
+fn lineage_shows_each_link(release: &Release) {
+    let (name, registered, model) = (
+        release.name.as_str(),
+        &release.registered[0],
+        &release.model,
+    );
+    let (training_run, training_digest) = &release.trainings[0];
+    let (prod, cwd) = (release.prod.path(), release.project.path());
     let seen: Value = serde_json::from_str(&ok(&llmops(
         &["lineage", &format!("models:/{name}/1"), "--output", "json"],
         prod,
@@ -683,60 +717,7 @@ fn refusals_name_the_problem() {
             "{args:?}: `{message}` not in\n{stderr}"
         );
     };
-    let folder = model.path().to_str().unwrap();
-    let register_with = |flag: &str, value: &str| {
-        let output = stack()
-            .llmops()
-            .args(["register", folder, "--name", &name, flag, value])
-            .args(["--dev-root", dev.path().to_str().unwrap()])
-            .output()
-            .unwrap();
-        (
-            output.status.code(),
-            String::from_utf8_lossy(&output.stderr).to_string(),
-        )
-    };
-    for (flag, value, message) in [
-        (
-            "--training-run",
-            "run-1",
-            "--training-run `run-1` is not an MLflow run id",
-        ),
-        (
-            "--training-run",
-            "0123456789abcdef0123456789abcdef",
-            "--training-run `0123456789abcdef0123456789abcdef` is not a run on this tracking server",
-        ),
-        (
-            "--dataset",
-            "tickets",
-            "--dataset: `tickets` is not NAME=URI",
-        ),
-        (
-            "--dataset",
-            "tickets=ftp://x",
-            "--dataset: `ftp://x` is not a dataset URI",
-        ),
-        (
-            "--source",
-            "meta-llama/Llama-3.1-8B",
-            "--source: `meta-llama/Llama-3.1-8B` is not a source URI",
-        ),
-    ] {
-        let (code, stderr) = register_with(flag, value);
-        assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
-        assert!(stderr.contains(message), "{flag} {value}: {stderr}");
-    }
-    // None of those created a run or a version.
-    let versions = stack().rest_get(&format!(
-        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
-    ));
-    assert!(
-        versions["model_versions"]
-            .as_array()
-            .is_none_or(|v| v.is_empty()),
-        "{versions}"
-    );
+    register_refuses_what_it_cannot_record(&name, model.path(), dev.path());
 
     register(&name, model.path(), dev.path(), &[]);
     let v = |n: u32| format!("models:/{name}/{n}");
@@ -906,4 +887,63 @@ fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
     .unwrap();
     assert_eq!(actions(&pruned)[1], ("2".into(), "removed".into()));
     assert!(!prod_path.join("llm-models").join(&parents[1]).exists());
+}
+
+/// register's lineage flags are checked before anything exists: each refusal names the flag, and
+/// no run or version is left.
+fn register_refuses_what_it_cannot_record(name: &str, model: &Path, dev: &Path) {
+    let folder = model.to_str().unwrap();
+    let register_with = |flag: &str, value: &str| {
+        let output = stack()
+            .llmops()
+            .args(["register", folder, "--name", name, flag, value])
+            .args(["--dev-root", dev.to_str().unwrap()])
+            .output()
+            .unwrap();
+        (
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr).to_string(),
+        )
+    };
+    for (flag, value, message) in [
+        (
+            "--training-run",
+            "run-1",
+            "--training-run `run-1` is not an MLflow run id",
+        ),
+        (
+            "--training-run",
+            "0123456789abcdef0123456789abcdef",
+            "--training-run `0123456789abcdef0123456789abcdef` is not a run on this tracking server",
+        ),
+        (
+            "--dataset",
+            "tickets",
+            "--dataset: `tickets` is not NAME=URI",
+        ),
+        (
+            "--dataset",
+            "tickets=ftp://x",
+            "--dataset: `ftp://x` is not a dataset URI",
+        ),
+        (
+            "--source",
+            "meta-llama/Llama-3.1-8B",
+            "--source: `meta-llama/Llama-3.1-8B` is not a source URI",
+        ),
+    ] {
+        let (code, stderr) = register_with(flag, value);
+        assert_eq!(code, Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(message), "{flag} {value}: {stderr}");
+    }
+    // None of those created a run or a version.
+    let versions = stack().rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/search?filter=name%3D%27{name}%27"
+    ));
+    assert!(
+        versions["model_versions"]
+            .as_array()
+            .is_none_or(|v| v.is_empty()),
+        "{versions}"
+    );
 }

@@ -353,46 +353,17 @@ fn report(
         };
         UserError::usage(error.to_string()).with_hint(hint)
     })?;
-    let mut warnings = Vec::new();
     if env::is_truthy(env::VLLM_ALLOW_LONG_MAX_MODEL_LEN) {
         current
             .problems
             .retain(|p| !matches!(p, Problem::ContextTooLong { .. }));
     }
     let config = &model.config;
-    if config.max_model_len_limit.is_none() && settings.max_model_len.is_none() {
-        // vLLM's own warning, and what it does.
-        warnings.push(format!(
-            "config.json does not contain any of the keys that give the model's maximum length; vLLM assumes {} (pass --max-model-len to choose)",
-            crate::sizing::ASSUMED_MAX_MODEL_LEN
-        ));
-    }
     let architecture = config.architecture.clone();
     let vllm_supported = architecture
         .as_deref()
         .is_some_and(architectures::is_supported);
-    match &architecture {
-        None => warnings.push("config.json names no `architectures`; vLLM needs one to pick the model code".into()),
-        Some(name) if !vllm_supported => warnings.push(format!(
-            "`{name}` is not in vLLM's model registry; vLLM may still serve it through its Transformers backend"
-        )),
-        _ => {}
-    }
-    if let Some(method) = &config.quantization.method
-        && config.quantization.bytes_per_param.is_none()
-        && model.checkpoint.is_none()
-    {
-        warnings.push(format!(
-            "quantization `{method}` is not modelled; weights are sized as unquantized (give the model directory for exact bytes)"
-        ));
-    }
-    if current.cuda_graph_outside_budget_bytes > 0 {
-        warnings.push(format!(
-            "vLLM {} captures CUDA graphs (~{}) outside --gpu-memory-utilization; keep that much free",
-            settings.vllm_version,
-            gib(current.cuda_graph_outside_budget_bytes as f64)
-        ));
-    }
+    let warnings = warnings(model, settings, &current, vllm_supported);
 
     let advice = verdict::advise(model, gpu, settings, &current);
     let tp = current.settings.tensor_parallel_size;
@@ -464,6 +435,47 @@ fn report(
         vllm_log: vllm_log(&current),
         warnings,
     })
+}
+
+/// What the user should know that is not a reason vLLM refuses to start.
+fn warnings(
+    model: &Model,
+    settings: &Settings,
+    current: &Estimate,
+    vllm_supported: bool,
+) -> Vec<String> {
+    let config = &model.config;
+    let mut warnings = Vec::new();
+    if config.max_model_len_limit.is_none() && settings.max_model_len.is_none() {
+        // vLLM's own warning, and what it does.
+        warnings.push(format!(
+            "config.json does not contain any of the keys that give the model's maximum length; vLLM assumes {} (pass --max-model-len to choose)",
+            crate::sizing::ASSUMED_MAX_MODEL_LEN
+        ));
+    }
+    match &config.architecture {
+        None => warnings.push("config.json names no `architectures`; vLLM needs one to pick the model code".into()),
+        Some(name) if !vllm_supported => warnings.push(format!(
+            "`{name}` is not in vLLM's model registry; vLLM may still serve it through its Transformers backend"
+        )),
+        _ => {}
+    }
+    if let Some(method) = &config.quantization.method
+        && config.quantization.bytes_per_param.is_none()
+        && model.checkpoint.is_none()
+    {
+        warnings.push(format!(
+            "quantization `{method}` is not modelled; weights are sized as unquantized (give the model directory for exact bytes)"
+        ));
+    }
+    if current.cuda_graph_outside_budget_bytes > 0 {
+        warnings.push(format!(
+            "vLLM {} captures CUDA graphs (~{}) outside --gpu-memory-utilization; keep that much free",
+            settings.vllm_version,
+            gib(current.cuda_graph_outside_budget_bytes as f64)
+        ));
+    }
+    warnings
 }
 
 fn layer_counts(model: &Model) -> LayerCounts {
