@@ -366,6 +366,40 @@ mod tests {
     }
 
     #[test]
+    fn a_hugging_face_cache_snapshot_names_its_model_and_revision() {
+        let root = tempfile::tempdir().unwrap();
+        let snapshot = root
+            .path()
+            .join("hub/models--meta-llama--Llama-3.1-8B/snapshots/0e9e39f249a16976918f6564b8830bc894c89659");
+        std::fs::create_dir_all(&snapshot).unwrap();
+        assert_eq!(
+            Source::detect(&snapshot),
+            Some(Source {
+                model: "meta-llama/Llama-3.1-8B".into(),
+                revision: Some("0e9e39f249a16976918f6564b8830bc894c89659".into()),
+            })
+        );
+        // Elsewhere, config.json's `_name_or_path` when it is an id, never a local path.
+        let plain = root.path().join("my-finetune");
+        std::fs::create_dir_all(&plain).unwrap();
+        std::fs::write(
+            plain.join("config.json"),
+            r#"{"_name_or_path": "Qwen/Qwen2.5-7B"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            Source::detect(&plain).unwrap().uri(),
+            "hf://Qwen/Qwen2.5-7B"
+        );
+        std::fs::write(
+            plain.join("config.json"),
+            r#"{"_name_or_path": "/data/ckpt/step-900"}"#,
+        )
+        .unwrap();
+        assert_eq!(Source::detect(&plain), None);
+    }
+
+    #[test]
     fn writes_json_as_python_does() {
         assert_eq!(
             python_json_object(&[("a", Some("é\"\n😀")), ("b", None)]),

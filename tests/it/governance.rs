@@ -389,6 +389,16 @@ impl Release {
         ));
         assert_eq!(holder["model_version"]["version"], "1");
         ok(&self.run(&["verify", &self.uri(1)]));
+        // Both versions record the move.
+        for v in [1, 2] {
+            let said = tag(&tags(&self.name, v), "llmops.rollback")
+                .unwrap_or_default()
+                .to_string();
+            assert!(
+                said.starts_with("@champion moved from version 2 to 1 by "),
+                "{said}"
+            );
+        }
 
         let pruned: Value = serde_json::from_str(&ok(
             &self.run(&["prune", &self.name, "--keep", "1", "--output", "json"])
