@@ -207,7 +207,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
         'llmops;size' {
             [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server, http(s)://host:port')
             [CompletionResult]::new('--artifacts-destination', '--artifacts-destination', [CompletionResultType]::ParameterName, 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs')
-            [CompletionResult]::new('--max-model-len', '--max-model-len', [CompletionResultType]::ParameterName, 'Context length(s) to size for; comma-separated for a sweep [default: the config''s]')
+            [CompletionResult]::new('--max-model-len', '--max-model-len', [CompletionResultType]::ParameterName, 'Context length(s) to size for, as vLLM reads them (32k, 32K, or auto: the longest that fits); comma-separated for a sweep [default: the config''s]')
             [CompletionResult]::new('--gpu', '--gpu', [CompletionResultType]::ParameterName, 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]')
             [CompletionResult]::new('--gpu-memory', '--gpu-memory', [CompletionResultType]::ParameterName, 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB')
             [CompletionResult]::new('--tensor-parallel-size', '--tensor-parallel-size', [CompletionResultType]::ParameterName, 'GPUs one model is split across')

@@ -194,7 +194,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
         &'llmops;size'= {
             cand --tracking-uri 'MLflow tracking server, http(s)://host:port'
             cand --artifacts-destination 'The MLflow server''s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs'
-            cand --max-model-len 'Context length(s) to size for; comma-separated for a sweep [default: the config''s]'
+            cand --max-model-len 'Context length(s) to size for, as vLLM reads them (32k, 32K, or auto: the longest that fits); comma-separated for a sweep [default: the config''s]'
             cand --gpu 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]'
             cand --gpu-memory 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB'
             cand --tensor-parallel-size 'GPUs one model is split across'

@@ -193,7 +193,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand verify" -l no-progress -d 
 complete -c llmops -n "__fish_llmops_using_subcommand verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l artifacts-destination -d 'The MLflow server\'s artifact store, s3://BUCKET[/PREFIX], for mlflow-artifacts:/ runs' -r
-complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 'Context length(s) to size for; comma-separated for a sweep [default: the config\'s]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 'Context length(s) to size for, as vLLM reads them (32k, 32K, or auto: the longest that fits); comma-separated for a sweep [default: the config\'s]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l tensor-parallel-size -l tp -d 'GPUs one model is split across' -r

@@ -135,9 +135,9 @@ pub struct SizeArgs {
     #[command(flatten)]
     pub artifact_store: ArtifactStoreArgs,
 
-    /// Context length(s) to size for; comma-separated for a sweep [default: the config's]
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
-    pub max_model_len: Vec<u64>,
+    /// Context length(s) to size for, as vLLM reads them (32k, 32K, or auto: the longest that fits); comma-separated for a sweep [default: the config's]
+    #[arg(long, value_delimiter = ',', value_parser = parse_max_model_len, allow_hyphen_values = true)]
+    pub max_model_len: Vec<MaxModelLen>,
 
     /// GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]
     #[arg(long, value_delimiter = ',', env = env::LLMOPS_GPU, conflicts_with = "gpu_memory")]
@@ -644,5 +644,25 @@ mod tests {
     fn the_cli_is_consistent() {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
+    }
+}
+
+/// `--max-model-len` as vLLM takes it: a count (`human_readable_int_or_auto`), or `auto` / `-1`,
+/// the longest context that fits (`vllm/v1/core/kv_cache_utils.py`, `_auto_fit_max_model_len`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxModelLen {
+    Tokens(u64),
+    Auto,
+}
+
+fn parse_max_model_len(text: &str) -> Result<MaxModelLen, String> {
+    if text.trim() == "-1" || text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(MaxModelLen::Auto);
+    }
+    match crate::units::parse_vllm_int(text)? {
+        n @ 1..=100_000_000 => Ok(MaxModelLen::Tokens(n)),
+        n => Err(format!(
+            "{n} is not a context length between 1 and 100,000,000 tokens"
+        )),
     }
 }

@@ -39,6 +39,20 @@ fn refused(path: &Path, what: &str) -> std::io::Error {
     ))
 }
 
+/// Whether this process may create entries in `dir`, asked of the kernel (`access(2)` with
+/// `W_OK | X_OK`, which also reports a read-only filesystem) instead of by creating a probe: a
+/// probe file in a served folder is something a server polling it could see.
+pub fn check_writable_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "a NUL in the path"))?;
+    // SAFETY: `path` is a valid NUL-terminated string that outlives the call.
+    match unsafe { libc::access(path.as_ptr(), libc::W_OK | libc::X_OK) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
 /// Options that never follow a symlink at the file itself (`ELOOP` instead).
 pub fn no_follow() -> OpenOptions {
     let mut options = OpenOptions::new();

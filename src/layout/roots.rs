@@ -117,8 +117,8 @@ pub fn resolve(kind: RootKind, flag: Option<&Path>) -> Result<DatasetRoot, RootE
     })
 }
 
-/// Proves the root is writable by creating and removing a probe file in `llm-models/`, before any
-/// run exists or any byte is fetched.
+/// Checks the root's `llm-models/` can be written, before any run exists or any byte is fetched,
+/// without putting anything in it.
 pub fn check_writable(kind: RootKind, root: &DatasetRoot) -> Result<(), RootError> {
     let not_writable = |reason: String| RootError::NotWritable {
         kind: kind.name(),
@@ -133,8 +133,5 @@ pub fn check_writable(kind: RootKind, root: &DatasetRoot) -> Result<(), RootErro
     }
     let models = root.path.join(super::LLM_MODELS_DIR);
     std::fs::create_dir_all(&models).map_err(|e| not_writable(e.to_string()))?;
-    let probe = models.join(format!(".llmops-write-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| not_writable(e.to_string()))?;
-    std::fs::remove_file(&probe).map_err(|e| not_writable(e.to_string()))?;
-    Ok(())
+    crate::safe_fs::check_writable_dir(&models).map_err(|e| not_writable(e.to_string()))
 }

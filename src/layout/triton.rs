@@ -471,7 +471,8 @@ pub fn staging_area(repo: &Path) -> Result<PathBuf, UserError> {
     Ok(area)
 }
 
-/// Checks the repository root is a writable folder, with a file probe (a folder would be a model).
+/// Checks the repository root is a writable folder, without creating anything in it: Triton
+/// polling the repository would see any entry.
 /// `kind` names the flag to fix: the dev repository for `register`, the prod one for `promote`.
 pub fn check_repository(repo: &Path, kind: RootKind) -> Result<(), UserError> {
     let not_writable = |reason: String| {
@@ -490,9 +491,7 @@ pub fn check_repository(repo: &Path, kind: RootKind) -> Result<(), UserError> {
             "it does not exist or is not a directory".into(),
         ));
     }
-    let probe = repo.join(format!(".llmops-write-probe-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| not_writable(e.to_string()))?;
-    std::fs::remove_file(&probe).map_err(|e| not_writable(e.to_string()))
+    crate::safe_fs::check_writable_dir(repo).map_err(|e| not_writable(e.to_string()))
 }
 
 /// `built` holds `config.pbtxt` (maybe) and `<version>/`. A new model folder moves in whole; into an

@@ -390,7 +390,10 @@ fn bad_flags_exit_2() {
         ),
         (vec!["--gpu-memory-utilization", "0"], "must be a fraction"),
         (vec!["--max-model-len", "0"], "invalid value"),
-        (vec!["--max-model-len", "-5"], "unexpected argument"),
+        (
+            vec!["--max-model-len", "-5"],
+            "is not an integer like vLLM takes",
+        ),
         (vec!["--gpu-memory", "0GiB"], "must be a positive size"),
         (vec!["--vllm-version", "banana"], "is not a vLLM version"),
         (
@@ -522,4 +525,42 @@ fn a_pinned_kv_cache_replaces_the_budget() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot be used with"));
+}
+
+/// `--max-model-len auto` is vLLM's auto-fit: the config's length when it fits, else the longest
+/// that does (34,032 tokens for Llama-3.1-8B on an L4, as `a_context_that_does_not_fit…` derives
+/// by hand), with vLLM's log line; lengths are read as vLLM reads them (`32K` is 32,768).
+#[test]
+fn max_model_len_auto_fits_the_context_as_vllm_does() {
+    let model = fixture("llama-3.1-8b");
+    let (report, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "L4",
+        "--max-model-len",
+        "auto",
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["settings"]["max_model_len"], 34_032);
+    assert_eq!(
+        report["auto_fit"],
+        "Auto-fit max_model_len: reduced from 131072 to 34032 to fit in available GPU memory (4.15 GiB available for KV cache)"
+    );
+    let (report, _) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "H100",
+        "--max-model-len",
+        "-1",
+    ]);
+    assert_eq!(report["settings"]["max_model_len"], 131_072);
+    for (given, tokens) in [("32K", 32_768), ("32k", 32_000)] {
+        let (report, _) = size_json(&[model.to_str().unwrap(), "--max-model-len", given]);
+        assert_eq!(report["settings"]["max_model_len"], tokens, "{given}");
+    }
+    llmops()
+        .args(["size", model.to_str().unwrap(), "--max-model-len", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a context length"));
 }

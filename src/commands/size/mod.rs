@@ -13,6 +13,7 @@ use crate::registry::names::tag;
 use crate::registry::{self, ModelRef};
 use crate::s3::S3Location;
 
+use crate::cli::MaxModelLen;
 use crate::cli::SizeArgs;
 use crate::exit::UserError;
 use crate::sizing::gpus::{self, Gpu};
@@ -174,6 +175,9 @@ pub struct SizeReport {
     /// `--enable-lora`: the slots, the rank and the adapters sized for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lora: Option<lora::LoraSummary>,
+    /// With `--max-model-len auto`: what vLLM's auto-fit would log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_fit: Option<String>,
     /// `--tool-call-parser` for the model's chat template, and whether auto tool choice applies.
     pub tool_calling: ToolCalling,
     /// The lines vLLM would log at start-up, to compare with a real log.
@@ -262,7 +266,7 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
     let lora = lora::serving(args, &adapters)?;
     let gpus = resolve_gpus(args)?;
     let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UserError::usage)?;
-    let lengths: Vec<Option<u64>> = if args.max_model_len.is_empty() {
+    let lengths: Vec<Option<MaxModelLen>> = if args.max_model_len.is_empty() {
         vec![None]
     } else {
         args.max_model_len.iter().copied().map(Some).collect()
@@ -271,8 +275,11 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
     let mut reports = Vec::new();
     for gpu in &gpus {
         for max_model_len in &lengths {
-            let settings = Settings {
-                max_model_len: *max_model_len,
+            let mut settings = Settings {
+                max_model_len: match max_model_len {
+                    Some(MaxModelLen::Tokens(n)) => Some(*n),
+                    _ => None,
+                },
                 tensor_parallel_size: args.tensor_parallel_size,
                 gpu_memory_utilization: args.gpu_memory_utilization,
                 kv_cache_dtype: args.kv_cache_dtype,
@@ -284,18 +291,40 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
                 lora: lora.as_ref().map(|l| l.serving),
                 kv_cache_memory_bytes: args.kv_cache_memory_bytes,
             };
-            reports.push(report(
-                &model,
-                gpu,
-                &settings,
-                (lora.as_ref(), &tool_calling),
-            )?);
+            let auto_fit = match max_model_len {
+                Some(MaxModelLen::Auto) => Some(auto_fit(&model, gpu, &mut settings)?),
+                _ => None,
+            };
+            let mut sized = report(&model, gpu, &settings, (lora.as_ref(), &tool_calling))?;
+            sized.auto_fit = auto_fit;
+            reports.push(sized);
         }
     }
     Ok(if reports.len() == 1 {
         SizeOutput::One(Box::new(reports.remove(0)))
     } else {
         SizeOutput::Sweep(reports)
+    })
+}
+
+/// `--max-model-len auto`: the config's length if it fits, else the longest that does, with the
+/// line vLLM logs for it (`kv_cache_utils.py`, `_auto_fit_max_model_len`).
+fn auto_fit(model: &Model, gpu: &Gpu, settings: &mut Settings) -> anyhow::Result<String> {
+    let full = estimate(model, gpu, settings).map_err(|e| UserError::usage(e.to_string()))?;
+    let original = full.settings.max_model_len;
+    let fits_full_length = full.blocks_per_request <= full.num_blocks && full.num_blocks > 0;
+    Ok(match (fits_full_length, full.max_model_len_that_fits) {
+        (true, _) => format!(
+            "Auto-fit max_model_len: full model context length {original} fits in available GPU memory"
+        ),
+        (false, Some(fitted)) => {
+            settings.max_model_len = Some(fitted);
+            format!(
+                "Auto-fit max_model_len: reduced from {original} to {fitted} to fit in available GPU memory ({:.2} GiB available for KV cache)",
+                full.available_kv_bytes as f64 / units::GIB
+            )
+        }
+        (false, None) => "Cannot auto-fit max_model_len: not enough GPU memory available to serve even a single token. Try increasing `gpu_memory_utilization`.".into(),
     })
 }
 
@@ -427,6 +456,7 @@ fn report(
                 + &lora.map(lora::vllm_args).unwrap_or_default()
                 + &tool_calling.vllm_args()
         }),
+        auto_fit: None,
         kv_cache_memory_bytes_to_pin: (current.settings.kv_cache_memory_bytes.is_none()
             && current.suggested_kv_cache_memory_bytes > 0)
             .then_some(current.suggested_kv_cache_memory_bytes as u64),

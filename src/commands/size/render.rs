@@ -152,6 +152,9 @@ fn write_breakdown(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::i
 fn write_verdict(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io::Result<()> {
     let s = &r.settings.resolved;
 
+    if let Some(line) = &r.auto_fit {
+        writeln!(out, "{line}")?;
+    }
     if r.fits {
         writeln!(
             out,

@@ -192,8 +192,7 @@ fn partial_downloads(prod: &Path) -> Vec<PathBuf> {
 
 /// The most parts of one file a (running or interrupted) promote into `prod` has recorded as
 /// done: today one `<sha256 of the path>.parts` file per file in the partial download's `state/`,
-/// a header line then one line per part (the last one as `complete`). It asserts nothing about `llm-models/`: polled while a
-/// promote runs, it may meet that promote's write probe there.
+/// a header line then one line per part (the last one as `complete`).
 fn most_parts_recorded(prod: &Path) -> usize {
     entries(&prod.join(".llmops/partial"))
         .iter()
