@@ -124,9 +124,74 @@ pub const CATALOGUE: &[Gpu] = &[
     },
 ];
 
+/// MIG slices (`--gpu H100:3g.40gb`), each with the memory `nvidia-smi mig -lgip` prints for the
+/// profile (GiB). Where drivers print different sizes for one profile (R525 prints less than R570 on
+/// H100, for one), the smallest printed figure is used, so a verdict holds on either.
+pub const MIG_PROFILES: &[Gpu] = &[
+    mig("A100-40GB:1g.5gb", 475, Generation::Ampere, A100_40_MIG),
+    mig("A100-40GB:2g.10gb", 962, Generation::Ampere, A100_40_MIG),
+    mig("A100-40GB:3g.20gb", 1950, Generation::Ampere, A100_40_MIG),
+    mig("A100-40GB:4g.20gb", 1950, Generation::Ampere, A100_40_MIG),
+    mig("A100-40GB:7g.40gb", 3925, Generation::Ampere, A100_40_MIG),
+    mig("A100-80GB:1g.10gb", 950, Generation::Ampere, A100_80_MIG),
+    mig("A100-80GB:2g.20gb", 1950, Generation::Ampere, A100_80_MIG),
+    mig("A100-80GB:3g.40gb", 3925, Generation::Ampere, A100_80_MIG),
+    mig("A100-80GB:4g.40gb", 3925, Generation::Ampere, A100_80_MIG),
+    mig("A100-80GB:7g.80gb", 7875, Generation::Ampere, A100_80_MIG),
+    mig("H100-80GB:1g.10gb", 962, Generation::Hopper, H100_MIG),
+    mig("H100-80GB:1g.20gb", 1950, Generation::Hopper, H100_MIG),
+    mig("H100-80GB:2g.20gb", 1950, Generation::Hopper, H100_MIG),
+    mig("H100-80GB:3g.40gb", 3925, Generation::Hopper, H100_MIG),
+    mig("H100-80GB:4g.40gb", 3925, Generation::Hopper, H100_MIG),
+    mig("H100-80GB:7g.80gb", 7900, Generation::Hopper, H100_MIG),
+    mig("H200:1g.18gb", 1600, Generation::Hopper, H200_MIG),
+    mig("H200:1g.35gb", 3225, Generation::Hopper, H200_MIG),
+    mig("H200:2g.35gb", 3225, Generation::Hopper, H200_MIG),
+    mig("H200:3g.71gb", 6950, Generation::Hopper, H200_MIG),
+    mig("H200:4g.71gb", 6950, Generation::Hopper, H200_MIG),
+    mig("H200:7g.141gb", 13975, Generation::Hopper, H200_MIG),
+    mig("B200:1g.23gb", 2050, Generation::Blackwell, B200_MIG),
+    mig("B200:1g.45gb", 4425, Generation::Blackwell, B200_MIG),
+    mig("B200:2g.45gb", 4425, Generation::Blackwell, B200_MIG),
+    mig("B200:3g.90gb", 8900, Generation::Blackwell, B200_MIG_LARGE),
+    mig("B200:4g.90gb", 8900, Generation::Blackwell, B200_MIG_LARGE),
+    mig(
+        "B200:7g.180gb",
+        17850,
+        Generation::Blackwell,
+        B200_MIG_LARGE,
+    ),
+];
+
+const A100_40_MIG: &str = "nvidia-smi mig -lgip on A100-SXM4-40GB / A100-PCIE-40GB (NVIDIA MIG user guide example; OpenShift blog 2025: 7g.40gb 39.38; PCIe: 9.75/19.62/39.50)";
+const A100_80_MIG: &str = "nvidia-smi mig -lgip on A100 80GB PCIe (driver 515.86.01) and HGX A100 (7g.80gb 78.75); MLSysOps/MIGProfiler README (SXM4: 39.50/79.25)";
+const H100_MIG: &str = "nvidia-smi mig -lgip on H100 PCIe and SXM, driver 525.125.06 (Scaleway docs, Google Cloud A3 docs); driver 570.169 prints 9.75/19.62/39.50/79.25";
+const H200_MIG: &str = "nvidia-smi mig -lgip pasted in NVIDIA/mig-parted#120 (driver not shown)";
+const B200_MIG: &str = "nvidia-smi mig -lgip in NVIDIA/mig-parted PRs #166 and #187 (1g.23gb: 22.00 in Jan 2025, 20.50 from Mar 2025)";
+const B200_MIG_LARGE: &str = "a table re-typed from nvidia-smi mig -lgip in a public repository note (not a raw paste; to confirm)";
+
+const fn mig(
+    name: &'static str,
+    gib_hundredths_: u64,
+    generation: Generation,
+    source: &'static str,
+) -> Gpu {
+    Gpu {
+        name,
+        memory_bytes: gib_hundredths(gib_hundredths_),
+        generation,
+        source,
+    }
+}
+
 /// Catalogue lookup, case-insensitive and tolerant of the spellings people use
 /// (`h100`, `H100-80GB`, `nvidia h100 80gb hbm3`, `rtx4090`).
 pub fn find(name: &str) -> Option<&'static Gpu> {
+    if let Some((base, profile)) = name.split_once(':') {
+        let base = find(base)?;
+        let wanted = format!("{}:{}", base.name, profile.trim().to_ascii_lowercase());
+        return MIG_PROFILES.iter().find(|slice| slice.name == wanted);
+    }
     let wanted = normalise(name);
     let wanted = wanted.trim_start_matches("nvidia");
     CATALOGUE.iter().find(|gpu| {
@@ -163,6 +228,17 @@ fn normalise(name: &str) -> String {
 
 pub fn names() -> Vec<&'static str> {
     CATALOGUE.iter().map(|gpu| gpu.name).collect()
+}
+
+/// The MIG slices of the GPU `gpu` is or is a slice of, smallest first.
+pub fn mig_slices_of(gpu: &Gpu) -> Vec<&'static Gpu> {
+    let base = gpu.name.split(':').next().unwrap_or(gpu.name);
+    let mut slices: Vec<&'static Gpu> = MIG_PROFILES
+        .iter()
+        .filter(|slice| slice.name.split(':').next() == Some(base))
+        .collect();
+    slices.sort_by_key(|slice| slice.memory_bytes);
+    slices
 }
 
 /// A GPU given only by its memory (`--gpu-memory`): assume a current data-centre part.

@@ -15,18 +15,35 @@ pub struct Advice {
     pub fits_with_fp8_kv_cache: Option<bool>,
     /// The smallest catalogue GPU on which it fits at this tensor-parallel size.
     pub smallest_gpu: Option<String>,
+    /// The smallest MIG slice of this GPU on which it fits (one slice, no tensor parallelism); null
+    /// when the GPU has no MIG profiles in the catalogue or none fits.
+    pub smallest_mig_slice: Option<String>,
 }
 
 pub fn advise(model: &Model, gpu: &Gpu, settings: &Settings, current: &Estimate) -> Advice {
-    if current.fits() {
-        return Advice::default();
-    }
     let fits_with =
         |gpu: &Gpu, settings: &Settings| estimate(model, gpu, settings).is_ok_and(|e| e.fits());
+    // Asked whether it fits or not: a model that fits a whole GPU may need only a slice of it.
+    let smallest_mig_slice = (settings.tensor_parallel_size <= 1)
+        .then(|| {
+            gpus::mig_slices_of(gpu)
+                .into_iter()
+                .find(|slice| fits_with(slice, settings))
+                .map(|slice| slice.name.to_string())
+        })
+        .flatten();
+    if current.fits() {
+        return Advice {
+            smallest_mig_slice,
+            ..Advice::default()
+        };
+    }
+    // A MIG slice is one device to vLLM: tensor parallelism across slices is not a remedy.
+    let is_slice = gpu.name.contains(':');
     let min_tensor_parallel_size = TENSOR_PARALLEL_CHOICES
         .iter()
         .copied()
-        .filter(|tp| *tp > settings.tensor_parallel_size)
+        .filter(|tp| *tp > settings.tensor_parallel_size && !is_slice)
         .find(|tp| {
             fits_with(
                 gpu,
@@ -53,6 +70,7 @@ pub fn advise(model: &Model, gpu: &Gpu, settings: &Settings, current: &Estimate)
         min_tensor_parallel_size,
         fits_with_fp8_kv_cache,
         smallest_gpu,
+        smallest_mig_slice,
     }
 }
 

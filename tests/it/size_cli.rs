@@ -564,3 +564,51 @@ fn max_model_len_auto_fits_the_context_as_vllm_does() {
         .code(2)
         .stderr(predicate::str::contains("is not a context length"));
 }
+
+/// MIG slices by name (`H100:1g.20gb`, with the memory `nvidia-smi mig -lgip` prints), and the
+/// smallest slice that fits. Llama-3.1-8B's 14.96 GiB of weights cannot fit 1g.10gb (9.62 GiB); on
+/// 1g.20gb (19.50 GiB × 0.92 = 17.94 GiB) weights, a 0.47 GiB activation peak at 2,048 batched
+/// tokens, 0.27 GiB non-torch and 0.84 GiB of graphs leave 1.40 GiB, more than the 1 GiB of KV one
+/// 8,192-token request needs (131,072 bytes a token).
+#[test]
+fn mig_slices_are_sized_and_the_smallest_that_fits_is_named() {
+    let model = fixture("llama-3.1-8b");
+    let (report, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "H100",
+        "--max-model-len",
+        "8192",
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(report["advice"]["smallest_mig_slice"], "H100-80GB:1g.20gb");
+    let (report, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "h100:1g.20gb",
+        "--max-model-len",
+        "8192",
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["gpu"]["name"], "H100-80GB:1g.20gb");
+    assert_eq!(report["gpu"]["memory_bytes"], 1950u64 * (1 << 30) / 100);
+    let (report, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "H100:1g.10gb",
+        "--max-model-len",
+        "8192",
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        report["advice"]["min_tensor_parallel_size"].is_null(),
+        "no TP across slices"
+    );
+    llmops()
+        .args(["size", model.to_str().unwrap(), "--gpu", "H100:9g.1gb"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "a MIG slice such as `H100:3g.40gb`",
+        ));
+}

@@ -357,8 +357,9 @@ fn resolve_gpus(args: &SizeArgs) -> anyhow::Result<Vec<Gpu>> {
             gpus::find(name).copied().ok_or_else(|| {
                 UserError::usage(format!("unknown GPU `{name}`"))
                     .with_hint(format!(
-                        "use one of {}, or give its memory with `--gpu-memory 79.19GiB`",
-                        gpus::names().join(", ")
+                        "use one of {}, a MIG slice such as `H100:3g.40gb` (profiles of {}), or give its memory with `--gpu-memory 79.19GiB`",
+                        gpus::names().join(", "),
+                        ["A100-40GB", "A100-80GB", "H100-80GB", "H200", "B200"].join(", ")
                     ))
                     .into()
             })

@@ -173,6 +173,11 @@ fn write_verdict(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io:
                 gib(bytes as f64)
             )?;
         }
+        if let Some(slice) = &r.advice.smallest_mig_slice
+            && *slice != r.gpu.name
+        {
+            writeln!(out, "Smallest MIG slice that fits: --gpu {slice}")?;
+        }
         let tools = &r.tool_calling;
         match &tools.parser {
             Some(parser) => writeln!(
@@ -214,6 +219,12 @@ fn write_verdict(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io:
             out,
             "  - no catalogue GPU fits at this tensor-parallel size"
         )?,
+    }
+    if let Some(slice) = &r.advice.smallest_mig_slice {
+        writeln!(
+            out,
+            "  - --gpu {slice} (the smallest MIG slice of this GPU that fits)"
+        )?;
     }
     Ok(())
 }
