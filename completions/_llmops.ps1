@@ -222,6 +222,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--lora', '--lora', [CompletionResultType]::ParameterName, 'A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)')
             [CompletionResult]::new('--max-loras', '--max-loras', [CompletionResultType]::ParameterName, 'vLLM''s --max-loras: adapters in one batch, each a slot on every GPU [default: 1]')
             [CompletionResult]::new('--max-lora-rank', '--max-lora-rank', [CompletionResultType]::ParameterName, 'vLLM''s --max-lora-rank [default: the smallest vLLM accepts that holds every adapter''s rank]')
+            [CompletionResult]::new('--against-log', '--against-log', [CompletionResultType]::ParameterName, 'A real vLLM start-up log: size with the settings it shows (non-default args, defaults, GPU memory, version) and compare each figure it printed; exit 1 when the verdict differs or available KV is off by more than --tolerance')
+            [CompletionResult]::new('--tolerance', '--tolerance', [CompletionResultType]::ParameterName, 'With --against-log: how far available KV may be from the log, in percent')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: tables for people, or one JSON document on stdout for scripts')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set')
             [CompletionResult]::new('--enforce-eager', '--enforce-eager', [CompletionResultType]::ParameterName, 'No CUDA graphs (vLLM''s --enforce-eager)')

@@ -209,6 +209,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --lora 'A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)'
             cand --max-loras 'vLLM''s --max-loras: adapters in one batch, each a slot on every GPU [default: 1]'
             cand --max-lora-rank 'vLLM''s --max-lora-rank [default: the smallest vLLM accepts that holds every adapter''s rank]'
+            cand --against-log 'A real vLLM start-up log: size with the settings it shows (non-default args, defaults, GPU memory, version) and compare each figure it printed; exit 1 when the verdict differs or available KV is off by more than --tolerance'
+            cand --tolerance 'With --against-log: how far available KV may be from the log, in percent'
             cand --output 'Output format: tables for people, or one JSON document on stdout for scripts'
             cand --color 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set'
             cand --enforce-eager 'No CUDA graphs (vLLM''s --enforce-eager)'

@@ -211,6 +211,8 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d '
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l lora -d 'A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-loras -d 'vLLM\'s --max-loras: adapters in one batch, each a slot on every GPU [default: 1]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-lora-rank -d 'vLLM\'s --max-lora-rank [default: the smallest vLLM accepts that holds every adapter\'s rank]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l against-log -d 'A real vLLM start-up log: size with the settings it shows (non-default args, defaults, GPU memory, version) and compare each figure it printed; exit 1 when the verdict differs or available KV is off by more than --tolerance' -r -F
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l tolerance -d 'With --against-log: how far available KV may be from the log, in percent' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l output -d 'Output format: tables for people, or one JSON document on stdout for scripts' -r -f -a "table\t'Tables for people'
 json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''

@@ -194,6 +194,23 @@ pub struct SizeArgs {
     /// vLLM's --max-lora-rank [default: the smallest vLLM accepts that holds every adapter's rank]
     #[arg(long)]
     pub max_lora_rank: Option<u64>,
+
+    /// A real vLLM start-up log: size with the settings it shows (non-default args, defaults, GPU memory, version) and compare each figure it printed; exit 1 when the verdict differs or available KV is off by more than --tolerance
+    #[arg(long, value_name = "LOG", conflicts_with = "max_model_len")]
+    pub against_log: Option<PathBuf>,
+
+    /// With --against-log: how far available KV may be from the log, in percent
+    #[arg(long, default_value = "5%", value_parser = parse_percent, requires = "against_log")]
+    pub tolerance: f64,
+}
+
+/// `5%` or `5`: a percentage between 0 and 100.
+fn parse_percent(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_end_matches('%');
+    match number.parse::<f64>() {
+        Ok(p) if (0.0..=100.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{text}` is not a percentage between 0 and 100")),
+    }
 }
 
 fn parse_memory(text: &str) -> Result<u64, String> {

@@ -16,6 +16,7 @@ pub mod params;
 pub mod remote;
 pub mod tool_calling;
 pub mod verdict;
+pub mod vllm_log;
 pub mod weights;
 
 use std::path::{Path, PathBuf};

@@ -160,4 +160,19 @@ proptest! {
     fn arbitrary_text_never_panics(text in ".{0,200}") {
         run_everything(&text);
     }
+
+    /// A start-up log is untrusted text: real lines with their numbers and separators mangled.
+    #[test]
+    fn mangled_vllm_logs_never_panic(
+        cut in 0usize..2000,
+        noise in "[0-9,.x{}':= -]{0,40}",
+    ) {
+        let real = "non-default args: {'model': 'm', 'max_model_len': 16384, 'gpu_memory_utilization': 0.95}\n\
+            Defaulting max_num_seqs to 1024\ntotal_memory=79.19GiB\nModel loading took 14.99 GiB\n\
+            Available KV cache memory: 58.11 GiB\nGPU KV cache size: 476,016 tokens\n\
+            Maximum concurrency for 16,384 tokens per request: 29.05x\n";
+        let at = real.char_indices().map(|(i, _)| i).nth(cut % real.len()).unwrap_or(0);
+        let text = format!("{}{noise}{}", &real[..at], &real[at..]);
+        let _ = llmops::sizing::vllm_log::parse(&text);
+    }
 }

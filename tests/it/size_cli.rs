@@ -612,3 +612,85 @@ fn mig_slices_are_sized_and_the_smallest_that_fits_is_named() {
             "a MIG slice such as `H100:3g.40gb`",
         ));
 }
+
+/// `--against-log`: a real start-up log (llm-d-planner's Llama-3.1-8B run on an H100 with vLLM
+/// 0.19, from fixtures/vllm-logs) is reproduced with the settings it shows; a log whose available
+/// KV was altered is a disagreement (exit 1); a log without the figures is refused (exit 2).
+#[test]
+fn a_startup_log_is_reproduced_and_compared() {
+    let entries: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/vllm-logs/logs.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let quote = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["id"] == "llmd-llama31-8b-h100-bf16-gmu095-mml16384")
+        .unwrap()["quote"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let model = fixture("llama-3.1-8b");
+    let against = |log: &str| {
+        let path = dir.path().join("vllm.log");
+        std::fs::write(&path, log).unwrap();
+        size_json(&[
+            model.to_str().unwrap(),
+            "--gpu",
+            "H100",
+            "--vllm-version",
+            "0.19",
+            "--against-log",
+            path.to_str().unwrap(),
+        ])
+    };
+    let (report, code) = against(&quote);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["agrees"], true);
+    assert_eq!(report["settings_from_log"]["max_model_len"], 16384);
+    assert_eq!(report["settings_from_log"]["max_num_batched_tokens"], 8192);
+    let logged: Vec<(String, f64)> = report["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["figure"].as_str().unwrap().to_string(),
+                c["logged"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        logged,
+        [
+            ("weights GiB".to_string(), 14.99),
+            ("available KV GiB".to_string(), 58.11),
+            ("KV cache tokens".to_string(), 476_016.0),
+            ("maximum concurrency".to_string(), 29.05),
+        ]
+    );
+    let (report, code) = against(&quote.replace(
+        "Available KV cache memory: 58.11 GiB",
+        "Available KV cache memory: 48.11 GiB",
+    ));
+    assert_eq!((code, report["agrees"].as_bool()), (1, Some(false)));
+    let path = dir.path().join("empty.log");
+    std::fs::write(&path, "INFO starting\n").unwrap();
+    llmops()
+        .args([
+            "size",
+            model.to_str().unwrap(),
+            "--against-log",
+            path.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "shows neither `Available KV cache memory` nor `GPU KV cache size`",
+        ));
+}

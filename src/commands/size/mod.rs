@@ -1,5 +1,6 @@
 //! `llmops size`: one report per (GPU, context length), built from the sizing library.
 
+mod against_log;
 mod lora;
 mod render;
 
@@ -259,10 +260,16 @@ pub struct ProblemSummary {
 pub enum SizeOutput {
     One(Box<SizeReport>),
     Sweep(Vec<SizeReport>),
+    AgainstLog(Box<against_log::AgainstLogReport>),
 }
 
 pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeOutput> {
     let (model, adapters, tool_calling) = load(args, reporter)?;
+    if let Some(log) = &args.against_log {
+        return Ok(SizeOutput::AgainstLog(Box::new(against_log::run(
+            args, &model, log,
+        )?)));
+    }
     let lora = lora::serving(args, &adapters)?;
     let gpus = resolve_gpus(args)?;
     let vllm_version = VllmVersion::parse(&args.vllm_version).map_err(UserError::usage)?;

@@ -17,6 +17,7 @@ impl Render for SizeOutput {
         match self {
             SizeOutput::One(report) => write_size_table(out, style, report),
             SizeOutput::Sweep(reports) => write_sweep_table(out, style, reports),
+            SizeOutput::AgainstLog(report) => report.render(out, style),
         }
     }
 
@@ -33,6 +34,9 @@ impl Render for SizeOutput {
 
     /// 0 when the model fits (in a sweep: every combination), else 1.
     fn exit_status(&self) -> ExitStatus {
+        if let SizeOutput::AgainstLog(report) = self {
+            return report.exit_status();
+        }
         if self.reports().all(|r| r.fits) {
             ExitStatus::Success
         } else {
@@ -46,6 +50,7 @@ impl SizeOutput {
         match self {
             SizeOutput::One(report) => Box::new(std::iter::once(report.as_ref())),
             SizeOutput::Sweep(reports) => Box::new(reports.iter()),
+            SizeOutput::AgainstLog(_) => Box::new(std::iter::empty()),
         }
     }
 }
