@@ -41,6 +41,9 @@ struct Row {
     kv_tokens: Option<(f64, f64)>,
     /// vLLM's `--kv-cache-memory=N` "to fit into requested memory" (GiB), and ours.
     pin: Option<(f64, f64)>,
+    /// `size --against-log` on the log's own lines (when they include the non-default args): the
+    /// available KV it predicts, which must be the one predicted from the recorded settings.
+    against_log_kv: Option<f64>,
     logged_started: bool,
     predicted_fits: bool,
 }
@@ -166,10 +169,38 @@ fn reproduce(entry: &Value) -> Row {
             logged_pin(entry),
             predicted.suggested_kv_cache_memory_bytes as f64 / GIB,
         ),
+        against_log_kv: against_log(entry, folder, &gpu),
         logged_started: !entry["id"].as_str().unwrap().contains("fails")
             && available.is_none_or(|a| a > 0.0),
         predicted_fits: predicted.fits(),
     }
+}
+
+/// `llmops size <fixture> --against-log <the quoted lines>`, as a user would run it on the log.
+fn against_log(entry: &Value, folder: &str, gpu: &gpus::Gpu) -> Option<f64> {
+    let quote = entry["quote"].as_str()?;
+    if !quote.contains("non-default args") {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("vllm.log");
+    std::fs::write(&log, quote).unwrap();
+    let gpu_name = gpu.name.to_string();
+    let version = entry["vllm_version"].as_str().unwrap();
+    let (report, _) = crate::common::size_json(&[
+        fixture(folder).to_str().unwrap(),
+        "--gpu",
+        &gpu_name,
+        "--vllm-version",
+        version,
+        "--against-log",
+        log.to_str().unwrap(),
+    ]);
+    report["figures"]
+        .as_array()?
+        .iter()
+        .find(|c| c["figure"] == "available KV GiB")?["predicted"]
+        .as_f64()
 }
 
 /// The first `--kv-cache-memory=N` in the log's quote (vLLM's debug line names the "fit into
@@ -295,6 +326,21 @@ fn published_logs_are_reproduced_and_the_table_is_current() {
         text,
         "docs/size-accuracy.md is stale: run `LLMOPS_WRITE_ACCURACY=1 cargo test --test it size_accuracy`"
     );
+    // The log-reading path reads the settings the collector recorded by hand.
+    let read_from_logs = rows.iter().filter(|r| r.against_log_kv.is_some()).count();
+    assert!(
+        read_from_logs >= 8,
+        "{read_from_logs} logs read with --against-log"
+    );
+    for r in &rows {
+        if let (Some(from_log), Some((_, predicted))) = (r.against_log_kv, r.available_kv) {
+            assert!(
+                (from_log - predicted).abs() < 0.01,
+                "{}: --against-log {from_log:.2} vs {predicted:.2} GiB",
+                r.id
+            );
+        }
+    }
     // Every verdict right: a model vLLM started is predicted to fit, and the reverse.
     for r in &rows {
         assert_eq!(r.predicted_fits, r.logged_started, "{}", r.id);
