@@ -547,8 +547,9 @@ fn memory_budget(
         None => 0,
     };
     // With LoRA, vLLM captures every size with and without adapters: about twice the graphs.
-    let graphs = overhead::cuda_graph_bytes(settings.enforce_eager)
-        * if settings.lora.is_some() { 2 } else { 1 };
+    let graphs =
+        overhead::cuda_graph_bytes(model.config.layers.len() as u64, settings.enforce_eager)
+            * if settings.lora.is_some() { 2 } else { 1 };
     let (cuda_graph_bytes, cuda_graph_outside_budget_bytes) =
         if settings.vllm_version.charges_cuda_graphs() {
             (graphs, 0)

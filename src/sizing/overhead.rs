@@ -37,11 +37,14 @@ const CALIBRATION_TOKENS: f64 = 8192.0;
 const NON_TORCH_GIB_SINGLE: f64 = 0.27;
 const NON_TORCH_GIB_TENSOR_PARALLEL: f64 = 2.10;
 
-/// CUDA-graph pool vLLM ≥ 0.21 estimates and subtracts before sizing the KV cache. vLLM 0.19 on an
-/// H100 logs estimates of 0.84 GiB (Llama-3.1-8B), 1.05 GiB (Gemma-3-27B) and 1.09 GiB (gpt-oss-20b,
-/// TP 2) in llm-d-planner's accuracy logs (`fixtures/vllm-logs/`); other logs in the research notes
-/// range 0.36–1.26 GiB. The H100 Llama figure is used: graphs vary little with model size.
-const CUDA_GRAPH_GIB: f64 = 0.84;
+/// The CUDA-graph pool vLLM estimates (and, from 0.21, subtracts before sizing the KV cache), as a
+/// function of the decoder layers a GPU runs: `BASE + PER_LAYER × layers`. Fitted by least squares to
+/// the 17 `Estimated CUDA graph memory` lines in `fixtures/vllm-logs/logs.json` (vLLM 0.19, H100,
+/// 24–80 layers, TP 1–4, default capture sizes): median error 0.12 GiB, against 0.25 GiB for the
+/// single 0.84 GiB figure used before; the worst is Llama-3.1-8B at TP 2 (vLLM estimated 1.69 GiB,
+/// then captured 0.76). `docs/size-accuracy.md` lists the error per log.
+const CUDA_GRAPH_BASE_GIB: f64 = 0.29;
+const CUDA_GRAPH_PER_LAYER_GIB: f64 = 0.0176;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,10 +86,10 @@ pub fn non_torch_bytes(tensor_parallel_size: u64) -> u64 {
     (gib * GIB) as u64
 }
 
-pub fn cuda_graph_bytes(enforce_eager: bool) -> u64 {
+pub fn cuda_graph_bytes(num_layers: u64, enforce_eager: bool) -> u64 {
     if enforce_eager {
         0
     } else {
-        (CUDA_GRAPH_GIB * GIB) as u64
+        ((CUDA_GRAPH_BASE_GIB + CUDA_GRAPH_PER_LAYER_GIB * num_layers as f64) * GIB) as u64
     }
 }
