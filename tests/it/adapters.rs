@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::common::{assert_same_tree, unique};
+use crate::common::{assert_same_tree, json_of, tag, unique};
 use crate::stack::Stack;
 
 /// Llama-3.2-1B's sizes, as fixtures/tiny-model's config.json states them: hidden 2048, 32 query
@@ -112,19 +112,6 @@ fn register(
         .unwrap()
 }
 
-fn json_ok(output: &std::process::Output) -> Value {
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
-
-fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
-    tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
-}
-
 fn version_tags(stack: &Stack, name: &str) -> Value {
     stack.rest_get(&format!(
         "/api/2.0/mlflow/model-versions/get?name={name}&version=1"
@@ -140,7 +127,7 @@ fn end_to_end(major: &'static str) {
     let source_id = format!("llmops-tests/{}", unique("tiny-llama"));
     let fixture = base_folder(&source_id);
     let fixture = fixture.path();
-    let base = json_ok(&register(
+    let base = json_of(&register(
         stack,
         fixture,
         &base_name,
@@ -161,7 +148,7 @@ fn end_to_end(major: &'static str) {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     let hint = format!("pass `--base {base_ref}` if that is the base");
     assert!(stderr.contains(&hint), "{stderr}");
-    let registered = json_ok(&register(
+    let registered = json_of(&register(
         stack,
         adapter.path(),
         &name,
@@ -196,7 +183,7 @@ fn end_to_end(major: &'static str) {
 
     // Promote the adapter into an empty prod root: the base goes first.
     let prod = tempfile::tempdir().unwrap();
-    let promoted = json_ok(
+    let promoted = json_of(
         &stack
             .llmops()
             .args([
@@ -229,7 +216,7 @@ fn end_to_end(major: &'static str) {
 
     // status: the base lists the adapter, the adapter names its base.
     let status = |model: &str| {
-        json_ok(
+        json_of(
             &stack
                 .llmops()
                 .args([
@@ -269,7 +256,7 @@ fn sized_with_lora(stack: &Stack, adapter: &str, adapter_run: &str) {
         (1u64, 30_883_840u64 + 123_904),
         (4, 4 * 30_883_840 + 123_904),
     ] {
-        let sized = json_ok(
+        let sized = json_of(
             &stack
                 .llmops()
                 .args([

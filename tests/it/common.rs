@@ -164,3 +164,18 @@ pub fn assert_close(what: &str, actual: f64, expected: f64, tolerance: f64) {
         tolerance * 100.0
     );
 }
+
+/// The value of `key` in an MLflow tag list (`[{"key": …, "value": …}]`).
+pub fn tag<'a>(tags: &'a serde_json::Value, key: &str) -> Option<&'a str> {
+    tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
+}
+
+/// The stdout of a command that must have succeeded, as one JSON document.
+pub fn json_of(output: &std::process::Output) -> serde_json::Value {
+    assert!(
+        output.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
+}

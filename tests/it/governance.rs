@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{sha256_of_file, unique};
+use crate::common::{sha256_of_file, tag, unique};
 use crate::stack::Stack;
 
 fn stack() -> &'static Stack {
@@ -204,10 +204,6 @@ fn failed(output: &std::process::Output) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
-    tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
 }
 
 /// One model's release history on the shared MLflow 3 stack: three trained versions registered

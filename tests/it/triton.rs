@@ -14,20 +14,11 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::common::unique;
+use crate::common::{json_of, unique};
 use crate::stack::{Stack, Tritons};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/triton/add_sub")
-}
-
-fn json_of(output: &std::process::Output) -> Value {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
 }
 
 const INFER_BODY: &str = r#"{"inputs":[{"name":"INPUT0","shape":[4],"datatype":"FP32","data":[1,2,3,4]},{"name":"INPUT1","shape":[4],"datatype":"FP32","data":[1,1,1,1]}]}"#;

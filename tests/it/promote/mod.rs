@@ -22,9 +22,8 @@ mod size;
 use std::path::{Path, PathBuf};
 
 use predicates::prelude::*;
-use serde_json::Value;
 
-use crate::common::unique;
+use crate::common::{json_of, tag, unique};
 use crate::stack::Stack;
 
 /// The stack these tests share.
@@ -49,19 +48,6 @@ fn model_folder() -> tempfile::TempDir {
 
 fn test_model_code() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/staged_files_model.py")
-}
-
-fn json_of(output: &std::process::Output) -> Value {
-    assert!(
-        output.status.success(),
-        "failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
-}
-
-fn tag<'a>(tags: &'a Value, key: &str) -> Option<&'a str> {
-    tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
 }
 
 /// A model folder registered with its binaries published, as version 1 of its own name.
