@@ -953,3 +953,65 @@ fn register_refuses_what_it_cannot_record(name: &str, model: &Path, dev: &Path) 
         "{versions}"
     );
 }
+
+/// `lineage` follows the training run up its `mlflow.parentRunId` chain: a training run nested
+/// under a hyper-parameter sweep (as `mlflow.start_run(nested=True)` leaves it) lists both.
+#[test]
+fn lineage_follows_the_training_chain() {
+    let name = unique("chained");
+    let printed = stack().python(
+        &format!(
+            "import json, mlflow\n\
+             mlflow.set_experiment({name:?})\n\
+             with mlflow.start_run(run_name='sweep') as sweep:\n\
+             \x20   mlflow.log_metric('best_accuracy', 0.9)\n\
+             \x20   with mlflow.start_run(run_name='trial-3', nested=True) as trial:\n\
+             \x20       mlflow.log_metric('accuracy', 0.9)\n\
+             print(json.dumps([sweep.info.run_id, trial.info.run_id]))\n"
+        ),
+        &[],
+    );
+    let (sweep, trial): (String, String) =
+        serde_json::from_str(printed.lines().last().unwrap()).unwrap();
+    let (dev, prod, project) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let model = model_folder();
+    register(&name, model.path(), dev.path(), &["--training-run", &trial]);
+    let seen: Value = serde_json::from_str(&ok(&llmops(
+        &["lineage", &format!("models:/{name}/1"), "--output", "json"],
+        prod.path(),
+        project.path(),
+    )))
+    .unwrap();
+    let training: Vec<(Value, Value, Value)> = seen["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["role"] == "training")
+        .map(|r| {
+            (
+                r["run_id"].clone(),
+                r["run_name"].clone(),
+                r["metrics"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        training,
+        [
+            (
+                Value::from(trial),
+                Value::from("trial-3"),
+                serde_json::json!({"accuracy": 0.9})
+            ),
+            (
+                Value::from(sweep),
+                Value::from("sweep"),
+                serde_json::json!({"best_accuracy": 0.9})
+            ),
+        ]
+    );
+}
