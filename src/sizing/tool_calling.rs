@@ -14,6 +14,8 @@ pub struct ToolCalling {
     pub parser: Option<String>,
     /// Whether `--enable-auto-tool-choice` applies (the template takes tools and a parser is known).
     pub auto_tool_choice: bool,
+    /// Whether the chat template shows the model its tools; null when no template was read.
+    pub template_takes_tools: Option<bool>,
     /// Why, in a sentence.
     pub reason: String,
 }
@@ -83,9 +85,16 @@ const MARKERS: &[(&str, &str, &str, &str)] = &[
     ("<tool_call>", "", "hermes", "hermes_tool_parser.py"),
 ];
 
-/// The parser for a model whose config says `model_type` and whose chat templates (name, text) are
-/// `templates` (`None`: not read).
-pub fn recommend(model_type: &str, templates: Option<&[(String, String)]>) -> ToolCalling {
+/// Where the chat template stands: not looked for (a remote model), looked for and absent, or found
+/// as (name, text) pairs.
+pub enum Templates<'a> {
+    NotRead,
+    Absent,
+    Found(&'a [(String, String)]),
+}
+
+/// The parser for a model whose config says `model_type`, with its chat templates.
+pub fn recommend(model_type: &str, templates: Templates<'_>) -> ToolCalling {
     // gpt-oss speaks the harmony format whatever its template shows.
     if model_type == "gpt_oss" {
         return known(
@@ -93,8 +102,18 @@ pub fn recommend(model_type: &str, templates: Option<&[(String, String)]>) -> To
             "gpt-oss writes the harmony format (openai_tool_parser.py)",
         );
     }
-    let Some(templates) = templates else {
-        return unknown("the chat template was not read (give the model folder, or register it)");
+    let templates = match templates {
+        Templates::NotRead => {
+            return ToolCalling::unknown(
+                "the chat template was not read (give the model folder, or register it)",
+            );
+        }
+        Templates::Absent => {
+            return ToolCalling::unknown(
+                "no chat template beside config.json (tokenizer_config.json or chat_template.jinja)",
+            );
+        }
+        Templates::Found(templates) => templates,
     };
     let Some((_, text)) = templates
         .iter()
@@ -103,20 +122,23 @@ pub fn recommend(model_type: &str, templates: Option<&[(String, String)]>) -> To
         // Some templates render past tool calls but never show the model its tools (DeepSeek-R1's
         // first release): vLLM's docs pair their parser with a tool-aware `--chat-template`.
         let all: String = templates.iter().map(|(_, t)| t.as_str()).collect();
-        if let Some((marker, parser, _)) = parser_for(model_type, &all) {
-            return ToolCalling {
-                parser: Some(parser.to_string()),
-                auto_tool_choice: false,
-                reason: format!(
+        let (parser, reason) = match parser_for(model_type, &all) {
+            Some((marker, parser, _)) => (
+                Some(parser.to_string()),
+                format!(
                     "the chat template writes `{marker}` calls but never passes the tools to the model: pair --tool-call-parser {parser} with a tool-aware --chat-template (vLLM's examples/) before enabling auto tool choice"
                 ),
-            };
-        }
+            ),
+            None => (
+                None,
+                "the chat template takes no tools: --enable-auto-tool-choice does not apply".into(),
+            ),
+        };
         return ToolCalling {
-            parser: None,
+            parser,
             auto_tool_choice: false,
-            reason: "the chat template takes no tools: --enable-auto-tool-choice does not apply"
-                .into(),
+            template_takes_tools: Some(false),
+            reason,
         };
     };
     match parser_for(model_type, text) {
@@ -124,9 +146,12 @@ pub fn recommend(model_type: &str, templates: Option<&[(String, String)]>) -> To
             parser,
             &format!("the chat template writes `{marker}` ({file})"),
         ),
-        None => unknown(
-            "the chat template takes tools, but in a format none of vLLM's parsers known to llmops reads; see vLLM's tool calling docs",
-        ),
+        None => ToolCalling {
+            template_takes_tools: Some(true),
+            ..ToolCalling::unknown(
+                "the chat template takes tools, but in a format none of vLLM's parsers known to llmops reads; see vLLM's tool calling docs",
+            )
+        },
     }
 }
 
@@ -155,37 +180,44 @@ fn known(parser: &str, reason: &str) -> ToolCalling {
     ToolCalling {
         parser: Some(parser.to_string()),
         auto_tool_choice: true,
+        template_takes_tools: Some(true),
         reason: reason.to_string(),
     }
 }
 
-fn unknown(reason: &str) -> ToolCalling {
-    ToolCalling::unknown(reason)
-}
+/// The suffix `register` records for a parser that needs a tool-aware `--chat-template` first.
+const NEEDS_CHAT_TEMPLATE: &str = ":needs-chat-template";
 
-/// What `register` recorded (`llmops.tool_call_parser`): a parser, `none` (the template takes no
-/// tools) or `unknown`.
+/// What `register` recorded (`llmops.tool_call_parser`, see [`ToolCalling::recorded`]).
 pub fn from_recorded(model_type: &str, recorded: &str) -> ToolCalling {
+    let is_parser_name = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c))
+    };
     match recorded {
         "none" => ToolCalling {
-            parser: None,
-            auto_tool_choice: false,
-            reason: "the chat template recorded at register time takes no tools".into(),
+            template_takes_tools: Some(false),
+            ..ToolCalling::unknown("the chat template recorded at register time takes no tools")
         },
-        "unknown" => {
-            unknown("the chat template recorded at register time matches no parser llmops knows")
-        }
-        parser
-            if parser
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-".contains(c)) =>
-        {
-            known(
-                parser,
-                &format!("recorded at register time from the {model_type} model's chat template"),
-            )
-        }
-        _ => unknown("the recorded parser is not a parser name"),
+        "unknown" => ToolCalling::unknown(
+            "the chat template recorded at register time matches no parser llmops knows",
+        ),
+        parser if is_parser_name(parser) => known(
+            parser,
+            &format!("recorded at register time from the {model_type} model's chat template"),
+        ),
+        other => match other.strip_suffix(NEEDS_CHAT_TEMPLATE) {
+            Some(parser) if is_parser_name(parser) => ToolCalling {
+                parser: Some(parser.to_string()),
+                auto_tool_choice: false,
+                template_takes_tools: Some(false),
+                reason: format!(
+                    "recorded at register time: the chat template never passes the tools to the model; pair --tool-call-parser {parser} with a tool-aware --chat-template"
+                ),
+            },
+            _ => ToolCalling::unknown("the recorded parser is not a parser name"),
+        },
     }
 }
 
@@ -195,16 +227,22 @@ impl ToolCalling {
         ToolCalling {
             parser: None,
             auto_tool_choice: false,
+            template_takes_tools: None,
             reason: reason.to_string(),
         }
     }
 
-    /// The value `register` records: the parser, `none` or `unknown`.
-    pub fn recorded(&self) -> &str {
-        match (&self.parser, self.auto_tool_choice) {
-            (Some(parser), _) => parser,
-            (None, false) if self.reason.contains("takes no tools") => "none",
-            _ => "unknown",
+    /// The value `register` records: the parser, `<parser>:needs-chat-template`, `none` or `unknown`.
+    pub fn recorded(&self) -> String {
+        match (
+            &self.parser,
+            self.auto_tool_choice,
+            self.template_takes_tools,
+        ) {
+            (Some(parser), true, _) => parser.clone(),
+            (Some(parser), false, _) => format!("{parser}{NEEDS_CHAT_TEMPLATE}"),
+            (None, _, Some(false)) => "none".into(),
+            _ => "unknown".into(),
         }
     }
 
@@ -282,7 +320,7 @@ mod tests {
                 "granite4",
             ),
         ] {
-            let found = recommend(model_type, Some(&default(template)));
+            let found = recommend(model_type, Templates::Found(&default(template)));
             assert_eq!(found.parser.as_deref(), Some(parser), "{template}");
             assert!(found.auto_tool_choice);
             assert_eq!(
@@ -294,17 +332,23 @@ mod tests {
 
     #[test]
     fn no_tools_unknown_formats_and_harmony() {
-        let none = recommend("gemma2", Some(&default("{{ messages }}")));
-        assert_eq!((none.parser.as_deref(), none.recorded()), (None, "none"));
+        let none = recommend("gemma2", Templates::Found(&default("{{ messages }}")));
+        assert_eq!(
+            (none.parser.as_deref(), none.recorded().as_str()),
+            (None, "none")
+        );
         assert_eq!(none.vllm_args(), "");
         let odd = recommend(
             "llama",
-            Some(&default("{% if tools %}CALL {{ tools }}{% endif %}")),
+            Templates::Found(&default("{% if tools %}CALL {{ tools }}{% endif %}")),
         );
-        assert_eq!((odd.parser.as_deref(), odd.recorded()), (None, "unknown"));
-        let unread = recommend("llama", None);
+        assert_eq!(
+            (odd.parser.as_deref(), odd.recorded().as_str()),
+            (None, "unknown")
+        );
+        let unread = recommend("llama", Templates::NotRead);
         assert_eq!(unread.recorded(), "unknown");
-        let harmony = recommend("gpt_oss", None);
+        let harmony = recommend("gpt_oss", Templates::NotRead);
         assert_eq!(harmony.parser.as_deref(), Some("openai"));
         // A named tool_use template counts, as transformers picks it when tools are given.
         let named = vec![
@@ -312,7 +356,9 @@ mod tests {
             ("tool_use".to_string(), "<tool_call>".to_string()),
         ];
         assert_eq!(
-            recommend("llama", Some(&named)).parser.as_deref(),
+            recommend("llama", Templates::Found(&named))
+                .parser
+                .as_deref(),
             Some("hermes")
         );
         assert_eq!(
@@ -321,6 +367,22 @@ mod tests {
         );
         assert_eq!(from_recorded("qwen2", "none").recorded(), "none");
         assert_eq!(from_recorded("qwen2", "x; rm -rf /").parser, None);
+        // A parser that needs a tool-aware template first is recorded so, and read back so.
+        let r1 = vec![(
+            "default".to_string(),
+            "{{ m.tool_calls }}<｜tool▁calls▁begin｜>f\n```json\n".to_string(),
+        )];
+        let found = recommend("deepseek_v3", Templates::Found(&r1));
+        assert_eq!(found.recorded(), "deepseek_v3:needs-chat-template");
+        let read = from_recorded("deepseek_v3", &found.recorded());
+        assert_eq!(
+            (read.parser.as_deref(), read.auto_tool_choice),
+            (Some("deepseek_v3"), false)
+        );
+        assert_eq!(
+            recommend("llama", Templates::Absent).reason,
+            "no chat template beside config.json (tokenizer_config.json or chat_template.jinja)"
+        );
     }
 }
 
@@ -355,7 +417,7 @@ mod published_templates {
             let (templates, _) = chat_templates(&root.join(folder))
                 .unwrap()
                 .unwrap_or_else(|| panic!("{folder} has a template"));
-            let found = recommend(model_type, Some(&templates));
+            let found = recommend(model_type, Templates::Found(&templates));
             assert_eq!(
                 found.parser.as_deref(),
                 parser,

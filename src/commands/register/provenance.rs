@@ -13,7 +13,7 @@ use crate::progress::Reporter;
 use crate::registry::lineage::is_run_id;
 use crate::registry::names::tag;
 use crate::registry::provenance::{self, ChatTemplate, Source};
-use crate::sizing::tool_calling;
+use crate::sizing::tool_calling::{self, Templates};
 
 /// The context MLflow's `log_input` gives a dataset a model was trained on.
 const TRAINING_CONTEXT: &str = "training";
@@ -66,11 +66,9 @@ pub(super) fn read(
         .map(|(t, file)| provenance::template_of(t.clone(), file));
     // Only a full model's template says how it calls tools; an adapter's base decides.
     let tool_call_parser = match (model_type, &templates) {
-        (Some(model_type), Some((t, _))) => Some(
-            tool_calling::recommend(model_type, Some(t))
-                .recorded()
-                .to_string(),
-        ),
+        (Some(model_type), Some((t, _))) => {
+            Some(tool_calling::recommend(model_type, Templates::Found(t)).recorded())
+        }
         _ => None,
     };
     Ok(Provenance {

@@ -18,7 +18,7 @@ use crate::cli::MaxModelLen;
 use crate::cli::SizeArgs;
 use crate::exit::UserError;
 use crate::sizing::gpus::{self, Gpu};
-use crate::sizing::tool_calling::{self, ToolCalling};
+use crate::sizing::tool_calling::{self, Templates, ToolCalling};
 use crate::sizing::verdict::{self, Advice};
 use crate::sizing::weights::WeightSource;
 use crate::sizing::{
@@ -88,18 +88,18 @@ fn tool_calling_of(args: &SizeArgs, model: &Model, parser_tag: Option<String>) -
         return tool_calling::from_recorded(model_type, &parser);
     }
     if crate::sizing::remote::is_remote(&args.model.to_string_lossy()) {
-        return tool_calling::recommend(model_type, None);
+        return tool_calling::recommend(model_type, Templates::NotRead);
     }
     let dir = model
         .config_path
         .parent()
         .unwrap_or(std::path::Path::new("."));
     match registry::provenance::chat_templates(dir) {
-        Ok(Some((templates, _))) => tool_calling::recommend(model_type, Some(&templates)),
-        Ok(None) if model_type != "gpt_oss" => tool_calling::ToolCalling::unknown(
-            "no chat template beside config.json (tokenizer_config.json or chat_template.jinja)",
-        ),
-        _ => tool_calling::recommend(model_type, None),
+        Ok(Some((templates, _))) => {
+            tool_calling::recommend(model_type, Templates::Found(&templates))
+        }
+        Ok(None) => tool_calling::recommend(model_type, Templates::Absent),
+        Err(_) => tool_calling::recommend(model_type, Templates::NotRead),
     }
 }
 
