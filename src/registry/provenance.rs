@@ -72,8 +72,8 @@ impl Source {
     }
 
     /// The source a folder shows: a Hugging Face cache snapshot's path
-    /// (`…/models--org--name/snapshots/<revision>`), else `_name_or_path` in its `config.json` (or
-    /// an adapter's `base_model_name_or_path` is not this: that is the base) when it is an id.
+    /// (`…/models--org--name/snapshots/<revision>`), else `_name_or_path` in its `config.json` when
+    /// that is an id. (An adapter's `base_model_name_or_path` names its base, not its source.)
     pub fn detect(model_dir: &Path) -> Option<Source> {
         let canonical = model_dir.canonicalize().ok()?;
         let parts: Vec<&str> = canonical
@@ -249,15 +249,10 @@ const MAX_TEMPLATE_FILE: u64 = 64 << 20;
 static TOOLS_VARIABLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\btools\b").expect("a valid pattern"));
 
-/// The folder's chat template, looked for where transformers saves it: `chat_template.jinja`
-/// (transformers 4.50 and later), `chat_template.json`, then `tokenizer_config.json`'s
-/// `chat_template` (a string, or a list of `{name, template}`). `Ok(None)` when there is none.
-pub fn chat_template(model_dir: &Path) -> Result<Option<ChatTemplate>, String> {
-    Ok(chat_templates(model_dir)?.map(|(templates, file)| template_of(templates, &file)))
-}
-
 /// The folder's chat templates as (name, text), the default one named `default`, with the file
-/// they came from.
+/// they came from, looked for where transformers saves them: `chat_template.jinja` (transformers
+/// 4.50 and later), `chat_template.json`, then `tokenizer_config.json`'s `chat_template` (a string,
+/// or a list of `{name, template}`). `Ok(None)` when there is none.
 pub fn chat_templates(model_dir: &Path) -> Result<Option<(NamedTemplates, String)>, String> {
     let read = |file: &str| -> Result<Option<String>, String> {
         let path = model_dir.join(file);
@@ -427,18 +422,20 @@ mod tests {
     #[test]
     fn finds_chat_templates_and_tool_use() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(chat_template(dir.path()).unwrap(), None);
+        assert_eq!(chat_templates(dir.path()).unwrap(), None);
         std::fs::write(
             dir.path().join("tokenizer_config.json"),
             r#"{"chat_template": [{"name": "default", "template": "{{ messages }}"},
                                   {"name": "tool_use", "template": "{{ tools }}"}]}"#,
         )
         .unwrap();
-        let found = chat_template(dir.path()).unwrap().unwrap();
+        let (templates, file) = chat_templates(dir.path()).unwrap().unwrap();
+        let found = template_of(templates, &file);
         assert!(found.tool_use);
         assert_eq!(found.file, "tokenizer_config.json");
         std::fs::write(dir.path().join("chat_template.jinja"), "{{ messages }}").unwrap();
-        let found = chat_template(dir.path()).unwrap().unwrap();
+        let (templates, file) = chat_templates(dir.path()).unwrap().unwrap();
+        let found = template_of(templates, &file);
         assert_eq!(
             (found.sha256.as_str(), found.tool_use),
             (

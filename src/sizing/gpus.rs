@@ -172,13 +172,13 @@ const B200_MIG_LARGE: &str = "a table re-typed from nvidia-smi mig -lgip in a pu
 
 const fn mig(
     name: &'static str,
-    gib_hundredths_: u64,
+    hundredths: u64,
     generation: Generation,
     source: &'static str,
 ) -> Gpu {
     Gpu {
         name,
-        memory_bytes: gib_hundredths(gib_hundredths_),
+        memory_bytes: gib_hundredths(hundredths),
         generation,
         source,
     }
