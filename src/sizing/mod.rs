@@ -126,6 +126,31 @@ pub enum DtypeChoice {
     Float32,
 }
 
+impl DtypeChoice {
+    /// vLLM's `--dtype` words (`vllm/config/model.py`: `half` and `float16`, `float` and `float32`).
+    pub fn from_vllm(word: &str) -> Option<DtypeChoice> {
+        match word {
+            "auto" => Some(DtypeChoice::Auto),
+            "bfloat16" => Some(DtypeChoice::Bfloat16),
+            "float16" | "half" => Some(DtypeChoice::Float16),
+            "float32" | "float" => Some(DtypeChoice::Float32),
+            _ => None,
+        }
+    }
+}
+
+impl KvCacheDtype {
+    /// vLLM's `--kv-cache-dtype` words: `auto`, or any one-byte `fp8*` form; others (`nvfp4`, …)
+    /// are not modelled.
+    pub fn from_vllm(word: &str) -> Option<KvCacheDtype> {
+        match word {
+            "auto" => Some(KvCacheDtype::Auto),
+            fp8 if fp8.starts_with("fp8") => Some(KvCacheDtype::Fp8),
+            _ => None,
+        }
+    }
+}
+
 /// The vLLM release whose accounting to reproduce: behaviour changed at 0.20 (how `GPU KV cache size`
 /// is counted for hybrid models), 0.21 (CUDA graphs charged to the KV budget) and 0.22 (default
 /// `--gpu-memory-utilization` 0.92).

@@ -130,16 +130,14 @@ fn settings_of(entry: &Value) -> Settings {
         max_model_len: s["max_model_len"].as_u64(),
         tensor_parallel_size: s["tensor_parallel_size"].as_u64().unwrap_or(1),
         gpu_memory_utilization: s["gpu_memory_utilization"].as_f64(),
-        kv_cache_dtype: match s["kv_cache_dtype"].as_str() {
-            Some(fp8) if fp8.starts_with("fp8") => KvCacheDtype::Fp8,
-            _ => KvCacheDtype::Auto,
-        },
-        dtype: match s["dtype"].as_str() {
-            Some("float32") => DtypeChoice::Float32,
-            Some("float16") => DtypeChoice::Float16,
-            Some("bfloat16") => DtypeChoice::Bfloat16,
-            _ => DtypeChoice::Auto,
-        },
+        kv_cache_dtype: s["kv_cache_dtype"]
+            .as_str()
+            .and_then(KvCacheDtype::from_vllm)
+            .unwrap_or(KvCacheDtype::Auto),
+        dtype: s["dtype"]
+            .as_str()
+            .and_then(DtypeChoice::from_vllm)
+            .unwrap_or(DtypeChoice::Auto),
         max_num_seqs: s["max_num_seqs"].as_u64(),
         max_num_batched_tokens: s["max_num_batched_tokens"].as_u64(),
         enforce_eager: s["enforce_eager"].as_bool().unwrap_or(false),

@@ -158,33 +158,32 @@ fn gpu_of(args: &SizeArgs, log: &StartupLog) -> anyhow::Result<Gpu> {
 
 /// The log's settings where it shows them, else the flags'.
 fn settings_of(args: &SizeArgs, logged: &LoggedSettings, vllm_version: VllmVersion) -> Settings {
+    let flags = super::settings_from_flags(args, vllm_version);
     Settings {
         max_model_len: logged.max_model_len,
         tensor_parallel_size: logged
             .tensor_parallel_size
-            .unwrap_or(args.tensor_parallel_size),
+            .unwrap_or(flags.tensor_parallel_size),
         gpu_memory_utilization: logged
             .gpu_memory_utilization
-            .or(args.gpu_memory_utilization),
-        kv_cache_dtype: match logged.kv_cache_dtype.as_deref() {
-            Some(fp8) if fp8.starts_with("fp8") => KvCacheDtype::Fp8,
-            Some(_) => KvCacheDtype::Auto,
-            None => args.kv_cache_dtype,
-        },
-        dtype: match logged.dtype.as_deref() {
-            Some("float32") => DtypeChoice::Float32,
-            Some("float16" | "half") => DtypeChoice::Float16,
-            Some("bfloat16") => DtypeChoice::Bfloat16,
-            _ => args.dtype,
-        },
-        max_num_seqs: logged.max_num_seqs.or(args.max_num_seqs),
+            .or(flags.gpu_memory_utilization),
+        kv_cache_dtype: logged
+            .kv_cache_dtype
+            .as_deref()
+            .and_then(KvCacheDtype::from_vllm)
+            .unwrap_or(flags.kv_cache_dtype),
+        dtype: logged
+            .dtype
+            .as_deref()
+            .and_then(DtypeChoice::from_vllm)
+            .unwrap_or(flags.dtype),
+        max_num_seqs: logged.max_num_seqs.or(flags.max_num_seqs),
         max_num_batched_tokens: logged
             .max_num_batched_tokens
-            .or(args.max_num_batched_tokens),
-        enforce_eager: logged.enforce_eager.unwrap_or(args.enforce_eager),
-        vllm_version,
-        lora: None,
-        kv_cache_memory_bytes: logged.kv_cache_memory_bytes.or(args.kv_cache_memory_bytes),
+            .or(flags.max_num_batched_tokens),
+        enforce_eager: logged.enforce_eager.unwrap_or(flags.enforce_eager),
+        kv_cache_memory_bytes: logged.kv_cache_memory_bytes.or(flags.kv_cache_memory_bytes),
+        ..flags
     }
 }
 

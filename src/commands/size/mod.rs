@@ -287,16 +287,8 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
                     Some(MaxModelLen::Tokens(n)) => Some(*n),
                     _ => None,
                 },
-                tensor_parallel_size: args.tensor_parallel_size,
-                gpu_memory_utilization: args.gpu_memory_utilization,
-                kv_cache_dtype: args.kv_cache_dtype,
-                dtype: args.dtype,
-                max_num_seqs: args.max_num_seqs,
-                max_num_batched_tokens: args.max_num_batched_tokens,
-                enforce_eager: args.enforce_eager,
-                vllm_version,
                 lora: lora.as_ref().map(|l| l.serving),
-                kv_cache_memory_bytes: args.kv_cache_memory_bytes,
+                ..settings_from_flags(args, vllm_version)
             };
             let auto_fit = match max_model_len {
                 Some(MaxModelLen::Auto) => Some(auto_fit(&model, gpu, &mut settings)?),
@@ -312,6 +304,23 @@ pub fn run(args: &SizeArgs, reporter: Arc<dyn Reporter>) -> anyhow::Result<SizeO
     } else {
         SizeOutput::Sweep(reports)
     })
+}
+
+/// The settings the flags give (no context length, no LoRA: those vary per report).
+fn settings_from_flags(args: &SizeArgs, vllm_version: VllmVersion) -> Settings {
+    Settings {
+        max_model_len: None,
+        tensor_parallel_size: args.tensor_parallel_size,
+        gpu_memory_utilization: args.gpu_memory_utilization,
+        kv_cache_dtype: args.kv_cache_dtype,
+        dtype: args.dtype,
+        max_num_seqs: args.max_num_seqs,
+        max_num_batched_tokens: args.max_num_batched_tokens,
+        enforce_eager: args.enforce_eager,
+        vllm_version,
+        lora: None,
+        kv_cache_memory_bytes: args.kv_cache_memory_bytes,
+    }
 }
 
 /// `--max-model-len auto`: the config's length if it fits, else the longest that does, with the
