@@ -68,12 +68,7 @@ pub(crate) fn adapter_folder(
 
 /// fixtures/tiny-model with `_name_or_path` set to `source_id` in its config.json.
 fn base_folder(source_id: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
-    for entry in std::fs::read_dir(&fixture).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    let dir = crate::common::tiny_model_copy();
     let path = dir.path().join("config.json");
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
     config["_name_or_path"] = json!(source_id);

@@ -179,3 +179,14 @@ pub fn json_of(output: &std::process::Output) -> serde_json::Value {
     );
     serde_json::from_slice(&output.stdout).expect("stdout is one JSON document")
 }
+
+/// A fresh copy of fixtures/tiny-model (config, tokenizer, two small shards) to add files to.
+pub fn tiny_model_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
+    for entry in std::fs::read_dir(&fixture).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    dir
+}

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::{sha256_of_file, tag, unique};
+use crate::common::{json_of, sha256_of_file, tag, unique};
 use crate::stack::Stack;
 
 fn stack() -> &'static Stack {
@@ -22,12 +22,7 @@ fn data(name: &str) -> std::path::PathBuf {
 
 /// fixtures/tiny-model with a chat template that takes tools, as a fine-tune would ship it.
 fn model_folder() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
-    for entry in std::fs::read_dir(&fixture).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    let dir = crate::common::tiny_model_copy();
     std::fs::write(
         dir.path().join("chat_template.jinja"),
         "{% if tools %}<tools>{{ tools | tojson }}</tools> Answer a call as <tool_call>{\"name\": …}</tool_call>{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}",
@@ -52,12 +47,16 @@ fn register(name: &str, folder: &Path, dev: &Path, extra: &[&str]) -> Value {
         .args(extra)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    json_of(&output)
+}
+
+/// A dev root, a prod root and a project folder (where an `llmops.toml` would be), all empty.
+fn places() -> (tempfile::TempDir, tempfile::TempDir, tempfile::TempDir) {
+    (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    )
 }
 
 /// A training run as a training script leaves it, logged with the MLflow client in `experiment`:
@@ -707,11 +706,7 @@ fn lineage_shows_each_link(release: &Release) {
 #[test]
 fn refusals_name_the_problem() {
     let name = unique("refused");
-    let (dev, prod, project) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let (dev, prod, project) = places();
     let (prod_path, cwd) = (prod.path(), project.path());
     let model = model_folder();
     let refused = |args: &[&str], message: &str| {
@@ -791,11 +786,7 @@ fn refusals_name_the_problem() {
 #[test]
 fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
     let name = unique("repaired");
-    let (dev, prod, project) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let (dev, prod, project) = places();
     let (prod_path, cwd) = (prod.path(), project.path());
     let model = model_folder();
     let parents: Vec<String> = (0..2)
@@ -973,11 +964,7 @@ fn lineage_follows_the_training_chain() {
     );
     let (sweep, trial): (String, String) =
         serde_json::from_str(printed.lines().last().unwrap()).unwrap();
-    let (dev, prod, project) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
+    let (dev, prod, project) = places();
     let model = model_folder();
     register(&name, model.path(), dev.path(), &["--training-run", &trial]);
     let seen: Value = serde_json::from_str(&ok(&llmops(

@@ -21,12 +21,7 @@ fn stack() -> &'static Stack {
 
 /// fixtures/tiny-model plus `shards` files of `size` bytes each (distinct, deterministic bytes).
 fn model_with_shards(shards: usize, size: usize) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tiny-model");
-    for entry in std::fs::read_dir(&fixture).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
-    }
+    let dir = crate::common::tiny_model_copy();
     for shard in 0..shards {
         let seed = shard as u32 + 1;
         let bytes: Vec<u8> = (0..size as u32)
