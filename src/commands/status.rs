@@ -1,8 +1,9 @@
 //! `llmops status <name>`: per version, what is where: aliases, the parent run, staged in dev,
 //! published, promoted, and when the prod copy was last verified. It only reads.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -84,10 +85,13 @@ pub async fn run(args: &StatusArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         .search_model_versions_tagged(tag::BASE_NAME, &args.name)
         .await
         .unwrap_or_default();
+    // Each audit log is read once, however many versions it records.
+    let mut logs = HashMap::new();
     let versions = versions
         .iter()
         .map(|version| {
-            let mut row = version_status(version, dev_root.as_ref(), prod_root.as_ref());
+            let mut row =
+                version_status(version, (dev_root.as_ref(), prod_root.as_ref()), &mut logs);
             row.aliases = aliases
                 .iter()
                 .filter(|(_, v)| *v == version.version)
@@ -113,8 +117,8 @@ pub async fn run(args: &StatusArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
 
 fn version_status(
     version: &ModelVersion,
-    dev_root: Option<&DatasetRoot>,
-    prod_root: Option<&DatasetRoot>,
+    (dev_root, prod_root): (Option<&DatasetRoot>, Option<&DatasetRoot>),
+    logs: &mut HashMap<PathBuf, Vec<audit::AuditEntry>>,
 ) -> VersionStatus {
     let parent = registry::recorded_parent(version).map(str::to_string);
     // Where `register` staged it (recorded on the version), else the LLM layout under --dev-root.
@@ -138,13 +142,15 @@ fn version_status(
         .is_some_and(|p| Path::new(p).is_dir())
         || destination.as_ref().is_some_and(|d| d.target.is_dir());
     let last_action = destination.as_ref().and_then(|d| {
-        audit::read(&audit::log_path(d))
-            .into_iter()
+        let path = audit::log_path(d);
+        logs.entry(path.clone())
+            .or_insert_with(|| audit::read(&path))
+            .iter()
             .rfind(|e| e.name == version.name && e.version == version.version)
             .map(|e| LastAction {
-                action: e.action,
-                at: e.at,
-                by: e.by,
+                action: e.action.clone(),
+                at: e.at.clone(),
+                by: e.by.clone(),
             })
     });
     let verified = destination

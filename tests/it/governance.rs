@@ -442,6 +442,14 @@ impl Release {
             ]
         );
         assert_eq!(lines[1]["alias_before"], "1");
+        // The gates v1 passed are in its line too, as on its tags.
+        assert_eq!(
+            lines[0]["gates"],
+            serde_json::json!([
+                "metric:accuracy >= 0.82 (0.84 (training run, step 2))",
+                "metric:toxicity <= 0.05 [llmops.toml] (0.01 (logged model, step 3))"
+            ])
+        );
         let status: Value =
             serde_json::from_str(&ok(&self.run(&["status", name, "--output", "json"]))).unwrap();
         let last: Vec<(String, Value)> = status["versions"]
