@@ -305,7 +305,7 @@ pub struct Estimate {
     /// LoRA slots and their metadata (`--enable-lora`), loaded with the weights.
     pub lora_bytes: u64,
     pub activation_bytes: u64,
-    pub activation_source: overhead::ActivationSource,
+    pub activation: overhead::ActivationPeak,
     pub non_torch_bytes: u64,
     /// Charged to the KV budget (vLLM ≥ 0.21).
     pub cuda_graph_bytes: u64,
@@ -455,8 +455,8 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         weights_bytes: budget.weights_bytes,
         weights_source: budget.weights_source,
         lora_bytes: budget.lora_bytes,
-        activation_bytes: budget.activation_bytes,
-        activation_source: budget.activation_source,
+        activation_bytes: budget.activation.total(),
+        activation: budget.activation,
         non_torch_bytes: budget.non_torch_bytes,
         cuda_graph_bytes: budget.cuda_graph_bytes,
         cuda_graph_outside_budget_bytes: budget.cuda_graph_outside_budget_bytes,
@@ -534,8 +534,7 @@ struct MemoryBudget {
     weights_bytes: u64,
     weights_source: WeightSource,
     lora_bytes: u64,
-    activation_bytes: u64,
-    activation_source: overhead::ActivationSource,
+    activation: overhead::ActivationPeak,
     non_torch_bytes: u64,
     cuda_graph_bytes: u64,
     cuda_graph_outside_budget_bytes: u64,
@@ -555,11 +554,8 @@ fn memory_budget(
     let tp = resolved.tensor_parallel_size;
     let requested_bytes = (gpu.memory_bytes as f64 * resolved.gpu_memory_utilization) as u64;
     let (weights_bytes, weights_source) = weights_per_gpu(model, resolved.dtype, tp);
-    let (activation_bytes, activation_source) = overhead::activation_bytes(
-        model.config.architecture.as_deref(),
-        model.is_moe(),
-        resolved.max_num_batched_tokens,
-    );
+    let activation = overhead::activation_peak(&activation_inputs(model, resolved));
+    let activation_bytes = activation.total();
     let non_torch_bytes = overhead::non_torch_bytes(tp);
     let lora_bytes = match settings.lora {
         Some(serving) => lora::lora_bytes(
@@ -603,8 +599,7 @@ fn memory_budget(
         weights_bytes,
         weights_source,
         lora_bytes,
-        activation_bytes,
-        activation_source,
+        activation,
         non_torch_bytes,
         cuda_graph_bytes,
         cuda_graph_outside_budget_bytes,
@@ -612,6 +607,33 @@ fn memory_budget(
         suggested_kv_cache_memory_bytes,
         over_memory_bytes,
     })
+}
+
+/// The profile run's inputs: the batch limits, the model's widths, and its MoE kernel's workspace.
+fn activation_inputs(model: &Model, resolved: &Resolved) -> overhead::ActivationInputs {
+    let config = &model.config;
+    // mxfp4 experts run on kernels that keep no workspace between calls: gpt-oss-20b's logged peak
+    // is the sampler's alone (`llmd-gptoss20b-h100-tp2-gmu090-mml8192`).
+    let fused_triton_experts = config.quantization.method.as_deref() != Some("mxfp4");
+    let experts = config
+        .moe
+        .filter(|_| model.is_moe() && fused_triton_experts)
+        .map(|moe| overhead::ExpertWorkspace {
+            experts_per_token: moe.experts_per_token.unwrap_or(1),
+            expert_width: moe.expert_width,
+            io_width: moe.latent.unwrap_or(config.hidden_size),
+            gated: moe.gated,
+        });
+    overhead::ActivationInputs {
+        hidden_size: config.hidden_size,
+        vocab_size: config.vocab_size,
+        activation_dtype_bytes: resolved.dtype.bytes(),
+        max_num_batched_tokens: resolved.max_num_batched_tokens,
+        max_num_seqs: resolved.max_num_seqs,
+        tensor_parallel_size: resolved.tensor_parallel_size,
+        experts,
+        multimodal: config.vision_params > 0,
+    }
 }
 
 /// The margin vLLM leaves when it suggests `--kv-cache-memory-bytes` (150 MiB).

@@ -1,36 +1,109 @@
-//! The memory vLLM spends besides weights and KV cache, modelled per term with the constant and its
-//! source. Sources are summarised in `docs/sizing-model.md` §Activation peak to §CUDA graphs.
+//! The memory vLLM spends besides weights and KV cache, modelled per term from the model's shape,
+//! with each fitted constant named beside its source. `docs/sizing-model.md` §Activation peak to
+//! §CUDA graphs gives the formulas and their error per log.
 
 use crate::units::GIB;
 
-/// Peak activation of the profile run, in GiB, at `max_num_batched_tokens = 8192` on an H100, by
-/// architecture. From llm-d-planner's `vllm_memory_constants.json`, calibrated on vLLM 0.19 (its
-/// accuracy report: 49 runs, 28 models). Architectures sharing a modelling file share a figure.
-const ACTIVATION_GIB_AT_8192: &[(&str, f64)] = &[
-    ("LlamaForCausalLM", 1.89),
-    ("MistralForCausalLM", 1.89), // same modelling code as Llama
-    ("Qwen2ForCausalLM", 2.25),
-    ("Qwen3ForCausalLM", 2.21),
-    ("Mistral3ForConditionalGeneration", 2.10),
-    ("DeepseekV2ForCausalLM", 1.93),
-    ("DeepseekV3ForCausalLM", 1.93),
-    ("GraniteForCausalLM", 0.85),
-    ("LlavaNextForConditionalGeneration", 0.79),
-    ("MixtralForCausalLM", 1.21),
-    ("Phi3ForCausalLM", 1.52),
-    ("Qwen2MoeForCausalLM", 2.47),
-    ("Qwen3MoeForCausalLM", 2.68),
-    ("Gemma2ForCausalLM", 3.65),
-    ("Gemma3ForCausalLM", 3.94),
-    ("Gemma3ForConditionalGeneration", 3.94),
-    ("GemmaForCausalLM", 3.63),
-    ("GptOssForCausalLM", 2.9),
-];
+/// How many float32 copies of the sampled logits (`max_num_seqs × vocab`) the profile run's sampler
+/// holds at its peak (the logits in the model dtype, then float32 logits, probabilities and the
+/// sorted values and indices of top-k/top-p). Least-squares fit to the `torch peak memory increase`
+/// of the 15 text-only vLLM 0.19 logs in `fixtures/vllm-logs/logs.json` that print it (median of the
+/// per-log ratios 3.68–3.77; 8 models,
+/// vocabularies of 128K–256K, hidden 2,880–8,192, TP 1–4, bf16 and quantized): every one within
+/// 0.06 GiB (Gemma 2, whose 256K vocabulary makes the sampler 94 % of the peak, is the worst). TP does not split it: vLLM gathers the full vocabulary before sampling.
+const SAMPLER_LOGIT_COPIES: f64 = 3.73;
 
-/// llm-d-planner's fall-backs for architectures it did not measure.
-const DEFAULT_DENSE_ACTIVATION_GIB: f64 = 2.0;
-const DEFAULT_MOE_ACTIVATION_GIB: f64 = 2.5;
-const CALIBRATION_TOKENS: f64 = 8192.0;
+/// A multimodal model's profile run also runs its encoder on a dummy image batch; the two Gemma 3
+/// logs (12B and 27B, same SigLIP tower) peak 0.16 and 0.18 GiB above the text-only formula.
+const MULTIMODAL_ENCODER_GIB: f64 = 0.18;
+
+/// Tokens per fused-MoE call: vLLM splits larger batches (`VLLM_FUSED_MOE_CHUNK_SIZE`, `vllm/envs.py`).
+const FUSED_MOE_CHUNK_TOKENS: u64 = 16 * 1024;
+
+/// What the profile run keeps alive at its peak, on one GPU.
+#[derive(Debug, Clone, Copy)]
+pub struct ActivationInputs {
+    pub hidden_size: u64,
+    pub vocab_size: u64,
+    /// Bytes per element of activations (the serving dtype).
+    pub activation_dtype_bytes: u64,
+    pub max_num_batched_tokens: u64,
+    pub max_num_seqs: u64,
+    pub tensor_parallel_size: u64,
+    /// The fused-MoE kernels' workspace, `None` for dense models and kernels without one.
+    pub experts: Option<ExpertWorkspace>,
+    pub multimodal: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct ExpertWorkspace {
+    pub experts_per_token: u64,
+    /// Width of one expert's MLP, before tensor parallelism splits it.
+    pub expert_width: u64,
+    /// Width the experts read and write (the hidden size, or a latent width).
+    pub io_width: u64,
+    /// Gate and up projections fused (SwiGLU) rather than up only.
+    pub gated: bool,
+}
+
+/// The profile run's peak, term by term (`GPUModelRunner.profile_run` in
+/// `vllm/v1/worker/gpu_model_runner.py`: a forward pass of `max_num_batched_tokens` tokens, then a
+/// dummy sampler run on `max_num_seqs` rows while the hidden states are still held).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ActivationPeak {
+    /// The forward pass's output, `batched tokens × hidden`, alive during sampling.
+    pub hidden_states_bytes: u64,
+    /// The sampler's logits and their float32 copies.
+    pub sampler_bytes: u64,
+    /// Fused-MoE workspaces, which vLLM keeps between calls.
+    pub moe_workspace_bytes: u64,
+    pub encoder_bytes: u64,
+}
+
+impl ActivationPeak {
+    pub fn total(&self) -> u64 {
+        self.hidden_states_bytes
+            + self.sampler_bytes
+            + self.moe_workspace_bytes
+            + self.encoder_bytes
+    }
+}
+
+pub fn activation_peak(inputs: &ActivationInputs) -> ActivationPeak {
+    let tokens = inputs.max_num_batched_tokens;
+    let sampled_rows = inputs.max_num_seqs.min(tokens);
+    let logits = sampled_rows as f64 * inputs.vocab_size as f64 * 4.0;
+    let moe_workspace_bytes = inputs.experts.map_or(0, |experts| {
+        moe_workspace_bytes(&experts, inputs.tensor_parallel_size, tokens)
+            * inputs.activation_dtype_bytes
+    });
+    ActivationPeak {
+        hidden_states_bytes: tokens * inputs.hidden_size * inputs.activation_dtype_bytes,
+        sampler_bytes: (SAMPLER_LOGIT_COPIES * logits) as u64,
+        moe_workspace_bytes,
+        encoder_bytes: if inputs.multimodal {
+            (MULTIMODAL_ENCODER_GIB * GIB) as u64
+        } else {
+            0
+        },
+    }
+}
+
+/// Elements of the Triton fused-MoE workspaces (`TritonExperts.workspace_shapes` in
+/// `vllm/model_executor/layers/fused_moe/fused_moe.py`): one of `tokens × top-k × max(N, K)` shared by
+/// the first and last GEMM outputs, one of `tokens × top-k × N/2` for the activation, where `N` is
+/// the first GEMM's width on this GPU and `K` the width the experts read.
+fn moe_workspace_bytes(experts: &ExpertWorkspace, tensor_parallel_size: u64, tokens: u64) -> u64 {
+    let rows = tokens.min(FUSED_MOE_CHUNK_TOKENS) * experts.experts_per_token;
+    let width = experts.expert_width.div_ceil(tensor_parallel_size.max(1));
+    let first_gemm = if experts.gated { 2 * width } else { width };
+    let activated = if experts.gated {
+        first_gemm / 2
+    } else {
+        first_gemm
+    };
+    rows * (first_gemm.max(experts.io_width) + activated)
+}
 
 /// Non-torch memory (CUDA context, cuBLAS workspaces; NCCL and custom all-reduce buffers when
 /// tensor-parallel), llm-d-planner: 0.27 GiB at TP=1, 2.10 GiB per GPU at TP≥2.
@@ -46,37 +119,6 @@ const NON_TORCH_GIB_TENSOR_PARALLEL: f64 = 2.10;
 const CUDA_GRAPH_BASE_GIB: f64 = 0.29;
 const CUDA_GRAPH_PER_LAYER_GIB: f64 = 0.0176;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ActivationSource {
-    /// Measured for this architecture.
-    Calibrated,
-    /// The dense or MoE fall-back.
-    Default,
-}
-
-pub fn activation_bytes(
-    architecture: Option<&str>,
-    is_moe: bool,
-    max_num_batched_tokens: u64,
-) -> (u64, ActivationSource) {
-    let calibrated = architecture
-        .and_then(|name| {
-            ACTIVATION_GIB_AT_8192
-                .iter()
-                .find(|(arch, _)| *arch == name)
-        })
-        .map(|(_, gib)| *gib);
-    let (gib, source) = match calibrated {
-        Some(gib) => (gib, ActivationSource::Calibrated),
-        None if is_moe => (DEFAULT_MOE_ACTIVATION_GIB, ActivationSource::Default),
-        None => (DEFAULT_DENSE_ACTIVATION_GIB, ActivationSource::Default),
-    };
-    // V1 always chunks prefill, so the profile run's peak grows with the tokens in one step.
-    let scaled = gib * GIB * max_num_batched_tokens as f64 / CALIBRATION_TOKENS;
-    (scaled as u64, source)
-}
-
 pub fn non_torch_bytes(tensor_parallel_size: u64) -> u64 {
     let gib = if tensor_parallel_size > 1 {
         NON_TORCH_GIB_TENSOR_PARALLEL
@@ -91,5 +133,101 @@ pub fn cuda_graph_bytes(num_layers: u64, enforce_eager: bool) -> u64 {
         0
     } else {
         ((CUDA_GRAPH_BASE_GIB + CUDA_GRAPH_PER_LAYER_GIB * num_layers as f64) * GIB) as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dense(hidden_size: u64, vocab_size: u64, tp: u64) -> ActivationInputs {
+        ActivationInputs {
+            hidden_size,
+            vocab_size,
+            activation_dtype_bytes: 2,
+            max_num_batched_tokens: 8192,
+            max_num_seqs: 1024,
+            tensor_parallel_size: tp,
+            experts: None,
+            multimodal: false,
+        }
+    }
+
+    fn gib(bytes: u64) -> f64 {
+        bytes as f64 / GIB
+    }
+
+    #[test]
+    fn dense_peak_is_the_held_hidden_states_plus_the_sampler() {
+        // Llama-3.1-8B at vLLM 0.19's H100 defaults: 8,192 × 4,096 bf16 hidden states (64 MiB) and
+        // 1,024 × 128,256 float32 logits (501 MiB) held 3.73 times.
+        let peak = activation_peak(&dense(4096, 128_256, 1));
+        assert_eq!(peak.hidden_states_bytes, 8192 * 4096 * 2);
+        assert_eq!(peak.sampler_bytes, (3.73 * 525_336_576.0) as u64);
+        // vLLM logged a torch peak increase of 1.89 GiB for it, at TP 1, 2 and 4 alike.
+        for tp in [1, 2, 4] {
+            let total = gib(activation_peak(&dense(4096, 128_256, tp)).total());
+            assert!((total - 1.89).abs() < 0.02, "TP {tp}: {total}");
+        }
+        // Gemma-2-27B (hidden 4,608, vocabulary 256,000): logged 3.66 GiB.
+        let gemma = gib(activation_peak(&dense(4608, 256_000, 1)).total());
+        assert!((gemma - 3.66).abs() < 0.06, "{gemma}");
+    }
+
+    #[test]
+    fn smaller_batches_shrink_the_sampler_not_only_the_tokens() {
+        // The default on GPUs under 70 GiB: 2,048 tokens and 256 sequences.
+        let mut inputs = dense(4096, 128_256, 1);
+        inputs.max_num_batched_tokens = 2048;
+        inputs.max_num_seqs = 256;
+        let peak = activation_peak(&inputs);
+        assert_eq!(peak.hidden_states_bytes, 2048 * 4096 * 2);
+        assert_eq!(
+            peak.sampler_bytes,
+            (3.73 * (256 * 128_256 * 4) as f64) as u64
+        );
+        // Fewer sequences than tokens per step: never more rows than tokens.
+        inputs.max_num_seqs = 4096;
+        assert_eq!(
+            activation_peak(&inputs).sampler_bytes,
+            (3.73 * (2048 * 128_256 * 4) as f64) as u64
+        );
+    }
+
+    #[test]
+    fn fused_moe_workspace_follows_vllm_shapes() {
+        // Mixtral-8x7B at TP 2: top-2 of experts 14,336 wide, split to 7,168 per GPU; the gate and
+        // up GEMM writes 14,336 per row (wider than the 4,096 hidden), the activation 7,168.
+        let mut inputs = dense(4096, 32_000, 2);
+        inputs.experts = Some(ExpertWorkspace {
+            experts_per_token: 2,
+            expert_width: 14_336,
+            io_width: 4096,
+            gated: true,
+        });
+        let peak = activation_peak(&inputs);
+        assert_eq!(peak.moe_workspace_bytes, 8192 * 2 * (14_336 + 7_168) * 2);
+        // llm-d-planner measured 1.21 GiB for MixtralForCausalLM on vLLM 0.19.
+        assert!(
+            (gib(peak.total()) - 1.21).abs() < 0.1,
+            "{}",
+            gib(peak.total())
+        );
+        // Non-gated experts (squared ReLU): one GEMM as wide as the expert, an activation as wide.
+        let narrow = ExpertWorkspace {
+            experts_per_token: 6,
+            expert_width: 1856,
+            io_width: 1024,
+            gated: false,
+        };
+        assert_eq!(
+            moe_workspace_bytes(&narrow, 1, 8192),
+            8192 * 6 * (1856 + 1856)
+        );
+        // Batches above the chunk are processed 16,384 tokens at a time.
+        assert_eq!(
+            moe_workspace_bytes(&narrow, 1, 65_536),
+            moe_workspace_bytes(&narrow, 1, 16_384)
+        );
     }
 }
