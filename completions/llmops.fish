@@ -197,7 +197,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l tensor-parallel-size -l tp -d 'GPUs one model is split across' -r
-complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory-utilization -d 'Fraction of each GPU\'s total memory vLLM may use [default: vLLM\'s, 0.92 from 0.22, 0.9 before]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory-utilization -d 'Fraction of each GPU\'s total memory vLLM may use [default: vLLM\'s, 0.92 from 0.20, 0.9 before]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l kv-cache-dtype -d 'KV cache element type' -r -f -a "auto\t'The model\'s serving dtype'
 fp8\t'One byte per element (fp8_e4m3 / fp8_e5m2)'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l kv-cache-memory-bytes -d 'KV cache per GPU in bytes, as vLLM\'s --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization\'s budget' -r
@@ -207,7 +207,7 @@ float16\t''
 float32\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-seqs -d 'Maximum sequences per step [default: vLLM\'s, 1024 on large Hopper/Blackwell GPUs, else 256]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-batched-tokens -d 'Maximum tokens per step [default: vLLM\'s, 8192 on large Hopper/Blackwell GPUs, else 2048]' -r
-complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d 'The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d 'The vLLM release whose accounting, defaults and log lines to reproduce, 0.10 to 0.33 (latest = 0.33)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l lora -d 'A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-loras -d 'vLLM\'s --max-loras: adapters in one batch, each a slot on every GPU [default: 1]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-lora-rank -d 'vLLM\'s --max-lora-rank [default: the smallest vLLM accepts that holds every adapter\'s rank]' -r

@@ -151,7 +151,7 @@ pub struct SizeArgs {
     #[arg(long, visible_alias = "tp", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=512))]
     pub tensor_parallel_size: u64,
 
-    /// Fraction of each GPU's total memory vLLM may use [default: vLLM's, 0.92 from 0.22, 0.9 before]
+    /// Fraction of each GPU's total memory vLLM may use [default: vLLM's, 0.92 from 0.20, 0.9 before]
     #[arg(long, value_parser = parse_fraction)]
     pub gpu_memory_utilization: Option<f64>,
 
@@ -179,7 +179,7 @@ pub struct SizeArgs {
     #[arg(long)]
     pub enforce_eager: bool,
 
-    /// The vLLM release whose accounting to reproduce, e.g. 0.20 (before CUDA graphs were charged)
+    /// The vLLM release whose accounting, defaults and log lines to reproduce, 0.10 to 0.33 (latest = 0.33)
     #[arg(long, default_value = "latest", env = env::LLMOPS_VLLM_VERSION)]
     pub vllm_version: String,
 

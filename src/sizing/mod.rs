@@ -151,9 +151,8 @@ impl KvCacheDtype {
     }
 }
 
-/// The vLLM release whose accounting to reproduce: behaviour changed at 0.20 (how `GPU KV cache size`
-/// is counted for hybrid models), 0.21 (CUDA graphs charged to the KV budget) and 0.22 (default
-/// `--gpu-memory-utilization` 0.92).
+/// The vLLM release whose accounting to reproduce, 0.10 to 0.33. What changed at which release, read
+/// from each release's source archive on PyPI, is tabled in `docs/sizing-model.md` §vLLM versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct VllmVersion {
     pub major: u32,
@@ -161,11 +160,14 @@ pub struct VllmVersion {
 }
 
 impl VllmVersion {
-    /// The newest behaviour llmops models.
-    pub const LATEST: VllmVersion = VllmVersion {
-        major: 0,
-        minor: 22,
-    };
+    /// The newest behaviour llmops models; later releases are answered as this one.
+    pub const LATEST: VllmVersion = VllmVersion::new(0, 33);
+    /// The oldest: the V1 engine's accounting (earlier releases default to the V0 engine).
+    pub const OLDEST: VllmVersion = VllmVersion::new(0, 10);
+
+    const fn new(major: u32, minor: u32) -> VllmVersion {
+        VllmVersion { major, minor }
+    }
 
     pub fn parse(text: &str) -> Result<VllmVersion, String> {
         if text.eq_ignore_ascii_case("latest") {
@@ -173,40 +175,53 @@ impl VllmVersion {
         }
         let mut parts = text.trim_start_matches('v').split('.');
         let number = |part: Option<&str>| part.and_then(|p| p.parse::<u32>().ok());
-        match (number(parts.next()), number(parts.next())) {
-            (Some(major), Some(minor)) => Ok(VllmVersion { major, minor }),
-            _ => Err(format!(
-                "`{text}` is not a vLLM version; write it like `0.20` or `latest`"
-            )),
+        let version = match (number(parts.next()), number(parts.next())) {
+            (Some(major), Some(minor)) => VllmVersion { major, minor },
+            _ => {
+                return Err(format!(
+                    "`{text}` is not a vLLM version; write it like `0.20` or `latest`"
+                ));
+            }
+        };
+        if version < Self::OLDEST {
+            return Err(format!(
+                "vLLM {version} is older than llmops models: its V0 engine accounts memory \
+                 differently; give 0.10 or later"
+            ));
         }
+        Ok(version)
     }
 
+    /// CUDA-graph estimate charged to the KV budget (`VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`
+    /// defaults to 1 in `vllm/envs.py` from 0.20.0).
     pub fn charges_cuda_graphs(self) -> bool {
-        self >= VllmVersion {
-            major: 0,
-            minor: 21,
-        }
+        self >= Self::new(0, 20)
     }
 
-    /// `GPU KV cache size` derived from the concurrency (vllm-project/vllm#40694).
+    /// `GPU KV cache size` derived from the concurrency (vllm-project/vllm#40694, in 0.21.0).
     pub fn reports_tokens_from_concurrency(self) -> bool {
-        self >= VllmVersion {
-            major: 0,
-            minor: 20,
-        }
+        self >= Self::new(0, 21)
     }
 
+    /// `vllm serve` gives GPUs of 160 GiB and more 16,384 batched tokens (`arg_utils.py`, 0.28.0).
+    pub fn has_large_gpu_batch_tier(self) -> bool {
+        self >= Self::new(0, 28)
+    }
+
+    /// `GPU KV cache size` and `Maximum concurrency` on one line (`kv_cache_utils.py`, 0.28.0).
+    pub fn logs_capacity_on_one_line(self) -> bool {
+        self >= Self::new(0, 28)
+    }
+
+    /// The fit check plans against one block fewer, the null block the pool holds back
+    /// (`check_enough_kv_cache_memory` in `vllm/v1/core/kv_cache_planning.py`, 0.29.0).
+    pub fn reserves_null_block_in_fit_check(self) -> bool {
+        self >= Self::new(0, 29)
+    }
+
+    /// `gpu_memory_utilization` default in `vllm/config/cache.py`: 0.92 from 0.20.0.
     pub fn default_gpu_memory_utilization(self) -> f64 {
-        if self
-            >= (VllmVersion {
-                major: 0,
-                minor: 22,
-            })
-        {
-            0.92
-        } else {
-            0.9
-        }
+        if self >= Self::new(0, 20) { 0.92 } else { 0.9 }
     }
 }
 
@@ -317,6 +332,8 @@ pub struct Estimate {
     pub kv_bytes_per_token: u64,
     pub state_bytes_per_sequence: u64,
     pub num_blocks: u64,
+    /// One KV block on one GPU, every layer's share of it.
+    pub bytes_per_block: u64,
     pub blocks_per_request: u64,
     pub kv_tokens: u64,
     pub max_concurrency: f64,
@@ -396,10 +413,13 @@ pub fn weights_from_config(config: &ModelConfig, dtype: Dtype) -> u64 {
         + count.experts as f64 * expert_bytes) as u64
 }
 
-/// vLLM's `vllm serve` defaults for the scheduler, by hardware: 8192 batched tokens and 1024
-/// sequences on large non-A100 GPUs, else 2048 and 256.
-fn default_batching(gpu: &Gpu) -> (u64, u64) {
-    if gpu.memory_gib() >= 70.0 && gpu.generation != Generation::Ampere {
+/// vLLM's `vllm serve` defaults for the scheduler, by hardware (`EngineArgs.get_batch_defaults`,
+/// `vllm/engine/arg_utils.py`): 8192 batched tokens and 1024 sequences on large non-A100 GPUs
+/// (16,384 tokens from 160 GiB, from 0.28), else 2048 and 256.
+fn default_batching(gpu: &Gpu, version: VllmVersion) -> (u64, u64) {
+    if gpu.memory_gib() >= 160.0 && version.has_large_gpu_batch_tier() {
+        (16_384, 1024)
+    } else if gpu.memory_gib() >= 70.0 && gpu.generation != Generation::Ampere {
         (8192, 1024)
     } else {
         (2048, 256)
@@ -433,12 +453,19 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         settings.vllm_version.reports_tokens_from_concurrency(),
     );
     let max_concurrency = num_blocks as f64 / blocks_per_request as f64;
+    // From 0.29 the fit check and `--max-model-len auto` count without the null block; the
+    // allocation, the token count and the concurrency still use every block.
+    let fit_blocks = if settings.vllm_version.reserves_null_block_in_fit_check() {
+        num_blocks.saturating_sub(1)
+    } else {
+        num_blocks
+    };
     let mut problems = find_problems(
         config,
         &resolved,
         &plan,
         available_kv_bytes,
-        num_blocks,
+        fit_blocks,
         blocks_per_request,
     );
     if budget.over_memory_bytes > 0 {
@@ -446,7 +473,7 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
             over_bytes: budget.over_memory_bytes,
         });
     }
-    let max_model_len_that_fits = longest_context_that_fits(config, &plan, &resolved, num_blocks);
+    let max_model_len_that_fits = longest_context_that_fits(config, &plan, &resolved, fit_blocks);
 
     Ok(Estimate {
         settings: resolved,
@@ -465,6 +492,7 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         kv_bytes_per_token: plan.bytes_per_token,
         state_bytes_per_sequence: plan.state_bytes_per_sequence,
         num_blocks,
+        bytes_per_block: plan.bytes_per_block(),
         blocks_per_request,
         kv_tokens,
         max_concurrency,
@@ -497,7 +525,7 @@ fn resolve_settings(
         .max_model_len
         .or(config.default_max_model_len)
         .unwrap_or(ASSUMED_MAX_MODEL_LEN);
-    let (default_tokens, default_seqs) = default_batching(gpu);
+    let (default_tokens, default_seqs) = default_batching(gpu, settings.vllm_version);
     let max_num_batched_tokens = settings.max_num_batched_tokens.unwrap_or(default_tokens);
     let max_num_seqs = settings.max_num_seqs.unwrap_or(default_seqs);
     let gmu = settings

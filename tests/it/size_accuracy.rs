@@ -105,10 +105,11 @@ fn skip_reason(entry: &Value) -> Option<String> {
         return Some("V0 engine".into());
     }
     let version = entry["vllm_version"].as_str().unwrap_or_default();
-    match VllmVersion::parse(version) {
-        Ok(v) if v.minor >= 10 || v.major > 0 => {}
-        Ok(_) => return Some(format!("vLLM {version}, before 0.10")),
-        Err(_) => return Some("no vLLM version".into()),
+    if version.is_empty() {
+        return Some("no vLLM version".into());
+    }
+    if let Err(why) = VllmVersion::parse(version) {
+        return Some(why);
     }
     if settings["pipeline_parallel_size"].as_u64().unwrap_or(1) > 1 {
         return Some("pipeline parallel".into());

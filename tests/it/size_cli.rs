@@ -124,14 +124,16 @@ fn a_context_that_does_not_fit_names_the_longest_that_does() {
     // 16.06 GB of weights leave ~4.45 GB of the L4's 24.15 GB for the KV cache (of vLLM's default
     // 0.92 share, less 0.47 GiB of activations at 2,048 batched tokens, 0.27 GiB non-torch and
     // 0.29 + 0.0176 × 32 = 0.85 GiB of CUDA graphs): at 131,072 bytes per token (32 layers × 8 KV
-    // heads × 128 dims × K and V × 2 bytes) that is 33,920 tokens in whole 16-token blocks.
+    // heads × 128 dims × K and V × 2 bytes) that is 2,120 whole 16-token blocks. vLLM 0.29 and later
+    // (the default is 0.33) plan the fit without the null block the pool holds back: 2,119 blocks,
+    // 33,904 tokens.
     let longest = report["max_model_len_that_fits"].as_u64().unwrap();
-    assert_eq!(longest, 33_920);
+    assert_eq!(longest, 33_904);
     assert!(
         report["problems"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("estimated maximum model length is 33920"),
+            .contains("estimated maximum model length is 33904"),
         "{}",
         report["problems"][0]["message"]
     );
@@ -272,7 +274,7 @@ fn an_unknown_architecture_is_a_warning_on_stderr_not_a_crash() {
     assert_eq!(output.status.code(), Some(0));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("warning: `MadeUpForCausalLM` is not in vLLM's model registry"),
+        stderr.contains("warning: `MadeUpForCausalLM` is not in vLLM 0.33's model registry"),
         "{stderr}"
     );
     let report: serde_json::Value =
@@ -529,8 +531,9 @@ fn a_pinned_kv_cache_replaces_the_budget() {
 }
 
 /// `--max-model-len auto` is vLLM's auto-fit: the config's length when it fits, else the longest
-/// that does (33,920 tokens for Llama-3.1-8B on an L4, as `a_context_that_does_not_fit…` derives
-/// by hand), with vLLM's log line; lengths are read as vLLM reads them (`32K` is 32,768).
+/// that does (33,904 tokens for Llama-3.1-8B on an L4, as `a_context_that_does_not_fit…` derives
+/// by hand; 33,920 before vLLM 0.29 held back the null block), with the line the release logs;
+/// lengths are read as vLLM reads them (`32K` is 32,768).
 #[test]
 fn max_model_len_auto_fits_the_context_as_vllm_does() {
     let model = fixture("llama-3.1-8b");
@@ -542,6 +545,21 @@ fn max_model_len_auto_fits_the_context_as_vllm_does() {
         "auto",
     ]);
     assert_eq!(code, 0, "{report}");
+    assert_eq!(report["settings"]["max_model_len"], 33_904);
+    // 0.32 and later print the memory they planned with: the 4.14 GiB less one 2 MiB block.
+    assert_eq!(
+        report["auto_fit"],
+        "Auto-fit max_model_len: reduced from 131072 to 33904 to fit in available KV cache memory (4.14 GiB GPU)"
+    );
+    let (report, _) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "L4",
+        "--max-model-len",
+        "auto",
+        "--vllm-version",
+        "0.28",
+    ]);
     assert_eq!(report["settings"]["max_model_len"], 33_920);
     assert_eq!(
         report["auto_fit"],
@@ -694,4 +712,47 @@ fn a_startup_log_is_reproduced_and_compared() {
         .stderr(predicate::str::contains(
             "shows neither `Available KV cache memory` nor `GPU KV cache size`",
         ));
+}
+
+/// The capacity lines follow the release: two lines up to 0.27, one from 0.28
+/// (`kv_cache_utils.py`); releases before 0.10 (the V0 engine) are refused.
+#[test]
+fn the_log_lines_follow_the_vllm_release() {
+    let model = fixture("llama-3.1-8b");
+    let lines = |version: &str| {
+        let output = llmops()
+            .args(["size", model.to_str().unwrap(), "--max-model-len", "8192"])
+            .args(["--gpu", "H100", "--vllm-version", version])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "{version}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let old = lines("0.27");
+    assert!(old.contains(" tokens\n"), "{old}");
+    assert!(!old.contains("tokens, Maximum concurrency"), "{old}");
+    let new = lines("0.28");
+    assert!(
+        new.contains(" tokens, Maximum concurrency for 8,192 tokens per request: "),
+        "{new}"
+    );
+    // 0.28 gave GPUs of 160 GiB and more (a B200) 16,384 batched tokens by default.
+    for (version, tokens) in [("0.27", 8192), ("0.28", 16_384)] {
+        let (report, _) = size_json(&[
+            model.to_str().unwrap(),
+            "--gpu",
+            "B200",
+            "--vllm-version",
+            version,
+        ]);
+        assert_eq!(
+            report["settings"]["max_num_batched_tokens"], tokens,
+            "{version}"
+        );
+    }
+    llmops()
+        .args(["size", model.to_str().unwrap(), "--vllm-version", "0.9"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("older than llmops models"));
 }

@@ -324,23 +324,37 @@ fn settings_from_flags(args: &SizeArgs, vllm_version: VllmVersion) -> Settings {
 }
 
 /// `--max-model-len auto`: the config's length if it fits, else the longest that does, with the
-/// line vLLM logs for it (`kv_cache_utils.py`, `_auto_fit_max_model_len`).
+/// line vLLM logs for it (`_auto_fit_max_model_len` in `kv_cache_utils.py`, from 0.26
+/// `kv_cache_planning.py`; reworded in 0.32).
 fn auto_fit(model: &Model, gpu: &Gpu, settings: &mut Settings) -> anyhow::Result<String> {
     let full = estimate(model, gpu, settings).map_err(|e| UserError::usage(e.to_string()))?;
     let original = full.settings.max_model_len;
-    let fits_full_length = full.blocks_per_request <= full.num_blocks && full.num_blocks > 0;
-    Ok(match (fits_full_length, full.max_model_len_that_fits) {
-        (true, _) => format!(
-            "Auto-fit max_model_len: full model context length {original} fits in available GPU memory"
-        ),
-        (false, Some(fitted)) => {
-            settings.max_model_len = Some(fitted);
-            format!(
-                "Auto-fit max_model_len: reduced from {original} to {fitted} to fit in available GPU memory ({:.2} GiB available for KV cache)",
-                full.available_kv_bytes as f64 / units::GIB
-            )
+    // From 0.29 vLLM plans without the null block, and 0.32 prints that figure.
+    let version = settings.vllm_version;
+    let planned = if version.reserves_null_block_in_fit_check() {
+        full.available_kv_bytes - full.bytes_per_block as i64
+    } else {
+        full.available_kv_bytes
+    };
+    let memory = planned as f64 / units::GIB;
+    let reworded = version >= VllmVersion::parse("0.32").expect("a version");
+    Ok(match full.max_model_len_that_fits {
+        Some(fitted) if fitted >= original => {
+            if reworded {
+                format!("Auto-fit max_model_len: full model context length {original} fits in available KV cache memory ({memory:.2} GiB GPU)")
+            } else {
+                format!("Auto-fit max_model_len: full model context length {original} fits in available GPU memory")
+            }
         }
-        (false, None) => "Cannot auto-fit max_model_len: not enough GPU memory available to serve even a single token. Try increasing `gpu_memory_utilization`.".into(),
+        Some(fitted) => {
+            settings.max_model_len = Some(fitted);
+            if reworded {
+                format!("Auto-fit max_model_len: reduced from {original} to {fitted} to fit in available KV cache memory ({memory:.2} GiB GPU)")
+            } else {
+                format!("Auto-fit max_model_len: reduced from {original} to {fitted} to fit in available GPU memory ({memory:.2} GiB available for KV cache)")
+            }
+        }
+        None => "Cannot auto-fit max_model_len: not enough GPU memory available to serve even a single token. Try increasing `gpu_memory_utilization`.".into(),
     })
 }
 
@@ -408,7 +422,7 @@ fn report(
     let architecture = config.architecture.clone();
     let vllm_supported = architecture
         .as_deref()
-        .is_some_and(architectures::is_supported);
+        .is_some_and(|name| architectures::is_supported(name, settings.vllm_version));
     let warnings = warnings(model, settings, &current, vllm_supported);
 
     let advice = verdict::advise(model, gpu, settings, &current);
@@ -479,7 +493,7 @@ fn report(
             .then_some(current.suggested_kv_cache_memory_bytes as u64),
         lora: lora.cloned(),
         tool_calling: tool_calling.clone(),
-        vllm_log: vllm_log(&current),
+        vllm_log: vllm_log(&current, settings.vllm_version),
         warnings,
     })
 }
@@ -503,7 +517,12 @@ fn warnings(
     match &config.architecture {
         None => warnings.push("config.json names no `architectures`; vLLM needs one to pick the model code".into()),
         Some(name) if !vllm_supported => warnings.push(format!(
-            "`{name}` is not in vLLM's model registry; vLLM may still serve it through its Transformers backend"
+            "`{name}` is not in vLLM {}'s model registry; vLLM may still serve it through its Transformers backend{}",
+            settings.vllm_version,
+            match crate::sizing::architectures::first_release_listing(name) {
+                Some(first) if first > settings.vllm_version => format!(" (vLLM {first} and later list it)"),
+                _ => String::new(),
+            }
         )),
         _ => {}
     }
@@ -541,7 +560,7 @@ fn layer_counts(model: &Model) -> LayerCounts {
 
 /// vLLM's start-up lines for this estimate, in its own format (`gpu_model_runner.py`,
 /// `gpu_worker.py`, `kv_cache_utils.py`).
-fn vllm_log(estimate: &Estimate) -> Vec<String> {
+fn vllm_log(estimate: &Estimate, vllm_version: VllmVersion) -> Vec<String> {
     let mut lines = vec![
         format!(
             "Model loading took {:.4} GiB memory",
@@ -553,15 +572,20 @@ fn vllm_log(estimate: &Estimate) -> Vec<String> {
         ),
     ];
     if estimate.available_kv_bytes > 0 {
-        lines.push(format!(
+        let tokens = format!(
             "GPU KV cache size: {} tokens",
             thousands(estimate.kv_tokens)
-        ));
-        lines.push(format!(
+        );
+        let concurrency = format!(
             "Maximum concurrency for {} tokens per request: {:.2}x",
             thousands(estimate.settings.max_model_len),
             estimate.max_concurrency
-        ));
+        );
+        if vllm_version.logs_capacity_on_one_line() {
+            lines.push(format!("{tokens}, {concurrency}"));
+        } else {
+            lines.extend([tokens, concurrency]);
+        }
     }
     lines
 }
