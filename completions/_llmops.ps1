@@ -212,6 +212,8 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--gpu-memory', '--gpu-memory', [CompletionResultType]::ParameterName, 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB')
             [CompletionResult]::new('--tensor-parallel-size', '--tensor-parallel-size', [CompletionResultType]::ParameterName, 'GPUs one model is split across')
             [CompletionResult]::new('--tp', '--tp', [CompletionResultType]::ParameterName, 'GPUs one model is split across')
+            [CompletionResult]::new('--pipeline-parallel-size', '--pipeline-parallel-size', [CompletionResultType]::ParameterName, 'Pipeline stages, each on its own --tensor-parallel-size GPUs; the stage with the fewest KV blocks sets every stage''s')
+            [CompletionResult]::new('--pp', '--pp', [CompletionResultType]::ParameterName, 'Pipeline stages, each on its own --tensor-parallel-size GPUs; the stage with the fewest KV blocks sets every stage''s')
             [CompletionResult]::new('--gpu-memory-utilization', '--gpu-memory-utilization', [CompletionResultType]::ParameterName, 'Fraction of each GPU''s total memory vLLM may use [default: vLLM''s, 0.92 from 0.20, 0.9 before]')
             [CompletionResult]::new('--kv-cache-dtype', '--kv-cache-dtype', [CompletionResultType]::ParameterName, 'KV cache element type')
             [CompletionResult]::new('--kv-cache-memory-bytes', '--kv-cache-memory-bytes', [CompletionResultType]::ParameterName, 'KV cache per GPU in bytes, as vLLM''s --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization''s budget')

@@ -199,6 +199,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --gpu-memory 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB'
             cand --tensor-parallel-size 'GPUs one model is split across'
             cand --tp 'GPUs one model is split across'
+            cand --pipeline-parallel-size 'Pipeline stages, each on its own --tensor-parallel-size GPUs; the stage with the fewest KV blocks sets every stage''s'
+            cand --pp 'Pipeline stages, each on its own --tensor-parallel-size GPUs; the stage with the fewest KV blocks sets every stage''s'
             cand --gpu-memory-utilization 'Fraction of each GPU''s total memory vLLM may use [default: vLLM''s, 0.92 from 0.20, 0.9 before]'
             cand --kv-cache-dtype 'KV cache element type'
             cand --kv-cache-memory-bytes 'KV cache per GPU in bytes, as vLLM''s --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization''s budget'

@@ -197,6 +197,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-model-len -d 
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) from the catalogue, case-insensitive; comma-separated for a sweep [default: H100-80GB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l tensor-parallel-size -l tp -d 'GPUs one model is split across' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l pipeline-parallel-size -l pp -d 'Pipeline stages, each on its own --tensor-parallel-size GPUs; the stage with the fewest KV blocks sets every stage\'s' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory-utilization -d 'Fraction of each GPU\'s total memory vLLM may use [default: vLLM\'s, 0.92 from 0.20, 0.9 before]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l kv-cache-dtype -d 'KV cache element type' -r -f -a "auto\t'The model\'s serving dtype'
 fp8\t'One byte per element (fp8_e4m3 / fp8_e5m2)'"

@@ -151,6 +151,10 @@ pub struct SizeArgs {
     #[arg(long, visible_alias = "tp", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=512))]
     pub tensor_parallel_size: u64,
 
+    /// Pipeline stages, each on its own --tensor-parallel-size GPUs; the stage with the fewest KV blocks sets every stage's
+    #[arg(long, visible_alias = "pp", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub pipeline_parallel_size: u64,
+
     /// Fraction of each GPU's total memory vLLM may use [default: vLLM's, 0.92 from 0.20, 0.9 before]
     #[arg(long, value_parser = parse_fraction)]
     pub gpu_memory_utilization: Option<f64>,

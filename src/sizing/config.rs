@@ -182,6 +182,42 @@ pub struct ModelConfig {
     pub vision_params: u64,
     /// DeepSeek's multi-token-prediction layers: in the checkpoint, not loaded by default.
     pub mtp_layers: u64,
+    /// Set on the part of the model one pipeline stage holds (`pipeline::stage_model`).
+    pub pipeline_stage: Option<PipelineRole>,
+}
+
+/// Which ends of the model a pipeline stage holds: the first embeds tokens (and runs a vision
+/// tower), the last normalises, projects to the vocabulary and samples.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PipelineRole {
+    pub first: bool,
+    pub last: bool,
+}
+
+impl ModelConfig {
+    /// `vocab × hidden` matrices this model (or stage) holds: the embedding and the LM head, one
+    /// shared matrix when tied. Under pipeline parallelism vLLM gives a tied last stage its own
+    /// copy of the embedding to tie the head to (`LlamaModel.__init__`, `vllm/model_executor/models/llama.py`).
+    pub fn vocabulary_matrices(&self) -> u64 {
+        match self.pipeline_stage {
+            None => {
+                if self.tie_word_embeddings {
+                    1
+                } else {
+                    2
+                }
+            }
+            Some(role) => u64::from(role.first) + u64::from(role.last),
+        }
+    }
+
+    pub fn holds_first_stage(&self) -> bool {
+        self.pipeline_stage.is_none_or(|role| role.first)
+    }
+
+    pub fn holds_last_stage(&self) -> bool {
+        self.pipeline_stage.is_none_or(|role| role.last)
+    }
 }
 
 /// model_type values that vLLM serves with MLA when `kv_lora_rank` is set (`ModelConfig.is_deepseek_mla`).
@@ -294,6 +330,7 @@ impl ModelConfig {
             norms_per_layer: family.norms_per_layer,
             vision_params,
             mtp_layers,
+            pipeline_stage: None,
         })
     }
 

@@ -13,6 +13,7 @@ pub mod kv;
 pub mod lora;
 pub mod overhead;
 pub mod params;
+pub mod pipeline;
 pub mod remote;
 pub mod tool_calling;
 pub mod verdict;
@@ -236,6 +237,8 @@ impl std::fmt::Display for VllmVersion {
 pub struct Settings {
     pub max_model_len: Option<u64>,
     pub tensor_parallel_size: u64,
+    /// `--pipeline-parallel-size`: stages, each on its own `tensor_parallel_size` GPUs.
+    pub pipeline_parallel_size: u64,
     pub gpu_memory_utilization: Option<f64>,
     pub kv_cache_dtype: KvCacheDtype,
     pub dtype: DtypeChoice,
@@ -254,6 +257,7 @@ impl Default for Settings {
         Settings {
             max_model_len: None,
             tensor_parallel_size: 1,
+            pipeline_parallel_size: 1,
             gpu_memory_utilization: None,
             kv_cache_dtype: KvCacheDtype::Auto,
             dtype: DtypeChoice::Auto,
@@ -272,6 +276,7 @@ impl Default for Settings {
 pub struct Resolved {
     pub max_model_len: u64,
     pub tensor_parallel_size: u64,
+    pub pipeline_parallel_size: u64,
     pub gpu_memory_utilization: f64,
     pub dtype: Dtype,
     pub kv_cache_dtype: KvCacheDtype,
@@ -332,6 +337,8 @@ pub struct Estimate {
     pub kv_bytes_per_token: u64,
     pub state_bytes_per_sequence: u64,
     pub num_blocks: u64,
+    /// Every pipeline stage, when there are several; empty otherwise.
+    pub pipeline_stages: Vec<pipeline::StageEstimate>,
     /// One KV block on one GPU, every layer's share of it.
     pub bytes_per_block: u64,
     pub blocks_per_request: u64,
@@ -357,6 +364,10 @@ pub enum SettingsError {
     Unsupported(#[from] kv::UnsupportedLayout),
     #[error("{0}")]
     LoraNotModelled(#[from] lora::NotModelled),
+    #[error(
+        "`--pipeline-parallel-size {stages}` needs at least one decoder layer per stage; the model has {layers}"
+    )]
+    PipelineDeeperThanModel { stages: u64, layers: u64 },
 }
 
 /// The dtype vLLM serves in: `--dtype`, else the checkpoint's, with float32 checkpoints served in
@@ -435,8 +446,49 @@ fn mla_block_size(gpu: &Gpu) -> u64 {
     }
 }
 
-/// What vLLM allocates on each GPU for `model` under `settings`, and whether it would start.
+/// What vLLM allocates on each GPU for `model` under `settings`, and whether it would start. With
+/// pipeline parallelism the figures are the limiting stage's (the fewest KV blocks, which every
+/// stage then gets), and `pipeline_stages` has every stage's.
 pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimate, SettingsError> {
+    let stages = settings.pipeline_parallel_size.max(1) as usize;
+    if stages == 1 {
+        return estimate_stage(model, gpu, settings);
+    }
+    let ranges = pipeline::stage_layers(model.config.layers.len(), stages)?;
+    let mut estimates = Vec::with_capacity(stages);
+    let mut summaries = Vec::with_capacity(stages);
+    for (index, layers) in ranges.into_iter().enumerate() {
+        let part = pipeline::stage_model(model, layers.clone(), index, stages);
+        let stage = estimate_stage(&part, gpu, settings)?;
+        summaries.push(pipeline::StageEstimate {
+            stage: index as u64,
+            first_layer: layers.start as u64,
+            end_layer: layers.end as u64,
+            weights_bytes: stage.weights_bytes,
+            activation_bytes: stage.activation_bytes,
+            non_torch_bytes: stage.non_torch_bytes,
+            cuda_graph_bytes: stage.cuda_graph_bytes,
+            available_kv_bytes: stage.available_kv_bytes,
+            kv_bytes_per_token: stage.kv_bytes_per_token,
+            num_blocks: stage.num_blocks,
+        });
+        estimates.push(stage);
+    }
+    // Ties go to the earliest stage, as `min` over vLLM's worker list does.
+    let limiting = (0..stages)
+        .min_by_key(|i| estimates[*i].num_blocks)
+        .expect("at least two stages");
+    let mut headline = estimates.swap_remove(limiting);
+    headline.pipeline_stages = summaries;
+    Ok(headline)
+}
+
+/// One GPU's estimate for the model (or the pipeline stage) it holds.
+fn estimate_stage(
+    model: &Model,
+    gpu: &Gpu,
+    settings: &Settings,
+) -> Result<Estimate, SettingsError> {
     let config = &model.config;
     let (resolved, plan) = resolve_settings(config, gpu, settings)?;
     let budget = memory_budget(model, gpu, settings, &resolved)?;
@@ -492,6 +544,7 @@ pub fn estimate(model: &Model, gpu: &Gpu, settings: &Settings) -> Result<Estimat
         kv_bytes_per_token: plan.bytes_per_token,
         state_bytes_per_sequence: plan.state_bytes_per_sequence,
         num_blocks,
+        pipeline_stages: Vec::new(),
         bytes_per_block: plan.bytes_per_block(),
         blocks_per_request,
         kv_tokens,
@@ -544,6 +597,7 @@ fn resolve_settings(
     let resolved = Resolved {
         max_model_len,
         tensor_parallel_size: tp,
+        pipeline_parallel_size: settings.pipeline_parallel_size.max(1),
         gpu_memory_utilization: gmu,
         dtype,
         kv_cache_dtype: settings.kv_cache_dtype,
@@ -654,13 +708,18 @@ fn activation_inputs(model: &Model, resolved: &Resolved) -> overhead::Activation
         });
     overhead::ActivationInputs {
         hidden_size: config.hidden_size,
-        vocab_size: config.vocab_size,
+        // Only the last pipeline stage computes logits and samples.
+        vocab_size: if config.holds_last_stage() {
+            config.vocab_size
+        } else {
+            0
+        },
         activation_dtype_bytes: resolved.dtype.bytes(),
         max_num_batched_tokens: resolved.max_num_batched_tokens,
         max_num_seqs: resolved.max_num_seqs,
         tensor_parallel_size: resolved.tensor_parallel_size,
         experts,
-        multimodal: config.vision_params > 0,
+        multimodal: config.vision_params > 0 && config.holds_first_stage(),
     }
 }
 

@@ -27,9 +27,13 @@ pub fn count_params(config: &ModelConfig) -> ParamCount {
     let v = config.vocab_size as u128;
     let mut count = ParamCount::default();
 
-    count.unquantized += v * h * if config.tie_word_embeddings { 1 } else { 2 };
-    count.unquantized += h; // final norm
-    count.unquantized += config.vision_params as u128;
+    count.unquantized += v * h * config.vocabulary_matrices() as u128;
+    if config.holds_last_stage() {
+        count.unquantized += h; // final norm
+    }
+    if config.holds_first_stage() {
+        count.unquantized += config.vision_params as u128;
+    }
 
     for layer in &config.layers {
         count.unquantized += config.norms_per_layer as u128 * h;

@@ -24,7 +24,8 @@ pub fn advise(model: &Model, gpu: &Gpu, settings: &Settings, current: &Estimate)
     let fits_with =
         |gpu: &Gpu, settings: &Settings| estimate(model, gpu, settings).is_ok_and(|e| e.fits());
     // Asked whether it fits or not: a model that fits a whole GPU may need only a slice of it.
-    let smallest_mig_slice = (settings.tensor_parallel_size <= 1)
+    let smallest_mig_slice = (settings.tensor_parallel_size <= 1
+        && settings.pipeline_parallel_size <= 1)
         .then(|| {
             gpus::mig_slices_of(gpu)
                 .into_iter()
@@ -91,6 +92,12 @@ pub fn vllm_args(estimate: &Estimate) -> String {
         args.push_str(&format!(
             " --tensor-parallel-size {}",
             s.tensor_parallel_size
+        ));
+    }
+    if s.pipeline_parallel_size > 1 {
+        args.push_str(&format!(
+            " --pipeline-parallel-size {}",
+            s.pipeline_parallel_size
         ));
     }
     if s.kv_cache_dtype == KvCacheDtype::Fp8 {

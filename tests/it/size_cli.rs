@@ -756,3 +756,74 @@ fn the_log_lines_follow_the_vllm_release() {
         .code(2)
         .stderr(predicate::str::contains("older than llmops models"));
 }
+
+/// `--pipeline-parallel-size`: layers split as vLLM's `get_pp_indices` does, the embedding on the
+/// first stage, the final norm, LM head and sampler on the last, and every stage held to the
+/// fewest KV blocks. Figures by hand from Llama-3.1-8B's config.
+#[test]
+fn pipeline_stages_hold_their_layers_and_share_the_fewest_blocks() {
+    let model = fixture("llama-3.1-8b");
+    let (report, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "H100",
+        "--max-model-len",
+        "8192",
+        "--pp",
+        "2",
+    ]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(report["gpu"]["count"], 2);
+    let stages = report["pipeline_stages"].as_array().unwrap();
+    assert_eq!(stages.len(), 2);
+    assert_eq!(
+        (
+            stages[0]["first_layer"].clone(),
+            stages[0]["end_layer"].clone()
+        ),
+        (0.into(), 16.into())
+    );
+    assert_eq!(
+        (
+            stages[1]["first_layer"].clone(),
+            stages[1]["end_layer"].clone()
+        ),
+        (16.into(), 32.into())
+    );
+    // A decoder layer: q and o 4,096 × 4,096, k and v 4,096 × 1,024, gate, up and down
+    // 4,096 × 14,336, two norms of 4,096: 218,112,000 parameters. The embedding (and, untied, the
+    // LM head) is 128,256 × 4,096 = 525,336,576. The checkpoint is bfloat16, 2 bytes each.
+    let layer = 218_112_000_u64;
+    let vocab = 525_336_576_u64;
+    let first = 2 * (vocab + 16 * layer);
+    let last = 2 * (16 * layer + 4096 + vocab);
+    let weights = |i: usize| stages[i]["weights_bytes"].as_u64().unwrap();
+    assert!(weights(0).abs_diff(first) <= 2, "{} vs {first}", weights(0));
+    assert!(weights(1).abs_diff(last) <= 2, "{} vs {last}", weights(1));
+    // Half the layers: 16 × 8 KV heads × 128 × K and V × 2 bytes per token.
+    assert_eq!(stages[0]["kv_bytes_per_token"], 65_536);
+    // Only the last stage samples: the first holds just 8,192 × 4,096 bf16 hidden states.
+    assert_eq!(stages[0]["activation_bytes"], 8192 * 4096 * 2);
+    assert!(stages[1]["activation_bytes"].as_u64().unwrap() > 1 << 30);
+    // The last stage, with the sampler, has fewer blocks; the report is its.
+    let blocks: Vec<u64> = stages
+        .iter()
+        .map(|s| s["num_blocks"].as_u64().unwrap())
+        .collect();
+    assert!(blocks[1] < blocks[0], "{blocks:?}");
+    assert_eq!(report["per_gpu"]["num_blocks"], blocks[1]);
+    assert_eq!(report["per_gpu"]["kv_tokens"], blocks[1] * 16);
+    assert!(
+        report["vllm_args"]
+            .as_str()
+            .unwrap()
+            .contains("--pipeline-parallel-size 2"),
+        "{report}"
+    );
+    // More stages than decoder layers is refused, naming the limit.
+    llmops()
+        .args(["size", model.to_str().unwrap(), "--pp", "33"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("use at most 32 pipeline stages"));
+}

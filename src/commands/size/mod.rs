@@ -173,6 +173,10 @@ pub struct SizeReport {
     /// less weights, activations, non-torch and CUDA-graph memory, less 150 MiB); null when pinned
     /// already or when nothing is left.
     pub kv_cache_memory_bytes_to_pin: Option<u64>,
+    /// `--pipeline-parallel-size` above 1: each stage's figures per GPU (`per_gpu` is the stage
+    /// with the fewest KV blocks, the count every stage gets).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pipeline_stages: Vec<crate::sizing::pipeline::StageEstimate>,
     /// `--enable-lora`: the slots, the rank and the adapters sized for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lora: Option<lora::LoraSummary>,
@@ -311,6 +315,7 @@ fn settings_from_flags(args: &SizeArgs, vllm_version: VllmVersion) -> Settings {
     Settings {
         max_model_len: None,
         tensor_parallel_size: args.tensor_parallel_size,
+        pipeline_parallel_size: args.pipeline_parallel_size,
         gpu_memory_utilization: args.gpu_memory_utilization,
         kv_cache_dtype: args.kv_cache_dtype,
         dtype: args.dtype,
@@ -410,6 +415,9 @@ fn report(
             }
             SettingsError::Unsupported(_) => "this model's layout is not one vLLM can serve".into(),
             SettingsError::LoraNotModelled(_) => "size the base without --lora".into(),
+            SettingsError::PipelineDeeperThanModel { layers, .. } => {
+                format!("use at most {layers} pipeline stages")
+            }
         };
         UserError::usage(error.to_string()).with_hint(hint)
     })?;
@@ -427,7 +435,24 @@ fn report(
 
     let advice = verdict::advise(model, gpu, settings, &current);
     let tp = current.settings.tensor_parallel_size;
+    let gpus = tp * current.settings.pipeline_parallel_size;
     let fits = current.fits();
+    // Totals add every stage's GPUs; without stages every GPU holds the same.
+    let (weights_total, kv_total) = if current.pipeline_stages.is_empty() {
+        (
+            current.weights_bytes * tp,
+            current.available_kv_bytes.max(0) as u64 * tp,
+        )
+    } else {
+        let stages = &current.pipeline_stages;
+        (
+            stages.iter().map(|s| s.weights_bytes * tp).sum(),
+            stages
+                .iter()
+                .map(|s| s.available_kv_bytes.max(0) as u64 * tp)
+                .sum(),
+        )
+    };
     Ok(SizeReport {
         schema_version: SCHEMA_VERSION,
         model: ModelSummary {
@@ -444,7 +469,7 @@ fn report(
         gpu: GpuSummary {
             name: gpu.name.to_string(),
             memory_bytes: gpu.memory_bytes,
-            count: tp,
+            count: gpus,
         },
         settings: SettingsSummary {
             resolved: current.settings,
@@ -466,9 +491,9 @@ fn report(
             kv_tokens: current.kv_tokens,
         },
         total: Total {
-            gpus: tp,
-            weights_bytes: current.weights_bytes * tp,
-            kv_cache_bytes: current.available_kv_bytes.max(0) as u64 * tp,
+            gpus,
+            weights_bytes: weights_total,
+            kv_cache_bytes: kv_total,
         },
         max_concurrency: current.max_concurrency,
         fits,
@@ -491,6 +516,7 @@ fn report(
         kv_cache_memory_bytes_to_pin: (current.settings.kv_cache_memory_bytes.is_none()
             && current.suggested_kv_cache_memory_bytes > 0)
             .then_some(current.suggested_kv_cache_memory_bytes as u64),
+        pipeline_stages: current.pipeline_stages.clone(),
         lora: lora.cloned(),
         tool_calling: tool_calling.clone(),
         vllm_log: vllm_log(&current, settings.vllm_version),

@@ -9,6 +9,7 @@ use super::{SizeOutput, SizeReport};
 use crate::exit::ExitStatus;
 use crate::output::{Render, Style, Tone};
 use crate::sizing::KvCacheDtype;
+use crate::sizing::pipeline::StageEstimate;
 use crate::text::printable;
 use crate::units::{GIB, gib, thousands};
 
@@ -53,6 +54,51 @@ impl SizeOutput {
             SizeOutput::AgainstLog(_) => Box::new(std::iter::empty()),
         }
     }
+}
+
+/// One row per pipeline stage, per GPU of that stage.
+fn write_stages(
+    out: &mut dyn Write,
+    style: &Style,
+    stages: &[StageEstimate],
+) -> std::io::Result<()> {
+    let mut table = style.table();
+    table.set_header(vec![
+        "stage",
+        "layers",
+        "weights",
+        "activation",
+        "CUDA graphs",
+        "KV available",
+        "KV blocks",
+    ]);
+    let fewest = stages.iter().map(|s| s.num_blocks).min().unwrap_or(0);
+    for s in stages {
+        table.add_row(vec![
+            Cell::new(s.stage),
+            Cell::new(format!(
+                "{}-{}",
+                s.first_layer,
+                s.end_layer.saturating_sub(1)
+            )),
+            gib_cell(s.weights_bytes as f64),
+            gib_cell(s.activation_bytes as f64),
+            gib_cell(s.cuda_graph_bytes as f64),
+            gib_cell(s.available_kv_bytes as f64),
+            Cell::new(format!(
+                "{}{}",
+                thousands(s.num_blocks),
+                if s.num_blocks == fewest {
+                    " (fewest)"
+                } else {
+                    ""
+                }
+            ))
+            .set_alignment(CellAlignment::Right),
+        ]);
+    }
+    writeln!(out, "Pipeline stages (every stage gets the fewest blocks):")?;
+    writeln!(out, "{table}")
 }
 
 fn gib_cell(bytes: impl Into<f64>) -> Cell {
@@ -116,21 +162,66 @@ fn write_setting_lines(out: &mut dyn Write, r: &SizeReport) -> std::io::Result<(
 /// Where the memory goes, the KV cache layout, and the lines vLLM would log.
 fn write_breakdown(out: &mut dyn Write, style: &Style, r: &SizeReport) -> std::io::Result<()> {
     let p = &r.per_gpu;
+    let stages = &r.pipeline_stages;
     let mut components = style.table();
-    components.set_header(vec!["component", "per GPU", "all GPUs"]);
-    let tp = r.gpu.count as f64;
-    let mut row = |name: &str, bytes: f64| {
-        components.add_row(vec![Cell::new(name), gib_cell(bytes), gib_cell(bytes * tp)]);
+    components.set_header(vec![
+        "component",
+        if stages.is_empty() {
+            "per GPU"
+        } else {
+            "per GPU (limiting stage)"
+        },
+        "all GPUs",
+    ]);
+    let gpus = r.gpu.count as f64;
+    let tp = r.settings.resolved.tensor_parallel_size as f64;
+    // With pipeline stages the GPUs differ: the total adds each stage's figure on its TP GPUs.
+    let total = |bytes: f64, per_stage: fn(&StageEstimate) -> f64| {
+        if stages.is_empty() {
+            bytes * gpus
+        } else {
+            stages.iter().map(per_stage).sum::<f64>() * tp
+        }
     };
-    row("weights", p.weights_bytes as f64);
-    if p.lora_bytes > 0 {
-        row("LoRA slots (--enable-lora)", p.lora_bytes as f64);
+    let lora = p.lora_bytes as f64;
+    let rows = [
+        (
+            "weights",
+            p.weights_bytes as f64,
+            total(p.weights_bytes as f64, |s| s.weights_bytes as f64),
+        ),
+        ("LoRA slots (--enable-lora)", lora, lora * gpus),
+        (
+            "activation peak",
+            p.activation_bytes as f64,
+            total(p.activation_bytes as f64, |s| s.activation_bytes as f64),
+        ),
+        (
+            "non-torch (CUDA context, NCCL)",
+            p.non_torch_bytes as f64,
+            total(p.non_torch_bytes as f64, |s| s.non_torch_bytes as f64),
+        ),
+        (
+            "CUDA graphs",
+            p.cuda_graph_bytes as f64,
+            total(p.cuda_graph_bytes as f64, |s| s.cuda_graph_bytes as f64),
+        ),
+        (
+            "KV cache available",
+            p.available_kv_bytes as f64,
+            total(p.available_kv_bytes as f64, |s| s.available_kv_bytes as f64),
+        ),
+    ];
+    for (name, bytes, all) in rows {
+        if name.starts_with("LoRA") && p.lora_bytes == 0 {
+            continue;
+        }
+        components.add_row(vec![Cell::new(name), gib_cell(bytes), gib_cell(all)]);
     }
-    row("activation peak", p.activation_bytes as f64);
-    row("non-torch (CUDA context, NCCL)", p.non_torch_bytes as f64);
-    row("CUDA graphs", p.cuda_graph_bytes as f64);
-    row("KV cache available", p.available_kv_bytes as f64);
     writeln!(out, "{components}")?;
+    if !stages.is_empty() {
+        write_stages(out, style, stages)?;
+    }
     writeln!(
         out,
         "KV cache: {} bytes per token per GPU{}, {} blocks",
