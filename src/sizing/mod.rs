@@ -11,6 +11,7 @@ mod fields;
 pub mod gpus;
 pub mod kv;
 pub mod lora;
+pub mod mxfp4;
 pub mod overhead;
 pub mod params;
 pub mod pipeline;
@@ -635,7 +636,10 @@ fn memory_budget(
 ) -> Result<MemoryBudget, SettingsError> {
     let tp = resolved.tensor_parallel_size;
     let requested_bytes = (gpu.memory_bytes as f64 * resolved.gpu_memory_utilization) as u64;
-    let (weights_bytes, weights_source) = weights_per_gpu(model, resolved.dtype, tp);
+    let (checkpoint_bytes, weights_source) = weights_per_gpu(model, resolved.dtype, tp);
+    let (relayout_bytes, _) =
+        mxfp4::relayout_bytes(&model.config, gpu.generation, settings.vllm_version, tp);
+    let weights_bytes = checkpoint_bytes + relayout_bytes;
     let activation = overhead::activation_peak(&activation_inputs(model, resolved));
     let activation_bytes = activation.total();
     let non_torch_bytes = overhead::non_torch_bytes(tp);

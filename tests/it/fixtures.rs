@@ -108,6 +108,14 @@ const EXPECTED: &[Expected] = &[
         tolerance: 0.01,
         kv_bytes_per_token: 49_152,
     },
+    // The Hub's safetensors metadata: 116,829,156,672 parameters (model card: 116.8B). KV: 36 layers
+    // × 8 KV heads × 64 × K and V × 2 bytes.
+    Expected {
+        fixture: "gpt-oss-120b",
+        params: 116_829_156_672,
+        tolerance: 0.0,
+        kv_bytes_per_token: 73_728,
+    },
     // total_size 7,642,159,104 / 2.
     Expected {
         fixture: "phi-3-mini-4k-instruct",

@@ -22,6 +22,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("Qwen/Qwen2.5-7B-Instruct", "qwen2.5-7b-instruct"),
     ("Qwen/Qwen2.5-72B-Instruct", "qwen2.5-72b-instruct"),
     ("openai/gpt-oss-20b", "gpt-oss-20b"),
+    ("openai/gpt-oss-120b", "gpt-oss-120b"),
     ("google/gemma-2-9b-it", "gemma-2-9b-it"),
     ("Qwen/Qwen3-8B", "qwen3-8b"),
     ("Qwen/Qwen3-14B", "qwen3-14b"),

@@ -431,7 +431,7 @@ fn report(
     let vllm_supported = architecture
         .as_deref()
         .is_some_and(|name| architectures::is_supported(name, settings.vllm_version));
-    let warnings = warnings(model, settings, &current, vllm_supported);
+    let warnings = warnings(model, settings, &current, (vllm_supported, gpu.generation));
 
     let advice = verdict::advise(model, gpu, settings, &current);
     let tp = current.settings.tensor_parallel_size;
@@ -529,7 +529,7 @@ fn warnings(
     model: &Model,
     settings: &Settings,
     current: &Estimate,
-    vllm_supported: bool,
+    (vllm_supported, gpu_generation): (bool, crate::sizing::gpus::Generation),
 ) -> Vec<String> {
     let config = &model.config;
     let mut warnings = Vec::new();
@@ -551,6 +551,24 @@ fn warnings(
             }
         )),
         _ => {}
+    }
+    let (relayout, kernel) = crate::sizing::mxfp4::relayout_bytes(
+        config,
+        gpu_generation,
+        settings.vllm_version,
+        settings.tensor_parallel_size,
+    );
+    if let Some(kernel) = kernel.filter(|_| relayout > 0) {
+        let why = match kernel {
+            crate::sizing::mxfp4::Mxfp4Kernel::Triton => {
+                "it keeps the checkpoint's scales beside its own copy before vLLM 0.25"
+            }
+            _ => "it pads the expert widths",
+        };
+        warnings.push(format!(
+            "mxfp4 experts are counted as vLLM's {kernel} MoE kernel holds them on this GPU, {} per GPU over the checkpoint: {why}",
+            crate::units::gib(relayout as f64),
+        ));
     }
     if let Some(method) = &config.quantization.method
         && config.quantization.bytes_per_param.is_none()
