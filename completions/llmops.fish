@@ -198,6 +198,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu -d 'GPU(s) fr
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory -d 'Total memory of one GPU as the CUDA runtime reports it, e.g. 79.19GiB or 81559MiB' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l tensor-parallel-size -l tp -d 'GPUs one model is split across' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l pipeline-parallel-size -l pp -d 'Pipeline stages, each on its own --tensor-parallel-size GPUs; the stage with the fewest KV blocks sets every stage\'s' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l data-parallel-size -l dp -d 'Replicas of the model, each on its own --tensor-parallel-size GPUs' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l gpu-memory-utilization -d 'Fraction of each GPU\'s total memory vLLM may use [default: vLLM\'s, 0.92 from 0.20, 0.9 before]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l kv-cache-dtype -d 'KV cache element type' -r -f -a "auto\t'The model\'s serving dtype'
 fp8\t'One byte per element (fp8_e4m3 / fp8_e5m2)'"
@@ -219,6 +220,7 @@ json\t'One JSON document on stdout, for scripts'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l color -d 'When to colour the output; `auto` colours a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l enable-expert-parallel -d 'MoE experts spread whole over the tensor × data parallel GPUs, as vLLM\'s --enable-expert-parallel'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l enforce-eager -d 'No CUDA graphs (vLLM\'s --enforce-eager)'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -s q -l quiet -d 'Print only results and errors: no progress, no notes (warnings still go to stderr)'
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l no-progress -d 'No progress bars or progress lines (also LLMOPS_NO_PROGRESS=1)'

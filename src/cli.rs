@@ -155,6 +155,14 @@ pub struct SizeArgs {
     #[arg(long, visible_alias = "pp", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=256))]
     pub pipeline_parallel_size: u64,
 
+    /// Replicas of the model, each on its own --tensor-parallel-size GPUs
+    #[arg(long, visible_alias = "dp", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub data_parallel_size: u64,
+
+    /// MoE experts spread whole over the tensor × data parallel GPUs, as vLLM's --enable-expert-parallel
+    #[arg(long)]
+    pub enable_expert_parallel: bool,
+
     /// Fraction of each GPU's total memory vLLM may use [default: vLLM's, 0.92 from 0.20, 0.9 before]
     #[arg(long, value_parser = parse_fraction)]
     pub gpu_memory_utilization: Option<f64>,

@@ -240,6 +240,11 @@ pub struct Settings {
     pub tensor_parallel_size: u64,
     /// `--pipeline-parallel-size`: stages, each on its own `tensor_parallel_size` GPUs.
     pub pipeline_parallel_size: u64,
+    /// `--data-parallel-size`: replicas, each on its own `tensor_parallel_size` GPUs.
+    pub data_parallel_size: u64,
+    /// `--enable-expert-parallel`: MoE experts spread whole over the `tensor × data` GPUs
+    /// instead of each expert split by tensor parallelism.
+    pub expert_parallel: bool,
     pub gpu_memory_utilization: Option<f64>,
     pub kv_cache_dtype: KvCacheDtype,
     pub dtype: DtypeChoice,
@@ -259,6 +264,8 @@ impl Default for Settings {
             max_model_len: None,
             tensor_parallel_size: 1,
             pipeline_parallel_size: 1,
+            data_parallel_size: 1,
+            expert_parallel: false,
             gpu_memory_utilization: None,
             kv_cache_dtype: KvCacheDtype::Auto,
             dtype: DtypeChoice::Auto,
@@ -278,6 +285,8 @@ pub struct Resolved {
     pub max_model_len: u64,
     pub tensor_parallel_size: u64,
     pub pipeline_parallel_size: u64,
+    pub data_parallel_size: u64,
+    pub expert_parallel: bool,
     pub gpu_memory_utilization: f64,
     pub dtype: Dtype,
     pub kv_cache_dtype: KvCacheDtype,
@@ -323,6 +332,9 @@ pub struct Estimate {
     pub requested_bytes: u64,
     pub weights_bytes: u64,
     pub weights_source: WeightSource,
+    /// mxfp4 experts: the kernel vLLM holds them with, and the bytes it adds to the checkpoint's
+    /// (included in `weights_bytes`).
+    pub mxfp4_relayout: Option<(mxfp4::Mxfp4Kernel, u64)>,
     /// LoRA slots and their metadata (`--enable-lora`), loaded with the weights.
     pub lora_bytes: u64,
     pub activation_bytes: u64,
@@ -383,6 +395,77 @@ pub fn serving_dtype(config: &ModelConfig, choice: DtypeChoice) -> Dtype {
             _ => Dtype::Bfloat16,
         },
     }
+}
+
+/// How one GPU holds an MoE model's experts: every expert with its width split by tensor
+/// parallelism, or (`--enable-expert-parallel`) whole experts, `ceil(E / (TP × DP))` of them
+/// (`determine_expert_map` in `vllm/model_executor/layers/fused_moe/layer.py` gives the remainder to
+/// the first ranks; the fullest is sized).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpertPlacement {
+    pub experts: u64,
+    pub experts_on_gpu: u64,
+    pub width_shards: u64,
+}
+
+impl ExpertPlacement {
+    pub fn of(config: &ModelConfig, resolved: &Resolved) -> ExpertPlacement {
+        let experts = config.moe.map_or(1, |moe| moe.experts.max(1));
+        let tp = resolved.tensor_parallel_size.max(1);
+        if resolved.expert_parallel {
+            let ranks = tp * resolved.data_parallel_size.max(1);
+            ExpertPlacement {
+                experts,
+                experts_on_gpu: experts.div_ceil(ranks),
+                width_shards: 1,
+            }
+        } else {
+            ExpertPlacement {
+                experts,
+                experts_on_gpu: experts,
+                width_shards: tp,
+            }
+        }
+    }
+
+    /// The share of all expert bytes on one GPU.
+    pub fn share(&self) -> f64 {
+        self.experts_on_gpu as f64 / (self.experts as f64 * self.width_shards as f64)
+    }
+}
+
+/// Weight bytes on one GPU: the non-expert weights split by tensor parallelism, the experts as
+/// `placement` spreads them.
+pub fn weights_per_gpu_placed(
+    model: &Model,
+    dtype: Dtype,
+    tp: u64,
+    placement: ExpertPlacement,
+) -> (u64, WeightSource) {
+    let (total, source) = weights_per_gpu(model, dtype, 1);
+    let split_like_the_rest =
+        placement.width_shards == tp && placement.experts_on_gpu == placement.experts;
+    if split_like_the_rest || !model.is_moe() {
+        return (total.div_ceil(tp), source);
+    }
+    let expert_share_of_total = expert_bytes_fraction(&model.config, dtype);
+    let experts = total as f64 * expert_share_of_total;
+    let rest = total as f64 - experts;
+    (
+        (rest / tp as f64 + experts * placement.share()) as u64,
+        source,
+    )
+}
+
+/// The experts' part of the weight bytes, as counted from config.json.
+fn expert_bytes_fraction(config: &ModelConfig, dtype: Dtype) -> f64 {
+    let count = params::count_params(config);
+    let expert_bytes = count.experts as f64
+        * config
+            .quantization
+            .bytes_per_param
+            .unwrap_or(dtype.bytes() as f64);
+    expert_bytes / weights_from_config(config, dtype).max(1) as f64
 }
 
 /// Weight bytes on one GPU.
@@ -534,6 +617,7 @@ fn estimate_stage(
         requested_bytes: budget.requested_bytes,
         weights_bytes: budget.weights_bytes,
         weights_source: budget.weights_source,
+        mxfp4_relayout: budget.mxfp4_relayout,
         lora_bytes: budget.lora_bytes,
         activation_bytes: budget.activation.total(),
         activation: budget.activation,
@@ -599,6 +683,8 @@ fn resolve_settings(
         max_model_len,
         tensor_parallel_size: tp,
         pipeline_parallel_size: settings.pipeline_parallel_size.max(1),
+        data_parallel_size: settings.data_parallel_size.max(1),
+        expert_parallel: settings.expert_parallel,
         gpu_memory_utilization: gmu,
         dtype,
         kv_cache_dtype: settings.kv_cache_dtype,
@@ -615,6 +701,7 @@ fn resolve_settings(
 struct MemoryBudget {
     requested_bytes: u64,
     weights_bytes: u64,
+    mxfp4_relayout: Option<(mxfp4::Mxfp4Kernel, u64)>,
     weights_source: WeightSource,
     lora_bytes: u64,
     activation: overhead::ActivationPeak,
@@ -636,13 +723,25 @@ fn memory_budget(
 ) -> Result<MemoryBudget, SettingsError> {
     let tp = resolved.tensor_parallel_size;
     let requested_bytes = (gpu.memory_bytes as f64 * resolved.gpu_memory_utilization) as u64;
-    let (checkpoint_bytes, weights_source) = weights_per_gpu(model, resolved.dtype, tp);
-    let (relayout_bytes, _) =
-        mxfp4::relayout_bytes(&model.config, gpu.generation, settings.vllm_version, tp);
+    let placement = ExpertPlacement::of(&model.config, resolved);
+    let (checkpoint_bytes, weights_source) =
+        weights_per_gpu_placed(model, resolved.dtype, tp, placement);
+    let (relayout_bytes, mxfp4_kernel) = mxfp4::relayout_bytes(
+        &model.config,
+        gpu.generation,
+        settings.vllm_version,
+        placement,
+    );
     let weights_bytes = checkpoint_bytes + relayout_bytes;
     let activation = overhead::activation_peak(&activation_inputs(model, resolved));
     let activation_bytes = activation.total();
-    let non_torch_bytes = overhead::non_torch_bytes(tp);
+    // Expert parallelism communicates across every rank it spans, as tensor parallelism does.
+    let communicating_ranks = if resolved.expert_parallel {
+        tp * resolved.data_parallel_size
+    } else {
+        tp
+    };
+    let non_torch_bytes = overhead::non_torch_bytes(communicating_ranks);
     let lora_bytes = match settings.lora {
         Some(serving) => lora::lora_bytes(
             &model.config,
@@ -683,6 +782,7 @@ fn memory_budget(
     Ok(MemoryBudget {
         requested_bytes,
         weights_bytes,
+        mxfp4_relayout: mxfp4_kernel.map(|kernel| (kernel, relayout_bytes)),
         weights_source,
         lora_bytes,
         activation,
@@ -721,7 +821,7 @@ fn activation_inputs(model: &Model, resolved: &Resolved) -> overhead::Activation
         activation_dtype_bytes: resolved.dtype.bytes(),
         max_num_batched_tokens: resolved.max_num_batched_tokens,
         max_num_seqs: resolved.max_num_seqs,
-        tensor_parallel_size: resolved.tensor_parallel_size,
+        expert_width_shards: ExpertPlacement::of(config, resolved).width_shards,
         experts,
         multimodal: config.vision_params > 0 && config.holds_first_stage(),
     }

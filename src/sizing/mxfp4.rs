@@ -6,9 +6,9 @@
 //! (`select_mxfp4_moe_backend`): FlashInfer TRT-LLM on Blackwell, Triton on Hopper (from 0.12),
 //! Marlin below.
 
-use super::VllmVersion;
 use super::config::ModelConfig;
 use super::gpus::Generation;
+use super::{ExpertPlacement, VllmVersion};
 
 /// Bytes per mxfp4 element: 4 bits, and one e8m0 scale per 32 elements.
 const MXFP4_BYTES_PER_ELEMENT: f64 = 0.5 + 1.0 / 32.0;
@@ -59,7 +59,7 @@ pub fn relayout_bytes(
     config: &ModelConfig,
     generation: Generation,
     version: VllmVersion,
-    tensor_parallel_size: u64,
+    placement: ExpertPlacement,
 ) -> (u64, Option<Mxfp4Kernel>) {
     let Some(moe) = config.moe else {
         return (0, None);
@@ -68,7 +68,7 @@ pub fn relayout_bytes(
         return (0, None);
     }
     let kernel = kernel(generation, version);
-    let width = moe.expert_width.div_ceil(tensor_parallel_size.max(1));
+    let width = moe.expert_width.div_ceil(placement.width_shards.max(1));
     let hidden = config.hidden_size;
     let (padded_width, padded_hidden) = match kernel {
         Mxfp4Kernel::Marlin => (round_up(width, 128), round_up(hidden, 256)),
@@ -87,8 +87,9 @@ pub fn relayout_bytes(
         .iter()
         .filter(|layer| layer.mlp == super::config::Mlp::Experts)
         .count() as f64;
-    let elements =
-        |w: u64, h: u64| expert_layers * moe.experts as f64 * projections as f64 * (w * h) as f64;
+    let elements = |w: u64, h: u64| {
+        expert_layers * placement.experts_on_gpu as f64 * projections as f64 * (w * h) as f64
+    };
     let padding =
         (elements(padded_width, padded_hidden) - elements(width, hidden)) * MXFP4_BYTES_PER_ELEMENT;
     let kept_scales = if kernel == Mxfp4Kernel::Triton
@@ -116,6 +117,15 @@ mod tests {
         VllmVersion::parse(text).unwrap()
     }
 
+    /// All 32 experts on every GPU, their width split `tp` ways.
+    fn split(tp: u64) -> ExpertPlacement {
+        ExpertPlacement {
+            experts: 32,
+            experts_on_gpu: 32,
+            width_shards: tp,
+        }
+    }
+
     #[test]
     fn padding_and_kept_scales_by_kernel() {
         // gpt-oss-20b: 24 MoE layers of 32 experts, width and hidden size 2,880; gate+up and down
@@ -123,31 +133,31 @@ mod tests {
         let config = gpt_oss_20b();
         let experts = 24 * 32 * 3;
         // Marlin: width to 2,944 (128), hidden to 3,072 (256).
-        let marlin = relayout_bytes(&config, Generation::Ampere, v("0.19"), 1);
+        let marlin = relayout_bytes(&config, Generation::Ampere, v("0.19"), split(1));
         let padded = (experts * (2944 * 3072 - 2880 * 2880)) as f64 * 0.53125;
         assert_eq!(marlin, (padded as u64, Some(Mxfp4Kernel::Marlin)));
         // Triton: 2,880 is a multiple of 64, so only the second copy of the scales, until 0.25.
-        let triton = relayout_bytes(&config, Generation::Hopper, v("0.19"), 1);
+        let triton = relayout_bytes(&config, Generation::Hopper, v("0.19"), split(1));
         assert_eq!(triton.0, experts * 2880 * 2880 / 32);
         assert_eq!(
-            relayout_bytes(&config, Generation::Hopper, v("0.25"), 1).0,
+            relayout_bytes(&config, Generation::Hopper, v("0.25"), split(1)).0,
             0
         );
         // TRT-LLM: both to 3,072 until 0.26; from 0.27 the width to 2,944.
         let old = (experts * (3072 * 3072 - 2880 * 2880)) as f64 * 0.53125;
         let new = (experts * (2944 * 3072 - 2880 * 2880)) as f64 * 0.53125;
         assert_eq!(
-            relayout_bytes(&config, Generation::Blackwell, v("0.26"), 1).0,
+            relayout_bytes(&config, Generation::Blackwell, v("0.26"), split(1)).0,
             old as u64
         );
         assert_eq!(
-            relayout_bytes(&config, Generation::Blackwell, v("0.27"), 1).0,
+            relayout_bytes(&config, Generation::Blackwell, v("0.27"), split(1)).0,
             new as u64
         );
         // Tensor parallelism pads each GPU's share: 1,440 → 1,536 on Marlin.
         let tp2 = (experts * (1536 * 3072 - 1440 * 2880)) as f64 * 0.53125;
         assert_eq!(
-            relayout_bytes(&config, Generation::Ampere, v("0.19"), 2).0,
+            relayout_bytes(&config, Generation::Ampere, v("0.19"), split(2)).0,
             tp2 as u64
         );
     }
@@ -159,7 +169,7 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(
-            relayout_bytes(&llama, Generation::Ampere, v("0.19"), 1),
+            relayout_bytes(&llama, Generation::Ampere, v("0.19"), split(1)),
             (0, None)
         );
     }

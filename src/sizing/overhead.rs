@@ -26,7 +26,8 @@ pub struct ActivationInputs {
     pub activation_dtype_bytes: u64,
     pub max_num_batched_tokens: u64,
     pub max_num_seqs: u64,
-    pub tensor_parallel_size: u64,
+    /// GPUs each expert's width is split over (the tensor-parallel size, 1 with expert parallelism).
+    pub expert_width_shards: u64,
     /// The fused-MoE kernels' workspace, `None` for dense models and kernels without one.
     pub experts: Option<ExpertWorkspace>,
     pub multimodal: bool,
@@ -71,7 +72,7 @@ pub fn activation_peak(inputs: &ActivationInputs) -> ActivationPeak {
     let sampled_rows = inputs.max_num_seqs.min(tokens);
     let logits = sampled_rows as f64 * inputs.vocab_size as f64 * 4.0;
     let moe_workspace_bytes = inputs.experts.map_or(0, |experts| {
-        moe_workspace_bytes(&experts, inputs.tensor_parallel_size, tokens)
+        moe_workspace_bytes(&experts, inputs.expert_width_shards, tokens)
             * inputs.activation_dtype_bytes
     });
     ActivationPeak {
@@ -91,9 +92,9 @@ pub fn activation_peak(inputs: &ActivationInputs) -> ActivationPeak {
 /// the first and last GEMM outputs, one of `tokens × top-k × N/2` for the activation, where `N` is
 /// the first GEMM's width on this GPU and `K` the width the experts read. The modular kernel does
 /// not chunk the batch, and a per-process workspace manager keeps the buffers (0.20 to 0.33).
-fn moe_workspace_bytes(experts: &ExpertWorkspace, tensor_parallel_size: u64, tokens: u64) -> u64 {
+fn moe_workspace_bytes(experts: &ExpertWorkspace, width_shards: u64, tokens: u64) -> u64 {
     let rows = tokens * experts.experts_per_token;
-    let width = experts.expert_width.div_ceil(tensor_parallel_size.max(1));
+    let width = experts.expert_width.div_ceil(width_shards.max(1));
     let first_gemm = if experts.gated { 2 * width } else { width };
     let activated = if experts.gated {
         first_gemm / 2
@@ -145,7 +146,7 @@ mod tests {
             activation_dtype_bytes: 2,
             max_num_batched_tokens: 8192,
             max_num_seqs: 1024,
-            tensor_parallel_size: tp,
+            expert_width_shards: tp,
             experts: None,
             multimodal: false,
         }

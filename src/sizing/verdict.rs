@@ -100,6 +100,12 @@ pub fn vllm_args(estimate: &Estimate) -> String {
             s.pipeline_parallel_size
         ));
     }
+    if s.data_parallel_size > 1 {
+        args.push_str(&format!(" --data-parallel-size {}", s.data_parallel_size));
+    }
+    if s.expert_parallel {
+        args.push_str(" --enable-expert-parallel");
+    }
     if s.kv_cache_dtype == KvCacheDtype::Fp8 {
         args.push_str(" --kv-cache-dtype fp8");
     }

@@ -859,3 +859,45 @@ fn mxfp4_weights_are_sized_as_the_kernel_holds_them() {
         );
     }
 }
+
+/// `--data-parallel-size` with `--enable-expert-parallel`: whole experts spread over TP × DP GPUs,
+/// the rest split by TP only. Qwen3-30B-A3B by hand: 48 layers × 128 experts × 3 × 2,048 × 768 =
+/// 28,991,029,248 expert parameters (57,982,058,496 bf16 bytes) of the checkpoint's
+/// 61,064,245,248 (`total_size` in its index); 3,082,186,752 bytes are the rest.
+#[test]
+fn expert_parallelism_spreads_whole_experts_over_every_rank() {
+    let model = fixture("qwen3-30b-a3b");
+    let weights = |extra: &[&str]| {
+        let mut args = vec![
+            model.to_str().unwrap(),
+            "--gpu",
+            "H100",
+            "--max-model-len",
+            "8192",
+        ];
+        args.extend_from_slice(extra);
+        let (report, code) = size_json(&args);
+        assert_eq!(code, 0, "{report}");
+        (report["per_gpu"]["weights_bytes"].as_f64().unwrap(), report)
+    };
+    let experts = 57_982_058_496_f64;
+    let rest = 3_082_186_752_f64;
+    let close = |got: f64, want: f64| (got / want - 1.0).abs() < 0.005;
+    // Without expert parallelism data parallelism only replicates: the same bytes per GPU.
+    let (replicated, report) = weights(&["--dp", "8"]);
+    assert!(close(replicated, experts + rest), "{replicated}");
+    assert_eq!(report["gpu"]["count"], 8);
+    // 8 ranks, 16 experts each.
+    let (spread, report) = weights(&["--dp", "8", "--enable-expert-parallel"]);
+    assert!(close(spread, experts / 8.0 + rest), "{spread}");
+    assert!(
+        report["vllm_args"]
+            .as_str()
+            .unwrap()
+            .ends_with("--data-parallel-size 8 --enable-expert-parallel"),
+        "{report}"
+    );
+    // TP 2 × DP 4: the rest halves, the experts still go 16 to a GPU.
+    let (mixed, _) = weights(&["--tp", "2", "--dp", "4", "--enable-expert-parallel"]);
+    assert!(close(mixed, experts / 8.0 + rest / 2.0), "{mixed}");
+}

@@ -316,6 +316,8 @@ fn settings_from_flags(args: &SizeArgs, vllm_version: VllmVersion) -> Settings {
         max_model_len: None,
         tensor_parallel_size: args.tensor_parallel_size,
         pipeline_parallel_size: args.pipeline_parallel_size,
+        data_parallel_size: args.data_parallel_size,
+        expert_parallel: args.enable_expert_parallel,
         gpu_memory_utilization: args.gpu_memory_utilization,
         kv_cache_dtype: args.kv_cache_dtype,
         dtype: args.dtype,
@@ -431,11 +433,11 @@ fn report(
     let vllm_supported = architecture
         .as_deref()
         .is_some_and(|name| architectures::is_supported(name, settings.vllm_version));
-    let warnings = warnings(model, settings, &current, (vllm_supported, gpu.generation));
+    let warnings = warnings(model, settings, &current, vllm_supported);
 
     let advice = verdict::advise(model, gpu, settings, &current);
     let tp = current.settings.tensor_parallel_size;
-    let gpus = tp * current.settings.pipeline_parallel_size;
+    let gpus = tp * current.settings.pipeline_parallel_size * current.settings.data_parallel_size;
     let fits = current.fits();
     // Totals add every stage's GPUs; without stages every GPU holds the same.
     let (weights_total, kv_total) = if current.pipeline_stages.is_empty() {
@@ -529,7 +531,7 @@ fn warnings(
     model: &Model,
     settings: &Settings,
     current: &Estimate,
-    (vllm_supported, gpu_generation): (bool, crate::sizing::gpus::Generation),
+    vllm_supported: bool,
 ) -> Vec<String> {
     let config = &model.config;
     let mut warnings = Vec::new();
@@ -552,13 +554,7 @@ fn warnings(
         )),
         _ => {}
     }
-    let (relayout, kernel) = crate::sizing::mxfp4::relayout_bytes(
-        config,
-        gpu_generation,
-        settings.vllm_version,
-        settings.tensor_parallel_size,
-    );
-    if let Some(kernel) = kernel.filter(|_| relayout > 0) {
+    if let Some((kernel, relayout)) = current.mxfp4_relayout.filter(|(_, bytes)| *bytes > 0) {
         let why = match kernel {
             crate::sizing::mxfp4::Mxfp4Kernel::Triton => {
                 "it keeps the checkpoint's scales beside its own copy before vLLM 0.25"
