@@ -3,7 +3,7 @@
 //!
 //! The accounting follows vLLM's own order (`gpu_worker.py`): a budget of
 //! `total memory × gpu_memory_utilization`, minus weights, peak activation, non-torch memory and
-//! (from v0.21) the CUDA-graph estimate; what remains is cut into KV blocks.
+//! (from v0.20) the CUDA-graph estimate; what remains is cut into KV blocks.
 
 pub mod architectures;
 pub mod config;
@@ -340,9 +340,9 @@ pub struct Estimate {
     pub activation_bytes: u64,
     pub activation: overhead::ActivationPeak,
     pub non_torch_bytes: u64,
-    /// Charged to the KV budget (vLLM ≥ 0.21).
+    /// Charged to the KV budget (vLLM ≥ 0.20).
     pub cuda_graph_bytes: u64,
-    /// Not charged but still allocated later, in the `1 − gpu_memory_utilization` headroom (< 0.21).
+    /// Not charged but still allocated later, in the `1 − gpu_memory_utilization` headroom (< 0.20).
     pub cuda_graph_outside_budget_bytes: u64,
     pub available_kv_bytes: i64,
     /// The `--kv-cache-memory-bytes` vLLM would suggest to pin this budget (its debug line).

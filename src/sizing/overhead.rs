@@ -109,7 +109,7 @@ fn moe_workspace_bytes(experts: &ExpertWorkspace, width_shards: u64, tokens: u64
 const NON_TORCH_GIB_SINGLE: f64 = 0.27;
 const NON_TORCH_GIB_TENSOR_PARALLEL: f64 = 2.10;
 
-/// The CUDA-graph pool vLLM estimates (and, from 0.21, subtracts before sizing the KV cache), as a
+/// The CUDA-graph pool vLLM estimates (and, from 0.20, subtracts before sizing the KV cache), as a
 /// function of the decoder layers a GPU runs: `BASE + PER_LAYER × layers`. Fitted by least squares to
 /// the 17 `Estimated CUDA graph memory` lines in `fixtures/vllm-logs/logs.json` (vLLM 0.19, H100,
 /// 24–80 layers, TP 1–4, default capture sizes): median error 0.12 GiB, against 0.25 GiB for the
