@@ -167,7 +167,7 @@ impl VllmVersion {
     /// The oldest: the V1 engine's accounting (earlier releases default to the V0 engine).
     pub const OLDEST: VllmVersion = VllmVersion::new(0, 10);
 
-    const fn new(major: u32, minor: u32) -> VllmVersion {
+    pub const fn new(major: u32, minor: u32) -> VllmVersion {
         VllmVersion { major, minor }
     }
 
@@ -219,6 +219,12 @@ impl VllmVersion {
     /// (`check_enough_kv_cache_memory` in `vllm/v1/core/kv_cache_planning.py`, 0.29.0).
     pub fn reserves_null_block_in_fit_check(self) -> bool {
         self >= Self::new(0, 29)
+    }
+
+    /// The auto-fit line names "available KV cache memory (X GiB GPU)", X less the null block
+    /// (`_auto_fit_max_model_len`, 0.32.0).
+    pub fn words_auto_fit_by_kv_memory(self) -> bool {
+        self >= Self::new(0, 32)
     }
 
     /// `gpu_memory_utilization` default in `vllm/config/cache.py`: 0.92 from 0.20.0.
@@ -338,7 +344,6 @@ pub struct Estimate {
     /// LoRA slots and their metadata (`--enable-lora`), loaded with the weights.
     pub lora_bytes: u64,
     pub activation_bytes: u64,
-    pub activation: overhead::ActivationPeak,
     pub non_torch_bytes: u64,
     /// Charged to the KV budget (vLLM ≥ 0.20).
     pub cuda_graph_bytes: u64,
@@ -435,41 +440,13 @@ impl ExpertPlacement {
 }
 
 /// Weight bytes on one GPU: the non-expert weights split by tensor parallelism, the experts as
-/// `placement` spreads them.
-pub fn weights_per_gpu_placed(
+/// `placement` spreads them (the same split unless expert parallelism is on).
+pub fn weights_per_gpu(
     model: &Model,
     dtype: Dtype,
     tp: u64,
     placement: ExpertPlacement,
 ) -> (u64, WeightSource) {
-    let (total, source) = weights_per_gpu(model, dtype, 1);
-    let split_like_the_rest =
-        placement.width_shards == tp && placement.experts_on_gpu == placement.experts;
-    if split_like_the_rest || !model.is_moe() {
-        return (total.div_ceil(tp), source);
-    }
-    let expert_share_of_total = expert_bytes_fraction(&model.config, dtype);
-    let experts = total as f64 * expert_share_of_total;
-    let rest = total as f64 - experts;
-    (
-        (rest / tp as f64 + experts * placement.share()) as u64,
-        source,
-    )
-}
-
-/// The experts' part of the weight bytes, as counted from config.json.
-fn expert_bytes_fraction(config: &ModelConfig, dtype: Dtype) -> f64 {
-    let count = params::count_params(config);
-    let expert_bytes = count.experts as f64
-        * config
-            .quantization
-            .bytes_per_param
-            .unwrap_or(dtype.bytes() as f64);
-    expert_bytes / weights_from_config(config, dtype).max(1) as f64
-}
-
-/// Weight bytes on one GPU.
-pub fn weights_per_gpu(model: &Model, dtype: Dtype, tp: u64) -> (u64, WeightSource) {
     let (total, source) = match &model.checkpoint {
         Some((checkpoint, source)) => {
             let mut bytes = checkpoint.tensor_bytes as f64;
@@ -489,11 +466,29 @@ pub fn weights_per_gpu(model: &Model, dtype: Dtype, tp: u64) -> (u64, WeightSour
             WeightSource::Config,
         ),
     };
-    (total.div_ceil(tp), source)
+    let split_like_the_rest =
+        placement.width_shards == tp && placement.experts_on_gpu == placement.experts;
+    if split_like_the_rest || !model.is_moe() {
+        return (total.div_ceil(tp), source);
+    }
+    // Known bytes are shared out between experts and the rest as config.json counts them.
+    let (rest, experts) = config_weight_parts(&model.config, dtype);
+    let experts = total as f64 * experts / (rest + experts).max(1.0);
+    let rest = total as f64 - experts;
+    (
+        (rest / tp as f64 + experts * placement.share()) as u64,
+        source,
+    )
 }
 
 /// Weight bytes estimated from the parameter count and the storage of each class of parameter.
 pub fn weights_from_config(config: &ModelConfig, dtype: Dtype) -> u64 {
+    let (rest, experts) = config_weight_parts(config, dtype);
+    (rest + experts) as u64
+}
+
+/// (everything but the MoE experts, the experts) in bytes, from config.json.
+fn config_weight_parts(config: &ModelConfig, dtype: Dtype) -> (f64, f64) {
     let count = params::count_params(config);
     let half = dtype.bytes() as f64;
     let quant = config.quantization.bytes_per_param;
@@ -503,9 +498,10 @@ pub fn weights_from_config(config: &ModelConfig, dtype: Dtype) -> u64 {
         quant.unwrap_or(half)
     };
     let expert_bytes = quant.unwrap_or(half);
-    (count.unquantized as f64 * half
-        + count.linear as f64 * linear_bytes
-        + count.experts as f64 * expert_bytes) as u64
+    (
+        count.unquantized as f64 * half + count.linear as f64 * linear_bytes,
+        count.experts as f64 * expert_bytes,
+    )
 }
 
 /// vLLM's `vllm serve` defaults for the scheduler, by hardware (`EngineArgs.get_batch_defaults`,
@@ -620,7 +616,6 @@ fn estimate_stage(
         mxfp4_relayout: budget.mxfp4_relayout,
         lora_bytes: budget.lora_bytes,
         activation_bytes: budget.activation.total(),
-        activation: budget.activation,
         non_torch_bytes: budget.non_torch_bytes,
         cuda_graph_bytes: budget.cuda_graph_bytes,
         cuda_graph_outside_budget_bytes: budget.cuda_graph_outside_budget_bytes,
@@ -724,8 +719,7 @@ fn memory_budget(
     let tp = resolved.tensor_parallel_size;
     let requested_bytes = (gpu.memory_bytes as f64 * resolved.gpu_memory_utilization) as u64;
     let placement = ExpertPlacement::of(&model.config, resolved);
-    let (checkpoint_bytes, weights_source) =
-        weights_per_gpu_placed(model, resolved.dtype, tp, placement);
+    let (checkpoint_bytes, weights_source) = weights_per_gpu(model, resolved.dtype, tp, placement);
     let (relayout_bytes, mxfp4_kernel) = mxfp4::relayout_bytes(
         &model.config,
         gpu.generation,

@@ -40,9 +40,7 @@ impl std::fmt::Display for Mxfp4Kernel {
 pub fn kernel(generation: Generation, version: VllmVersion) -> Mxfp4Kernel {
     match generation {
         Generation::Blackwell => Mxfp4Kernel::FlashinferTrtllm,
-        Generation::Hopper if version >= VllmVersion::parse("0.12").expect("a version") => {
-            Mxfp4Kernel::Triton
-        }
+        Generation::Hopper if version >= VllmVersion::new(0, 12) => Mxfp4Kernel::Triton,
         Generation::Hopper | Generation::Turing | Generation::Ampere | Generation::Ada => {
             Mxfp4Kernel::Marlin
         }
@@ -73,9 +71,7 @@ pub fn relayout_bytes(
     let (padded_width, padded_hidden) = match kernel {
         Mxfp4Kernel::Marlin => (round_up(width, 128), round_up(hidden, 256)),
         Mxfp4Kernel::Triton => (round_up(width, 64), hidden),
-        Mxfp4Kernel::FlashinferTrtllm
-            if version >= VllmVersion::parse("0.27").expect("a version") =>
-        {
+        Mxfp4Kernel::FlashinferTrtllm if version >= VllmVersion::new(0, 27) => {
             (round_up(width, 128), round_up(hidden, 256))
         }
         Mxfp4Kernel::FlashinferTrtllm => (round_up(width, 256), round_up(hidden, 256)),
@@ -92,9 +88,7 @@ pub fn relayout_bytes(
     };
     let padding =
         (elements(padded_width, padded_hidden) - elements(width, hidden)) * MXFP4_BYTES_PER_ELEMENT;
-    let kept_scales = if kernel == Mxfp4Kernel::Triton
-        && version < VllmVersion::parse("0.25").expect("a version")
-    {
+    let kept_scales = if kernel == Mxfp4Kernel::Triton && version < VllmVersion::new(0, 25) {
         elements(width, hidden) / 32.0
     } else {
         0.0

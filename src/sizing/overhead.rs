@@ -47,7 +47,7 @@ pub struct ExpertWorkspace {
 /// The profile run's peak, term by term (`GPUModelRunner.profile_run` in
 /// `vllm/v1/worker/gpu_model_runner.py`: a forward pass of `max_num_batched_tokens` tokens, then a
 /// dummy sampler run on `max_num_seqs` rows while the hidden states are still held).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ActivationPeak {
     /// The forward pass's output, `batched tokens × hidden`, alive during sampling.
     pub hidden_states_bytes: u64,

@@ -344,7 +344,7 @@ fn auto_fit(model: &Model, gpu: &Gpu, settings: &mut Settings) -> anyhow::Result
         full.available_kv_bytes
     };
     let memory = planned as f64 / units::GIB;
-    let reworded = version >= VllmVersion::parse("0.32").expect("a version");
+    let reworded = version.words_auto_fit_by_kv_memory();
     Ok(match full.max_model_len_that_fits {
         Some(fitted) if fitted >= original => {
             if reworded {
