@@ -1036,7 +1036,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__size)
-            opts="-q -h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --pp --pipeline-parallel-size --dp --data-parallel-size --enable-expert-parallel --gpu-memory-utilization --kv-cache-dtype --kv-cache-memory-bytes --dtype --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --lora --max-loras --max-lora-rank --against-log --tolerance --output --quiet --no-progress --color --help"
+            opts="-q -h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --pp --pipeline-parallel-size --dp --data-parallel-size --enable-expert-parallel --gpu-memory-utilization --kv-cache-dtype --kv-cache-memory-bytes --dtype --quantization --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --lora --max-loras --max-lora-rank --against-log --tolerance --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1100,6 +1100,10 @@ _llmops() {
                     ;;
                 --dtype)
                     COMPREPLY=($(compgen -W "auto bfloat16 float16 float32" -- "${cur}"))
+                    return 0
+                    ;;
+                --quantization)
+                    COMPREPLY=($(compgen -W "fp8" -- "${cur}"))
                     return 0
                     ;;
                 --max-num-seqs)

@@ -207,6 +207,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --kv-cache-dtype 'KV cache element type'
             cand --kv-cache-memory-bytes 'KV cache per GPU in bytes, as vLLM''s --kv-cache-memory-bytes (8G = 8 GiB, 8g = 8 GB); replaces --gpu-memory-utilization''s budget'
             cand --dtype 'Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)'
+            cand --quantization 'Quantize an unquantized checkpoint as it loads, as vLLM''s --quantization fp8 (linear and expert weights to 1 byte; embeddings and LM head stay)'
             cand --max-num-seqs 'Maximum sequences per step [default: vLLM''s, 1024 on large Hopper/Blackwell GPUs, else 256]'
             cand --max-num-batched-tokens 'Maximum tokens per step [default: vLLM''s, 8192 on large Hopper/Blackwell GPUs, else 2048]'
             cand --vllm-version 'The vLLM release whose accounting, defaults and log lines to reproduce, 0.10 to 0.33 (latest = 0.33)'

@@ -207,6 +207,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand size" -l dtype -d 'Weights
 bfloat16\t''
 float16\t''
 float32\t''"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l quantization -d 'Quantize an unquantized checkpoint as it loads, as vLLM\'s --quantization fp8 (linear and expert weights to 1 byte; embeddings and LM head stay)' -r -f -a "fp8\t'fp8 (e4m3) weights with one scale per tensor'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-seqs -d 'Maximum sequences per step [default: vLLM\'s, 1024 on large Hopper/Blackwell GPUs, else 256]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-batched-tokens -d 'Maximum tokens per step [default: vLLM\'s, 8192 on large Hopper/Blackwell GPUs, else 2048]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d 'The vLLM release whose accounting, defaults and log lines to reproduce, 0.10 to 0.33 (latest = 0.33)' -r

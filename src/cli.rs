@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env;
-use crate::sizing::{DtypeChoice, KvCacheDtype};
+use crate::sizing::{DtypeChoice, KvCacheDtype, LoadQuantization};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -178,6 +178,10 @@ pub struct SizeArgs {
     /// Weights and activations type; auto follows config.json (float32 checkpoints are served in bfloat16)
     #[arg(long, value_enum, default_value_t = DtypeChoice::Auto)]
     pub dtype: DtypeChoice,
+
+    /// Quantize an unquantized checkpoint as it loads, as vLLM's --quantization fp8 (linear and expert weights to 1 byte; embeddings and LM head stay)
+    #[arg(long, value_enum)]
+    pub quantization: Option<LoadQuantization>,
 
     /// Maximum sequences per step [default: vLLM's, 1024 on large Hopper/Blackwell GPUs, else 256]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]

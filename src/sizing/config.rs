@@ -147,6 +147,8 @@ pub struct Quantization {
     pub bytes_per_param: Option<f64>,
     /// mxfp4 (gpt-oss) quantizes only the MoE experts.
     pub experts_only: bool,
+    /// Quantized by vLLM as it loads an unquantized checkpoint (`--quantization fp8`), not stored so.
+    pub at_load: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -445,6 +447,7 @@ fn read_any_quantization(
         method: None,
         bytes_per_param: None,
         experts_only: false,
+        at_load: false,
     })
 }
 
@@ -998,6 +1001,7 @@ fn read_quantization(q: &Fields<'_>) -> Result<Quantization, InvalidConfig> {
         method: (!method.is_empty()).then_some(method),
         bytes_per_param: bytes,
         experts_only,
+        at_load: false,
     })
 }
 

@@ -108,6 +108,39 @@ impl Model {
     pub fn is_moe(&self) -> bool {
         self.config.layers.iter().any(|l| l.mlp == Mlp::Experts)
     }
+
+    /// vLLM's `--quantization fp8` on this checkpoint: an unquantized one has its linear layers and
+    /// experts quantized to one byte as they load (`Fp8OnlineLinearMethod` and the online MoE method
+    /// in `vllm/model_executor/layers/quantization/fp8.py`; embeddings and LM head stay), one
+    /// already stored as fp8 is unchanged, and any other stored method is the mismatch vLLM refuses
+    /// (`_verify_quantization` in `vllm/config/model.py`).
+    pub fn quantize_at_load(&mut self, method: LoadQuantization) -> Result<(), SettingsError> {
+        let LoadQuantization::Fp8 = method;
+        match self.config.quantization.method.as_deref() {
+            None => {
+                self.config.quantization = config::Quantization {
+                    method: Some("fp8".into()),
+                    bytes_per_param: Some(1.0),
+                    experts_only: false,
+                    at_load: true,
+                };
+                Ok(())
+            }
+            Some("fp8") => Ok(()),
+            Some(stored) => Err(SettingsError::QuantizationMismatch {
+                stored: stored.to_string(),
+            }),
+        }
+    }
+}
+
+/// `--quantization` for a checkpoint stored unquantized: what vLLM quantizes the weights to as it
+/// loads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadQuantization {
+    /// fp8 (e4m3) weights with one scale per tensor.
+    Fp8,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
@@ -302,6 +335,9 @@ pub struct Resolved {
     pub block_size: u64,
     /// `--kv-cache-memory-bytes`, when given.
     pub kv_cache_memory_bytes: Option<u64>,
+    /// `--quantization fp8`: the weights are quantized as they load.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantization: Option<LoadQuantization>,
 }
 
 /// The context vLLM assumes when config.json has none of its context keys and no `--max-model-len`
@@ -386,6 +422,10 @@ pub enum SettingsError {
         "`--pipeline-parallel-size {stages}` needs at least one decoder layer per stage; the model has {layers}"
     )]
     PipelineDeeperThanModel { stages: u64, layers: u64 },
+    #[error(
+        "the checkpoint is quantized with `{stored}`, and vLLM refuses `--quantization fp8` for it (config.json's method must match)"
+    )]
+    QuantizationMismatch { stored: String },
 }
 
 /// The dtype vLLM serves in: `--dtype`, else the checkpoint's, with float32 checkpoints served in
@@ -450,14 +490,20 @@ pub fn weights_per_gpu(
     let (total, source) = match &model.checkpoint {
         Some((checkpoint, source)) => {
             let mut bytes = checkpoint.tensor_bytes as f64;
-            let quantized = model.config.quantization.bytes_per_param.is_some();
+            let quantization = &model.config.quantization;
+            let stored_quantized = quantization.bytes_per_param.is_some() && !quantization.at_load;
             let checkpoint_dtype = model.config.checkpoint_dtype.unwrap_or(Dtype::Bfloat16);
             if *source == WeightSource::SafetensorsHeaders && dtype != Dtype::Float32 {
                 // vLLM casts full-precision tensors to the serving dtype as it loads them.
                 bytes -=
                     checkpoint.full_precision_bytes as f64 * (1.0 - dtype.bytes() as f64 / 4.0);
-            } else if !quantized && dtype.bytes() != checkpoint_dtype.bytes() {
+            } else if !stored_quantized && dtype.bytes() != checkpoint_dtype.bytes() {
                 bytes *= dtype.bytes() as f64 / checkpoint_dtype.bytes() as f64;
+            }
+            if quantization.at_load {
+                // Linear and expert weights then shrink from the serving dtype to one byte.
+                let count = model.params();
+                bytes -= (count.linear + count.experts) as f64 * (dtype.bytes() as f64 - 1.0);
             }
             (bytes as u64, *source)
         }
@@ -688,6 +734,7 @@ fn resolve_settings(
         enforce_eager: settings.enforce_eager,
         block_size: plan.block_size,
         kv_cache_memory_bytes: settings.kv_cache_memory_bytes,
+        quantization: config.quantization.at_load.then_some(LoadQuantization::Fp8),
     };
     Ok((resolved, plan))
 }

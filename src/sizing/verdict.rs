@@ -2,7 +2,7 @@
 //! changes that would make it fit (shorter context, more GPUs, fp8 KV cache, a bigger GPU).
 
 use super::gpus::{self, Gpu};
-use super::{Estimate, KvCacheDtype, Model, Settings, estimate};
+use super::{Estimate, KvCacheDtype, LoadQuantization, Model, Settings, estimate};
 
 /// Tensor-parallel sizes worth suggesting: one node.
 const TENSOR_PARALLEL_CHOICES: &[u64] = &[1, 2, 4, 8];
@@ -105,6 +105,9 @@ pub fn vllm_args(estimate: &Estimate) -> String {
     }
     if s.expert_parallel {
         args.push_str(" --enable-expert-parallel");
+    }
+    if s.quantization == Some(LoadQuantization::Fp8) {
+        args.push_str(" --quantization fp8");
     }
     if s.kv_cache_dtype == KvCacheDtype::Fp8 {
         args.push_str(" --kv-cache-dtype fp8");

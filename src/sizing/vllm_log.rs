@@ -24,6 +24,8 @@ pub struct LoggedSettings {
     pub max_num_batched_tokens: Option<u64>,
     pub enforce_eager: Option<bool>,
     pub kv_cache_memory_bytes: Option<u64>,
+    /// `--quantization`, as given (`fp8` quantizes an unquantized checkpoint at load).
+    pub quantization: Option<String>,
 }
 
 /// The figures vLLM printed.
@@ -128,6 +130,7 @@ fn read_settings(line: &str, settings: &mut LoggedSettings) {
             "max_num_batched_tokens" => settings.max_num_batched_tokens = count(value),
             "enforce_eager" => settings.enforce_eager = Some(value == "True"),
             "kv_cache_memory_bytes" => settings.kv_cache_memory_bytes = count(value),
+            "quantization" => settings.quantization = Some(value.to_string()),
             _ => {}
         }
     }

@@ -10,7 +10,9 @@
 
 use std::fmt::Write;
 
-use llmops::sizing::{DtypeChoice, KvCacheDtype, Model, Settings, VllmVersion, estimate, gpus};
+use llmops::sizing::{
+    DtypeChoice, KvCacheDtype, LoadQuantization, Model, Settings, VllmVersion, estimate, gpus,
+};
 use serde_json::Value;
 
 use crate::common::{GIB, fixture};
@@ -115,10 +117,6 @@ fn skip_reason(entry: &Value) -> Option<String> {
     if settings["pipeline_parallel_size"].as_u64().unwrap_or(1) > 1 {
         return Some("pipeline parallel".into());
     }
-    // `--quantization fp8` on an unquantized checkpoint: weights quantized at load, not modelled.
-    if settings["quantization"].as_str() == Some("fp8") && model.starts_with("meta-llama/") {
-        return Some("online --quantization fp8 (quantized at load) is not modelled".into());
-    }
     if gpu_of(entry).is_none() {
         return Some("no GPU size".into());
     }
@@ -151,7 +149,11 @@ fn settings_of(entry: &Value) -> Settings {
 fn reproduce(entry: &Value) -> Row {
     let model_name = entry["model"].as_str().unwrap();
     let (_, folder) = FIXTURES.iter().find(|(m, _)| *m == model_name).unwrap();
-    let model = Model::load(&fixture(folder)).unwrap();
+    let mut model = Model::load(&fixture(folder)).unwrap();
+    if entry["settings"]["quantization"] == "fp8" && model.config.quantization.method.is_none() {
+        // `--quantization fp8` on an unquantized checkpoint: vLLM quantized it as it loaded.
+        model.quantize_at_load(LoadQuantization::Fp8).unwrap();
+    }
     let gpu = gpu_of(entry).unwrap();
     let predicted = estimate(&model, &gpu, &settings_of(entry)).unwrap();
     let logged = &entry["logged"];

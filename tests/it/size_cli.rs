@@ -901,3 +901,53 @@ fn expert_parallelism_spreads_whole_experts_over_every_rank() {
     let (mixed, _) = weights(&["--tp", "2", "--dp", "4", "--enable-expert-parallel"]);
     assert!(close(mixed, experts / 8.0 + rest / 2.0), "{mixed}");
 }
+
+/// `--quantization fp8` on an unquantized checkpoint: vLLM quantizes linear weights to one byte as
+/// it loads them and keeps the embeddings and LM head. Llama-3.1-8B by hand: per layer q and o
+/// 4,096², k and v 4,096 × 1,024, gate, up and down 3 × 4,096 × 14,336 = 218,103,808, × 32 layers
+/// = 6,979,321,856 one-byte parameters; embeddings and LM head 2 × 128,256 × 4,096 and the norms
+/// 65 × 4,096 stay bfloat16 (2,101,878,784 bytes): 9,081,200,640 bytes. vLLM 0.19 logged 8.49 GiB
+/// (llm-d-planner's accuracy report, `Runtime --quantization fp8`).
+#[test]
+fn quantization_at_load_shrinks_the_linear_weights_only() {
+    let hand = 6_979_321_856.0 + 2_101_878_784.0;
+    for model in [
+        fixture("llama-3.1-8b"),
+        fixture("llama-3.1-8b").join("config.json"),
+    ] {
+        let (report, code) = size_json(&[
+            model.to_str().unwrap(),
+            "--max-model-len",
+            "8192",
+            "--quantization",
+            "fp8",
+            "--vllm-version",
+            "0.19",
+        ]);
+        assert_eq!(code, 0, "{report}");
+        crate::common::assert_close(
+            "weights",
+            report["per_gpu"]["weights_bytes"].as_f64().unwrap(),
+            hand,
+            0.001,
+        );
+        assert!(
+            report["vllm_args"]
+                .as_str()
+                .unwrap()
+                .contains("--quantization fp8"),
+            "{report}"
+        );
+        assert_eq!(report["model"]["quantization"], "fp8");
+    }
+    // A checkpoint stored with another method is the mismatch vLLM refuses.
+    llmops()
+        .args(["size", "--quantization", "fp8"])
+        .arg(fixture("wizard-vicuna-30b-uncensored-gptq"))
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("quantized with `gptq`")
+                .and(predicate::str::contains("drop --quantization")),
+        );
+}

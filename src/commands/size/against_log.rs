@@ -11,7 +11,9 @@ use crate::exit::{ExitStatus, UserError};
 use crate::output::{Render, Style, Tone};
 use crate::sizing::gpus::{self, Gpu};
 use crate::sizing::vllm_log::{self, LoggedSettings, StartupLog};
-use crate::sizing::{DtypeChoice, KvCacheDtype, Model, Settings, VllmVersion, estimate};
+use crate::sizing::{
+    DtypeChoice, KvCacheDtype, LoadQuantization, Model, Settings, VllmVersion, estimate,
+};
 use crate::text::printable;
 use crate::units::GIB;
 
@@ -61,6 +63,19 @@ pub fn run(
     let version = VllmVersion::parse(&version_text).map_err(UserError::usage)?;
     let gpu = gpu_of(args, &log)?;
     let settings = settings_of(args, &log.settings, version);
+    let quantized;
+    let model = match log.settings.quantization.as_deref() {
+        // `size` was given the checkpoint; the log says vLLM quantized it as it loaded.
+        Some("fp8") if args.quantization.is_none() => {
+            let mut at_load = model.clone();
+            at_load
+                .quantize_at_load(LoadQuantization::Fp8)
+                .map_err(|e| UserError::usage(e.to_string()))?;
+            quantized = at_load;
+            &quantized
+        }
+        _ => model,
+    };
     let predicted =
         estimate(model, &gpu, &settings).map_err(|e| UserError::usage(e.to_string()))?;
     let mut figures = Vec::new();

@@ -115,7 +115,7 @@ fn load(
         .map(String::as_str)
         .partition(|l| l.starts_with("models:/"));
     let remote = crate::sizing::remote::is_remote(&reference);
-    let (model, mut adapters, parser_tag) = if remote || !registered.is_empty() {
+    let (mut model, mut adapters, parser_tag) = if remote || !registered.is_empty() {
         // Only the headers are fetched: config.json, and 8 + N bytes of each safetensors file.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -146,6 +146,9 @@ fn load(
             None,
         )
     };
+    if let Some(method) = args.quantization {
+        model.quantize_at_load(method).map_err(settings_error)?;
+    }
     adapters.extend(lora::resolve_folders(&folders, &model.config)?);
     let tool_calling = tool_calling_of(args, &model, parser_tag);
     Ok((model, adapters, tool_calling))
@@ -404,25 +407,31 @@ fn resolve_gpus(args: &SizeArgs) -> anyhow::Result<Vec<Gpu>> {
         .collect()
 }
 
+/// A setting vLLM would refuse, with what to change.
+fn settings_error(error: SettingsError) -> anyhow::Error {
+    let hint = match &error {
+        SettingsError::TensorParallelDoesNotDivideHeads { heads, .. } => {
+            format!("use a `--tensor-parallel-size` that divides {heads}")
+        }
+        SettingsError::Unsupported(_) => "this model's layout is not one vLLM can serve".into(),
+        SettingsError::LoraNotModelled(_) => "size the base without --lora".into(),
+        SettingsError::PipelineDeeperThanModel { layers, .. } => {
+            format!("use at most {layers} pipeline stages")
+        }
+        SettingsError::QuantizationMismatch { .. } => {
+            "drop --quantization: vLLM serves the checkpoint as it is quantized".into()
+        }
+    };
+    UserError::usage(error.to_string()).with_hint(hint).into()
+}
+
 fn report(
     model: &Model,
     gpu: &Gpu,
     settings: &Settings,
     (lora, tool_calling): (Option<&lora::LoraSummary>, &ToolCalling),
 ) -> anyhow::Result<SizeReport> {
-    let mut current = estimate(model, gpu, settings).map_err(|error| {
-        let hint = match &error {
-            SettingsError::TensorParallelDoesNotDivideHeads { heads, .. } => {
-                format!("use a `--tensor-parallel-size` that divides {heads}")
-            }
-            SettingsError::Unsupported(_) => "this model's layout is not one vLLM can serve".into(),
-            SettingsError::LoraNotModelled(_) => "size the base without --lora".into(),
-            SettingsError::PipelineDeeperThanModel { layers, .. } => {
-                format!("use at most {layers} pipeline stages")
-            }
-        };
-        UserError::usage(error.to_string()).with_hint(hint)
-    })?;
+    let mut current = estimate(model, gpu, settings).map_err(settings_error)?;
     if env::is_truthy(env::VLLM_ALLOW_LONG_MAX_MODEL_LEN) {
         current
             .problems
