@@ -227,6 +227,12 @@ impl VllmVersion {
         Ok(version)
     }
 
+    /// Top-k/top-p sampling on batches of 8 and more runs in a Triton kernel instead of sorting the
+    /// whole vocabulary in PyTorch (`apply_top_k_top_p_triton`, `vllm/v1/sample/ops/`, 0.17.0).
+    pub fn samples_without_sorting(self) -> bool {
+        self >= Self::new(0, 17)
+    }
+
     /// CUDA-graph estimate charged to the KV budget (`VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`
     /// defaults to 1 in `vllm/envs.py` from 0.20.0).
     pub fn charges_cuda_graphs(self) -> bool {
@@ -774,7 +780,8 @@ fn memory_budget(
         placement,
     );
     let weights_bytes = checkpoint_bytes + relayout_bytes;
-    let activation = overhead::activation_peak(&activation_inputs(model, resolved));
+    let activation =
+        overhead::activation_peak(&activation_inputs(model, resolved, settings.vllm_version));
     let activation_bytes = activation.total();
     // Expert parallelism communicates across every rank it spans, as tensor parallelism does.
     let communicating_ranks = if resolved.expert_parallel {
@@ -837,7 +844,11 @@ fn memory_budget(
 }
 
 /// The profile run's inputs: the batch limits, the model's widths, and its MoE kernel's workspace.
-fn activation_inputs(model: &Model, resolved: &Resolved) -> overhead::ActivationInputs {
+fn activation_inputs(
+    model: &Model,
+    resolved: &Resolved,
+    version: VllmVersion,
+) -> overhead::ActivationInputs {
     let config = &model.config;
     // mxfp4 experts run on kernels that keep no workspace between calls: gpt-oss-20b's logged peak
     // is the sampler's alone (`llmd-gptoss20b-h100-tp2-gmu090-mml8192`).
@@ -863,6 +874,7 @@ fn activation_inputs(model: &Model, resolved: &Resolved) -> overhead::Activation
         max_num_batched_tokens: resolved.max_num_batched_tokens,
         max_num_seqs: resolved.max_num_seqs,
         expert_width_shards: ExpertPlacement::of(config, resolved).width_shards,
+        sorts_vocabulary: !version.samples_without_sorting(),
         experts,
         multimodal: config.vision_params > 0 && config.holds_first_stage(),
     }

@@ -13,6 +13,13 @@ use crate::units::GIB;
 /// 0.06 GiB (Gemma 2, whose 256K vocabulary makes the sampler 94 % of the peak, is the worst). TP does not split it: vLLM gathers the full vocabulary before sampling.
 const SAMPLER_LOGIT_COPIES: f64 = 3.73;
 
+/// The same before vLLM 0.17, whose top-k/top-p sorted the whole vocabulary in PyTorch (float32
+/// values and int64 indices, their radix-sort buffers, the softmax and cumulative sum of the sorted
+/// values, and a scattered copy): the four logs that print it, implied by `Available KV cache memory`
+/// less the weights, give 9.37 (Qwen3-14B, 0.16), 9.39 (gpt-oss-120b, 0.10.1), 9.39 (gpt-oss-20b,
+/// 0.11) and 9.58 (gpt-oss-120b, 0.11, 1,024 batched tokens) copies; the median is 9.39.
+const SAMPLER_LOGIT_COPIES_SORTED: f64 = 9.39;
+
 /// A multimodal model's profile run also runs its encoder on a dummy image batch; the two Gemma 3
 /// logs (12B and 27B, same SigLIP tower) peak 0.16 and 0.18 GiB above the text-only formula.
 const MULTIMODAL_ENCODER_GIB: f64 = 0.18;
@@ -28,6 +35,8 @@ pub struct ActivationInputs {
     pub max_num_seqs: u64,
     /// GPUs each expert's width is split over (the tensor-parallel size, 1 with expert parallelism).
     pub expert_width_shards: u64,
+    /// The sampler sorts the vocabulary for top-k/top-p (vLLM before 0.17).
+    pub sorts_vocabulary: bool,
     /// The fused-MoE kernels' workspace, `None` for dense models and kernels without one.
     pub experts: Option<ExpertWorkspace>,
     pub multimodal: bool,
@@ -77,7 +86,12 @@ pub fn activation_peak(inputs: &ActivationInputs) -> ActivationPeak {
     });
     ActivationPeak {
         hidden_states_bytes: tokens * inputs.hidden_size * inputs.activation_dtype_bytes,
-        sampler_bytes: (SAMPLER_LOGIT_COPIES * logits) as u64,
+        sampler_bytes: (logits
+            * if inputs.sorts_vocabulary {
+                SAMPLER_LOGIT_COPIES_SORTED
+            } else {
+                SAMPLER_LOGIT_COPIES
+            }) as u64,
         moe_workspace_bytes,
         encoder_bytes: if inputs.multimodal {
             (MULTIMODAL_ENCODER_GIB * GIB) as u64
@@ -147,6 +161,7 @@ mod tests {
             max_num_batched_tokens: 8192,
             max_num_seqs: 1024,
             expert_width_shards: tp,
+            sorts_vocabulary: false,
             experts: None,
             multimodal: false,
         }
@@ -171,6 +186,21 @@ mod tests {
         // Gemma-2-27B (hidden 4,608, vocabulary 256,000): logged 3.66 GiB.
         let gemma = gib(activation_peak(&dense(4608, 256_000, 1)).total());
         assert!((gemma - 3.66).abs() < 0.06, "{gemma}");
+    }
+
+    #[test]
+    fn before_0_17_the_sampler_holds_the_sorted_vocabulary_too() {
+        // Qwen3-14B at vLLM 0.16's H100 defaults: 1,024 × 151,936 float32 logits (593 MiB) held
+        // 9.39 times, 8,192 × 5,120 bf16 hidden states (80 MiB): 5.52 GiB, where 0.17 peaks at 2.19.
+        let mut inputs = dense(5120, 151_936, 1);
+        inputs.sorts_vocabulary = true;
+        let peak = activation_peak(&inputs);
+        assert_eq!(peak.sampler_bytes, (9.39 * 622_329_856.0) as u64);
+        assert!(
+            (gib(peak.total()) - 5.52).abs() < 0.01,
+            "{}",
+            gib(peak.total())
+        );
     }
 
     #[test]
