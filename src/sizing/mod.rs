@@ -780,8 +780,11 @@ fn memory_budget(
         placement,
     );
     let weights_bytes = checkpoint_bytes + relayout_bytes;
-    let activation =
-        overhead::activation_peak(&activation_inputs(model, resolved, settings.vllm_version));
+    let activation = overhead::activation_peak(&activation_inputs(
+        model,
+        resolved,
+        (settings.vllm_version, gpu.generation),
+    ));
     let activation_bytes = activation.total();
     // Expert parallelism communicates across every rank it spans, as tensor parallelism does.
     let communicating_ranks = if resolved.expert_parallel {
@@ -847,9 +850,10 @@ fn memory_budget(
 fn activation_inputs(
     model: &Model,
     resolved: &Resolved,
-    version: VllmVersion,
+    (version, generation): (VllmVersion, gpus::Generation),
 ) -> overhead::ActivationInputs {
     let config = &model.config;
+    let placement = ExpertPlacement::of(config, resolved);
     // mxfp4 experts run on kernels that keep no workspace between calls: gpt-oss-20b's logged peak
     // is the sampler's alone (`llmd-gptoss20b-h100-tp2-gmu090-mml8192`).
     let fused_triton_experts = config.quantization.method.as_deref() != Some("mxfp4");
@@ -873,9 +877,20 @@ fn activation_inputs(
         activation_dtype_bytes: resolved.dtype.bytes(),
         max_num_batched_tokens: resolved.max_num_batched_tokens,
         max_num_seqs: resolved.max_num_seqs,
-        expert_width_shards: ExpertPlacement::of(config, resolved).width_shards,
+        expert_width_shards: placement.width_shards,
         sorts_vocabulary: !version.samples_without_sorting(),
         experts,
+        transient_experts: config
+            .moe
+            .zip(mxfp4::marlin_padded_widths(
+                config, generation, version, placement,
+            ))
+            .map(|(moe, (width, hidden))| overhead::ExpertWorkspace {
+                experts_per_token: moe.experts_per_token.unwrap_or(1),
+                expert_width: width,
+                io_width: hidden,
+                gated: moe.gated,
+            }),
         multimodal: config.vision_params > 0 && config.holds_first_stage(),
     }
 }

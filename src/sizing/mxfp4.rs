@@ -51,6 +51,24 @@ fn round_up(value: u64, multiple: u64) -> u64 {
     value.div_ceil(multiple) * multiple
 }
 
+/// The Marlin kernel's expert width (per GPU) and hidden size, padded, when it runs this model's
+/// mxfp4 experts: its per-call intermediate caches (`fused_marlin_moe.py`) are that wide.
+pub fn marlin_padded_widths(
+    config: &ModelConfig,
+    generation: Generation,
+    version: VllmVersion,
+    placement: ExpertPlacement,
+) -> Option<(u64, u64)> {
+    let moe = config.moe?;
+    if config.quantization.method.as_deref() != Some("mxfp4")
+        || kernel(generation, version) != Mxfp4Kernel::Marlin
+    {
+        return None;
+    }
+    let width = moe.expert_width.div_ceil(placement.width_shards.max(1));
+    Some((round_up(width, 128), round_up(config.hidden_size, 256)))
+}
+
 /// Bytes one GPU holds beyond the checkpoint's mxfp4 experts, and the kernel responsible; zero for
 /// models without mxfp4 experts.
 pub fn relayout_bytes(

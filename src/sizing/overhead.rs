@@ -39,6 +39,8 @@ pub struct ActivationInputs {
     pub sorts_vocabulary: bool,
     /// The fused-MoE kernels' workspace, `None` for dense models and kernels without one.
     pub experts: Option<ExpertWorkspace>,
+    /// MoE caches allocated per call (widths already per GPU), `None` when the kernel has none.
+    pub transient_experts: Option<ExpertWorkspace>,
     pub multimodal: bool,
 }
 
@@ -64,13 +66,16 @@ pub struct ActivationPeak {
     pub sampler_bytes: u64,
     /// Fused-MoE workspaces, which vLLM keeps between calls.
     pub moe_workspace_bytes: u64,
+    /// MoE caches allocated per call and freed before sampling (Marlin's, for mxfp4 experts): they
+    /// peak in the forward pass, so only the larger of them and the sampler counts.
+    pub transient_moe_bytes: u64,
     pub encoder_bytes: u64,
 }
 
 impl ActivationPeak {
     pub fn total(&self) -> u64 {
         self.hidden_states_bytes
-            + self.sampler_bytes
+            + self.sampler_bytes.max(self.transient_moe_bytes)
             + self.moe_workspace_bytes
             + self.encoder_bytes
     }
@@ -80,7 +85,7 @@ pub fn activation_peak(inputs: &ActivationInputs) -> ActivationPeak {
     let tokens = inputs.max_num_batched_tokens;
     let sampled_rows = inputs.max_num_seqs.min(tokens);
     let logits = sampled_rows as f64 * inputs.vocab_size as f64 * 4.0;
-    let moe_workspace_bytes = inputs.experts.map_or(0, |experts| {
+    let kept_workspace = inputs.experts.map_or(0, |experts| {
         moe_workspace_bytes(&experts, inputs.expert_width_shards, tokens)
             * inputs.activation_dtype_bytes
     });
@@ -92,7 +97,10 @@ pub fn activation_peak(inputs: &ActivationInputs) -> ActivationPeak {
             } else {
                 SAMPLER_LOGIT_COPIES
             }) as u64,
-        moe_workspace_bytes,
+        moe_workspace_bytes: kept_workspace,
+        transient_moe_bytes: inputs.transient_experts.map_or(0, |experts| {
+            moe_workspace_bytes(&experts, 1, tokens) * inputs.activation_dtype_bytes
+        }),
         encoder_bytes: if inputs.multimodal {
             (MULTIMODAL_ENCODER_GIB * GIB) as u64
         } else {
@@ -163,6 +171,7 @@ mod tests {
             expert_width_shards: tp,
             sorts_vocabulary: false,
             experts: None,
+            transient_experts: None,
             multimodal: false,
         }
     }
@@ -201,6 +210,30 @@ mod tests {
             "{}",
             gib(peak.total())
         );
+    }
+
+    #[test]
+    fn per_call_moe_caches_count_only_when_larger_than_the_sampler() {
+        // gpt-oss-120b's mxfp4 experts on Marlin (vLLM 0.11, H100): top-4, width 2,880 padded to
+        // 2,944, hidden 2,880 padded to 3,072. At 8,192 tokens, 32,768 rows × (5,888 + 2,944) bf16
+        // = 578,813,952 bytes (`fused_marlin_moe.py`: rows × max(2N, K) and rows × N).
+        let mut inputs = dense(2880, 201_088, 1);
+        inputs.sorts_vocabulary = true;
+        inputs.max_num_seqs = 6;
+        inputs.transient_experts = Some(ExpertWorkspace {
+            experts_per_token: 4,
+            expert_width: 2944,
+            io_width: 3072,
+            gated: true,
+        });
+        let peak = activation_peak(&inputs);
+        assert_eq!(peak.transient_moe_bytes, 578_813_952);
+        assert_eq!(peak.total(), 8192 * 2880 * 2 + 578_813_952);
+        // With 1,024 sequences the sampler peaks higher, after the caches are freed.
+        inputs.max_num_seqs = 1024;
+        let peak = activation_peak(&inputs);
+        assert!(peak.sampler_bytes > peak.transient_moe_bytes);
+        assert_eq!(peak.total(), 8192 * 2880 * 2 + peak.sampler_bytes);
     }
 
     #[test]
