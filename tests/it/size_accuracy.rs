@@ -29,6 +29,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("Qwen/Qwen3-8B", "qwen3-8b"),
     ("Qwen/Qwen3-14B", "qwen3-14b"),
     ("Qwen/Qwen3-0.6B", "qwen3-0.6b"),
+    ("MiniMaxAI/MiniMax-M2.7", "minimax-m2.7"),
     (
         "Qwen/Qwen3-Next-80B-A3B-Instruct",
         "qwen3-next-80b-a3b-instruct",
