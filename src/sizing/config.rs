@@ -149,6 +149,8 @@ pub struct Quantization {
     pub experts_only: bool,
     /// Quantized by vLLM as it loads an unquantized checkpoint (`--quantization fp8`), not stored so.
     pub at_load: bool,
+    /// fp8 `weight_block_size` [rows, columns]: one float32 scale per block.
+    pub weight_block: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone)]
@@ -448,6 +450,7 @@ fn read_any_quantization(
         bytes_per_param: None,
         experts_only: false,
         at_load: false,
+        weight_block: None,
     })
 }
 
@@ -960,6 +963,7 @@ impl<'a> LayerSchedule<'a> {
 
 fn read_quantization(q: &Fields<'_>) -> Result<Quantization, InvalidConfig> {
     let method = q.text("quant_method")?.unwrap_or("").to_ascii_lowercase();
+    let mut weight_block = None;
     let group_bytes = |bits: f64, group: Option<u64>| -> f64 {
         // Packed weights plus an fp16 scale and a packed zero point per group.
         bits / 8.0 + group.map_or(0.0, |g| (2.0 + bits / 8.0) / g as f64)
@@ -974,13 +978,19 @@ fn read_quantization(q: &Fields<'_>) -> Result<Quantization, InvalidConfig> {
             (Some(group_bytes(bits, group)), false)
         }
         "fp8" | "fbgemm_fp8" | "ptpc_fp8" => {
-            let block_scales = match q.raw("weight_block_size") {
+            weight_block = match q.raw("weight_block_size") {
                 Some(Value::Array(dims)) if dims.len() == 2 => {
-                    let area: u64 = dims.iter().filter_map(Value::as_u64).product();
-                    if area > 0 { 4.0 / area as f64 } else { 0.0 }
+                    match (dims[0].as_u64(), dims[1].as_u64()) {
+                        (Some(rows), Some(columns)) if rows > 0 && columns > 0 => {
+                            Some((rows, columns))
+                        }
+                        _ => None,
+                    }
                 }
-                _ => 0.0,
+                _ => None,
             };
+            let block_scales =
+                weight_block.map_or(0.0, |(rows, columns)| 4.0 / (rows as f64 * columns as f64));
             (Some(1.0 + block_scales), false)
         }
         // fp4 with an e8m0 scale per 32 values, MoE experts only (gpt-oss).
@@ -1002,6 +1012,7 @@ fn read_quantization(q: &Fields<'_>) -> Result<Quantization, InvalidConfig> {
         bytes_per_param: bytes,
         experts_only,
         at_load: false,
+        weight_block,
     })
 }
 

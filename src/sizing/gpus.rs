@@ -10,6 +10,9 @@ pub struct Gpu {
     pub memory_bytes: u64,
     /// Hopper / Blackwell decide MLA's forced block size and vLLM's serve defaults.
     pub generation: Generation,
+    /// GPUs joined by NVLink (SXM boards, NVL pairs). Tensor parallelism over PCIe alone keeps little
+    /// communication memory: NCCL opens few channels and vLLM's custom all-reduce stays off.
+    pub nvlink: bool,
     pub source: &'static str,
 }
 
@@ -36,90 +39,105 @@ pub const CATALOGUE: &[Gpu] = &[
         name: "T4",
         memory_bytes: 15_360 * MIB,
         generation: Generation::Turing,
+        nvlink: false,
         source: "nvidia-smi 15360MiB (modal-labs/modal-client#2797)",
     },
     Gpu {
         name: "A10G",
         memory_bytes: 23_028 * MIB,
         generation: Generation::Ampere,
+        nvlink: false,
         source: "nvidia-smi 23028MiB (NVIDIA/DCGM#232)",
     },
     Gpu {
         name: "L4",
         memory_bytes: 23_034 * MIB,
         generation: Generation::Ada,
+        nvlink: false,
         source: "nvidia-smi 23034MiB (modal-labs/modal-client#2797)",
     },
     Gpu {
         name: "RTX-3090",
         memory_bytes: gib_hundredths(2358),
         generation: Generation::Ampere,
+        nvlink: false,
         source: "vLLM total_gpu_memory 23.58GiB (vllm-project/vllm#10517)",
     },
     Gpu {
         name: "RTX-4090",
         memory_bytes: 24_564 * MIB,
         generation: Generation::Ada,
+        nvlink: false,
         source: "nvidia-smi 24564MiB (RLinf/RLinf#255)",
     },
     Gpu {
         name: "RTX-5090",
         memory_bytes: 32_607 * MIB,
         generation: Generation::Blackwell,
+        nvlink: false,
         source: "nvidia-smi 32607MiB (noonghunna/club-3090#1261)",
     },
     Gpu {
         name: "A100-40GB",
         memory_bytes: gib_hundredths(3938),
         generation: Generation::Ampere,
+        nvlink: true,
         source: "vLLM total_gpu_memory 39.38GiB (vllm-project/vllm#16570)",
     },
     Gpu {
         name: "A40",
         memory_bytes: 46_068 * MIB,
         generation: Generation::Ampere,
+        nvlink: false,
         source: "nvidia-smi 46068MiB (guqiong96/Lvllm#35)",
     },
     Gpu {
         name: "L40S",
         memory_bytes: 46_068 * MIB,
         generation: Generation::Ada,
+        nvlink: false,
         source: "nvidia-smi 46068MiB (modal-labs/modal-client#2797)",
     },
     Gpu {
         name: "RTX-A6000",
         memory_bytes: 49_140 * MIB,
         generation: Generation::Ampere,
+        nvlink: false,
         source: "nvidia-smi 49140MiB (noonghunna/club-3090#1047)",
     },
     Gpu {
         name: "H100-80GB",
         memory_bytes: gib_hundredths(7919),
         generation: Generation::Hopper,
+        nvlink: true,
         source: "vLLM total_memory=79.19GiB (llm-d-planner v0.19.0 accuracy logs)",
     },
     Gpu {
         name: "A100-80GB",
         memory_bytes: gib_hundredths(7925),
         generation: Generation::Ampere,
+        nvlink: true,
         source: "vLLM 'Free memory on device (67.24/79.25 GiB)' (ovg-project/kvcached#110)",
     },
     Gpu {
         name: "H100-NVL",
         memory_bytes: 95_830 * MIB,
         generation: Generation::Hopper,
+        nvlink: true,
         source: "nvidia-smi 95830MiB (NVIDIA/gpu-admin-tools#4)",
     },
     Gpu {
         name: "H200",
         memory_bytes: 143_771 * MIB,
         generation: Generation::Hopper,
+        nvlink: true,
         source: "nvidia-smi 143771MiB (NVIDIA/cuda-samples#311)",
     },
     Gpu {
         name: "B200",
         memory_bytes: gib_hundredths(17835),
         generation: Generation::Blackwell,
+        nvlink: true,
         source: "CUDA total global memory 178.35 GiB (pytorch/ao#4002)",
     },
 ];
@@ -180,6 +198,8 @@ const fn mig(
         name,
         memory_bytes: gib_hundredths(hundredths),
         generation,
+        // A MIG slice talks to no other GPU over NVLink.
+        nvlink: false,
         source,
     }
 }
@@ -247,6 +267,7 @@ pub fn custom(memory_bytes: u64) -> Gpu {
         name: "custom",
         memory_bytes,
         generation: Generation::Hopper,
+        nvlink: true,
         source: "--gpu-memory",
     }
 }

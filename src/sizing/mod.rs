@@ -8,6 +8,7 @@
 pub mod architectures;
 pub mod config;
 mod fields;
+pub mod fp8_marlin;
 pub mod gpus;
 pub mod kv;
 pub mod lora;
@@ -123,6 +124,7 @@ impl Model {
                     bytes_per_param: Some(1.0),
                     experts_only: false,
                     at_load: true,
+                    weight_block: None,
                 };
                 Ok(())
             }
@@ -779,7 +781,9 @@ fn memory_budget(
         settings.vllm_version,
         placement,
     );
-    let weights_bytes = checkpoint_bytes + relayout_bytes;
+    let marlin_scale_bytes =
+        fp8_marlin::scale_growth_bytes(&model.config, gpu.generation, tp, placement);
+    let weights_bytes = checkpoint_bytes + relayout_bytes + marlin_scale_bytes;
     let activation = overhead::activation_peak(&activation_inputs(
         model,
         resolved,
@@ -792,7 +796,7 @@ fn memory_budget(
     } else {
         tp
     };
-    let non_torch_bytes = overhead::non_torch_bytes(communicating_ranks);
+    let non_torch_bytes = overhead::non_torch_bytes(communicating_ranks, gpu.nvlink);
     let lora_bytes = match settings.lora {
         Some(serving) => lora::lora_bytes(
             &model.config,

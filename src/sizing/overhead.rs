@@ -127,7 +127,11 @@ fn moe_workspace_bytes(experts: &ExpertWorkspace, width_shards: u64, tokens: u64
 }
 
 /// Non-torch memory (CUDA context, cuBLAS workspaces; NCCL and custom all-reduce buffers when
-/// tensor-parallel), llm-d-planner: 0.27 GiB at TP=1, 2.10 GiB per GPU at TP≥2.
+/// tensor-parallel), llm-d-planner: 0.27 GiB at TP=1, 2.10 GiB per GPU at TP≥2 on H100s joined by
+/// NVLink. Over PCIe alone vLLM's custom all-reduce is off for more than two GPUs and needs P2P
+/// for two (`vllm/distributed/device_communicators/custom_all_reduce.py`), and NCCL opens few
+/// channels, so the single-GPU figure is kept: the two-L4 logs (TP 2 14.38 GiB of KV cache, PP 2
+/// 14.04 GiB, `fixtures/vllm-logs/logs.json`) leave no room for 1.8 GiB more per GPU.
 const NON_TORCH_GIB_SINGLE: f64 = 0.27;
 const NON_TORCH_GIB_TENSOR_PARALLEL: f64 = 2.10;
 
@@ -140,8 +144,8 @@ const NON_TORCH_GIB_TENSOR_PARALLEL: f64 = 2.10;
 const CUDA_GRAPH_BASE_GIB: f64 = 0.29;
 const CUDA_GRAPH_PER_LAYER_GIB: f64 = 0.0176;
 
-pub fn non_torch_bytes(tensor_parallel_size: u64) -> u64 {
-    let gib = if tensor_parallel_size > 1 {
+pub fn non_torch_bytes(tensor_parallel_size: u64, nvlink: bool) -> u64 {
+    let gib = if tensor_parallel_size > 1 && nvlink {
         NON_TORCH_GIB_TENSOR_PARALLEL
     } else {
         NON_TORCH_GIB_SINGLE

@@ -30,16 +30,28 @@ const FIXTURES: &[(&str, &str)] = &[
     ("Qwen/Qwen3-14B", "qwen3-14b"),
     ("Qwen/Qwen3-0.6B", "qwen3-0.6b"),
     ("MiniMaxAI/MiniMax-M2.7", "minimax-m2.7"),
+    ("Qwen/Qwen3-14B-AWQ", "qwen3-14b-awq"),
+    ("Qwen/Qwen3-32B-AWQ", "qwen3-32b-awq"),
     (
         "Qwen/Qwen3-Next-80B-A3B-Instruct",
         "qwen3-next-80b-a3b-instruct",
     ),
 ];
 
+/// Logs whose verdict `size` gets wrong, with what is known of why; `docs/size-accuracy.md` lists them.
+const VERDICT_MISSES: &[(&str, &str)] = &[(
+    "syslab-qwen3-32b-awq-rtx5090-v0280-gmu070-mml8192",
+    "predicted 1.71 GiB of KV cache, less than one 8,192-token request (2.00 GiB), where vLLM \
+     started with 3.00 GiB; the source's own figures (18.62 GiB weights and non-torch, 1.14 GiB \
+     activation and graphs) leave 2.19 GiB of its 21.95 GiB budget, not 3.00, so its table mixes \
+     two boots; the 14B log of the same machine is over-predicted by 1.57 GiB instead",
+)];
+
 struct Row {
     id: String,
     version: String,
-    /// ` (inferred: version, GPU)` when logs.json had to infer them, with the reason there.
+    /// ` (inferred: version, GPU)` when logs.json had to infer them, with the reason there;
+    /// ` (composed config)` when the fixture is not the checkpoint's own file (its SOURCE.md says how).
     inferred: String,
     /// Launch flags unknown: only the weights are compared, not the KV cache or the verdict.
     weights_only: bool,
@@ -119,7 +131,6 @@ fn model_of(entry: &Value) -> &str {
 /// Why a log cannot be reproduced as logged, if it cannot.
 fn skip_reason(entry: &Value) -> Option<String> {
     let model = model_of(entry);
-    let settings = &entry["settings"];
     if !FIXTURES.iter().any(|(m, _)| *m == model) {
         return Some("no config fixture of this exact checkpoint".into());
     }
@@ -132,9 +143,6 @@ fn skip_reason(entry: &Value) -> Option<String> {
     }
     if let Err(why) = VllmVersion::parse(version) {
         return Some(why);
-    }
-    if settings["pipeline_parallel_size"].as_u64().unwrap_or(1) > 1 {
-        return Some("pipeline parallel".into());
     }
     if gpu_of(entry).is_none() {
         return Some("no GPU size".into());
@@ -170,6 +178,7 @@ fn settings_of(entry: &Value) -> Settings {
     Settings {
         max_model_len: s["max_model_len"].as_u64(),
         tensor_parallel_size: s["tensor_parallel_size"].as_u64().unwrap_or(1),
+        pipeline_parallel_size: s["pipeline_parallel_size"].as_u64().unwrap_or(1),
         gpu_memory_utilization: s["gpu_memory_utilization"].as_f64(),
         kv_cache_dtype: s["kv_cache_dtype"]
             .as_str()
@@ -206,11 +215,19 @@ fn reproduce(entry: &Value) -> Row {
     Row {
         id: entry["id"].as_str().unwrap().to_string(),
         version: version_of(entry).to_string(),
-        inferred: if inferred.is_empty() {
-            String::new()
-        } else {
-            format!(" (inferred: {})", inferred.join(", "))
-        },
+        inferred: format!(
+            "{}{}",
+            if inferred.is_empty() {
+                String::new()
+            } else {
+                format!(" (inferred: {})", inferred.join(", "))
+            },
+            if is_composed(folder) {
+                " (composed config)"
+            } else {
+                ""
+            }
+        ),
         weights_only,
         gpu: format!("{} ({:.2} GiB)", gpu.name, gpu.memory_gib()),
         weights: pair(
@@ -232,6 +249,13 @@ fn reproduce(entry: &Value) -> Row {
             && available.is_none_or(|a| a > 0.0),
         predicted_fits: predicted.fits(),
     }
+}
+
+/// A fixture assembled from a base config and a quantized export's few changed fields, because the
+/// checkpoint's own config.json was not found (`fixtures/models/README.md`, status "composed").
+fn is_composed(folder: &str) -> bool {
+    std::fs::read_to_string(fixture(folder).join("SOURCE.md"))
+        .is_ok_and(|source| source.contains("Status: **composed**"))
 }
 
 /// `llmops size <fixture> --against-log <the quoted lines>`, as a user would run it on the log.
@@ -340,7 +364,10 @@ fn table(rows: &[Row], skipped: &[(String, String)]) -> String {
         "- Verdict (starts / does not start) right: {verdicts} of {judged} (logs with their launch flags).\n"
     )
     .unwrap();
-    writeln!(out, "`pin` is the `--kv-cache-memory-bytes` vLLM suggests in its debug line, against the one `size` prints; `graphs` vLLM's `Estimated CUDA graph memory` against `size`'s estimate. `(inferred: …)` marks a log that does not print its vLLM version, GPU or launch flags; `logs.json` gives each inference and the reason for it under `inferred`, and a log whose flags are unknown is compared on its weights only.\n").unwrap();
+    for (id, why) in VERDICT_MISSES {
+        writeln!(out, "Verdict wrong on `{id}`: {why}.\n").unwrap();
+    }
+    writeln!(out, "`pin` is the `--kv-cache-memory-bytes` vLLM suggests in its debug line, against the one `size` prints; `graphs` vLLM's `Estimated CUDA graph memory` against `size`'s estimate. `(inferred: …)` marks a log that does not print its vLLM version, GPU or launch flags; `logs.json` gives each inference and the reason for it under `inferred`, and a log whose flags are unknown is compared on its weights only. `(composed config)` marks a log compared through a config fixture assembled from its base model's file and the quantized export's changed fields (`fixtures/models/README.md`).\n").unwrap();
     writeln!(
         out,
         "| log | vLLM | GPU | weights | available KV | KV tokens | pin | graphs |"
@@ -412,9 +439,16 @@ fn published_logs_are_reproduced_and_the_table_is_current() {
             );
         }
     }
-    // Every verdict right: a model vLLM started is predicted to fit, and the reverse.
+    // Every verdict right (a model vLLM started is predicted to fit, and the reverse) but the
+    // misses named in VERDICT_MISSES, which must stay misses until the list is corrected.
     for r in rows.iter().filter(|r| !r.weights_only) {
-        assert_eq!(r.predicted_fits, r.logged_started, "{}", r.id);
+        let known_miss = VERDICT_MISSES.iter().any(|(id, _)| *id == r.id);
+        assert_eq!(
+            r.predicted_fits == r.logged_started,
+            !known_miss,
+            "{}",
+            r.id
+        );
     }
     // Floors, so a change that loses accuracy fails here and not only in the table.
     let within = |pairs: Vec<(f64, f64)>| {
@@ -427,7 +461,7 @@ fn published_logs_are_reproduced_and_the_table_is_current() {
     let kv = within(rows.iter().filter_map(|r| r.available_kv).collect());
     let pins = within(rows.iter().filter_map(|r| r.pin).collect());
     assert!(
-        kv.0 >= 24 && kv.1 >= 24,
+        kv.0 >= 29 && kv.1 >= 32,
         "available KV within 5 % or 0.5 GiB: {kv:?}"
     );
     assert!(
