@@ -90,6 +90,16 @@ pub struct Mla {
     pub qk_nope_head_dim: u64,
     pub qk_rope_head_dim: u64,
     pub v_head_dim: u64,
+    /// DeepSeek sparse attention's lightning indexer (DeepSeek-V3.2, GLM-5), when the config has one.
+    pub indexer: Option<Indexer>,
+}
+
+/// The indexer that picks the `index_topk` tokens each query attends to: its own small key cache per
+/// layer and a few projections (`Indexer` in `vllm/model_executor/models/deepseek_v2.py`).
+#[derive(Debug, Clone, Copy)]
+pub struct Indexer {
+    pub heads: u64,
+    pub head_dim: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -230,6 +240,7 @@ const MLA_MODEL_TYPES: &[&str] = &[
     "deepseek_v3",
     "deepseek_v32",
     "deepseek_mtp",
+    "glm_moe_dsa",
     "glm4_moe_lite",
     "kimi_k2",
     "kimi_linear",
@@ -628,6 +639,13 @@ fn read_mla(text: &Fields<'_>, model_type: &str) -> Result<Option<Mla>, InvalidC
         qk_nope_head_dim: text.required_count("qk_nope_head_dim")?,
         qk_rope_head_dim: text.required_count("qk_rope_head_dim")?,
         v_head_dim: text.required_count("v_head_dim")?,
+        indexer: match text.count("index_head_dim")? {
+            Some(head_dim) => Some(Indexer {
+                heads: text.required_count("index_n_heads")?,
+                head_dim,
+            }),
+            None => None,
+        },
     }))
 }
 

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use super::config::{Mixer, ModelConfig, StateSpace, Window};
+use super::config::{Indexer, Mixer, Mla, ModelConfig, StateSpace, Window};
 
 /// vLLM's `CacheConfig.DEFAULT_BLOCK_SIZE`.
 pub const DEFAULT_BLOCK_SIZE: u64 = 16;
+const SPARSE_INDEXER_BLOCK_SIZE: u64 = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum SpecKind {
@@ -198,12 +199,31 @@ impl KvPlan {
 fn attention_bytes_per_token(config: &ModelConfig, inputs: &KvInputs) -> u64 {
     match config.mla {
         // MLA decodes as MQA over the compressed latent: one "head", never split by TP.
-        Some(mla) => (mla.kv_lora_rank + mla.qk_rope_head_dim) * inputs.kv_dtype_bytes,
+        Some(mla) => match mla.indexer {
+            None => (mla.kv_lora_rank + mla.qk_rope_head_dim) * inputs.kv_dtype_bytes,
+            Some(indexer) => sparse_mla_bytes_per_token(&mla, indexer, inputs.kv_dtype_bytes),
+        },
         None => {
             let heads = (config.num_kv_heads / inputs.tensor_parallel_size).max(1);
             2 * heads * config.head_dim * inputs.kv_dtype_bytes
         }
     }
+}
+
+/// DeepSeek sparse attention: the latent cache plus the indexer's key cache, both per layer with
+/// the same block size. In fp8 the latent is vLLM's `fp8_ds_mla` layout, an fp32 scale per 128
+/// values and the rotary part kept in 16 bits (656 bytes for DeepSeek-V3.2,
+/// `MLAAttentionSpec.real_page_size_bytes` in `vllm/v1/kv_cache_interface.py`); the indexer keys
+/// are always fp8 with an fp32 scale per 128 (`DeepseekV32IndexerCache` in
+/// `vllm/model_executor/models/deepseek_v2.py`).
+fn sparse_mla_bytes_per_token(mla: &Mla, indexer: Indexer, kv_dtype_bytes: u64) -> u64 {
+    const SCALE_GROUP: u64 = 128;
+    let latent = if kv_dtype_bytes == 1 {
+        mla.kv_lora_rank + mla.kv_lora_rank / SCALE_GROUP * 4 + mla.qk_rope_head_dim * 2
+    } else {
+        (mla.kv_lora_rank + mla.qk_rope_head_dim) * kv_dtype_bytes
+    };
+    latent + indexer.head_dim + indexer.head_dim / SCALE_GROUP * 4
 }
 
 /// Tokens per attention block: the MLA backend's size or vLLM's default, grown for hybrid models.
@@ -221,7 +241,11 @@ fn attention_block_size(
                 .div_ceil(DEFAULT_BLOCK_SIZE * attention_per_token)
                 .max(1);
     }
-    if config.mla.is_some() {
+    if config.mla.is_some_and(|mla| mla.indexer.is_some()) {
+        // The indexer's kernels take 64-token blocks only (`DeepseekV32IndexerBackend`,
+        // `vllm/v1/attention/backends/mla/indexer.py`), and vLLM sets every block to that.
+        SPARSE_INDEXER_BLOCK_SIZE
+    } else if config.mla.is_some() {
         inputs.mla_block_size
     } else {
         DEFAULT_BLOCK_SIZE
@@ -336,4 +360,33 @@ fn state_bytes_per_rank(config: &ModelConfig, tp: u64, dtype_bytes: u64) -> u64 
         None => 0,
     };
     elements * dtype_bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn glm_5_1_plan(kv_dtype_bytes: u64, mla_block_size: u64) -> KvPlan {
+        let config =
+            ModelConfig::from_json_text(include_str!("../../fixtures/models/glm-5.1/config.json"))
+                .unwrap();
+        let inputs = KvInputs {
+            tensor_parallel_size: 8,
+            kv_dtype_bytes,
+            state_dtype_bytes: 2,
+            mla_block_size,
+        };
+        KvPlan::new(&config, &inputs).unwrap()
+    }
+
+    #[test]
+    fn sparse_attention_adds_the_indexer_keys_to_every_layer() {
+        // 78 layers × 64-token blocks. bf16: latent (512 + 64) × 2 = 1,152 bytes and indexer keys
+        // 128 + 128 / 128 × 4 = 132 bytes per token; fp8 (`fp8_ds_mla`): 512 + 4 × 4 + 64 × 2 = 656.
+        let bf16 = glm_5_1_plan(2, 128);
+        assert_eq!(bf16.block_size, 64, "the indexer's block size wins");
+        assert_eq!(bf16.bytes_per_block(), 78 * 64 * (1_152 + 132));
+        let fp8 = glm_5_1_plan(1, 64);
+        assert_eq!(fp8.bytes_per_block(), 78 * 64 * (656 + 132));
+    }
 }

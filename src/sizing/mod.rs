@@ -535,6 +535,23 @@ pub fn weights_per_gpu(
     )
 }
 
+/// What the tensors every rank holds whole add on one GPU beyond the `1/tp` share the split above
+/// gives them (`params::replicated_params`).
+fn replicated_extra_bytes(config: &ModelConfig, dtype: Dtype, tp: u64) -> u64 {
+    if tp <= 1 {
+        return 0;
+    }
+    let replicated = params::replicated_params(config);
+    let half = dtype.bytes() as f64;
+    let quantization = &config.quantization;
+    let linear_bytes = match quantization.bytes_per_param {
+        Some(bytes) if !quantization.experts_only => bytes,
+        _ => half,
+    };
+    let whole = replicated.linear as f64 * linear_bytes + replicated.unquantized as f64 * half;
+    (whole * (tp - 1) as f64 / tp as f64) as u64
+}
+
 /// Weight bytes estimated from the parameter count and the storage of each class of parameter.
 pub fn weights_from_config(config: &ModelConfig, dtype: Dtype) -> u64 {
     let (rest, experts) = config_weight_parts(config, dtype);
@@ -783,7 +800,8 @@ fn memory_budget(
     );
     let marlin_scale_bytes =
         fp8_marlin::scale_growth_bytes(&model.config, gpu.generation, tp, placement);
-    let weights_bytes = checkpoint_bytes + relayout_bytes + marlin_scale_bytes;
+    let replicated_bytes = replicated_extra_bytes(&model.config, resolved.dtype, tp);
+    let weights_bytes = checkpoint_bytes + relayout_bytes + marlin_scale_bytes + replicated_bytes;
     let activation = overhead::activation_peak(&activation_inputs(
         model,
         resolved,

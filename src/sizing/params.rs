@@ -83,6 +83,32 @@ pub fn count_params(config: &ModelConfig) -> ParamCount {
     count
 }
 
+/// The part of `count_params` every tensor-parallel rank holds whole rather than a slice of: MoE
+/// routers (`ReplicatedLinear` / `GateLinear`), and in MLA the down-projections to the q and kv
+/// latents (`q_a_proj`, `kv_a_proj_with_mqa`, fused with `disable_tp=True`) and the sparse-attention
+/// indexer's projections (`wq_b`, `wk_weights_proj`), all in
+/// `vllm/model_executor/models/deepseek_v2.py`.
+pub fn replicated_params(config: &ModelConfig) -> ParamCount {
+    let h = config.hidden_size as u128;
+    let mut count = ParamCount::default();
+    for layer in &config.layers {
+        if let (Mixer::Attention(_), Some(mla)) = (layer.mixer, config.mla) {
+            let latents = mla.kv_lora_rank + mla.qk_rope_head_dim + mla.q_lora_rank.unwrap_or(0);
+            count.linear += h * latents as u128;
+            if let Some(indexer) = mla.indexer {
+                let dim = indexer.head_dim as u128;
+                let q_rank = mla.q_lora_rank.map_or(h, u128::from);
+                count.linear += q_rank * indexer.heads as u128 * dim;
+                count.unquantized += h * (dim + indexer.heads as u128);
+            }
+        }
+        if let (Mlp::Experts, Some(moe)) = (layer.mlp, config.moe) {
+            count.unquantized += h * moe.experts as u128;
+        }
+    }
+    count
+}
+
 /// (linear weights, small tensors such as biases and q/k norms) of one attention layer.
 fn attention_params(config: &ModelConfig) -> (u128, u128) {
     let h = config.hidden_size as u128;
@@ -98,7 +124,18 @@ fn attention_params(config: &ModelConfig) -> (u128, u128) {
             + kv_lora * heads * (mla.qk_nope_head_dim + mla.v_head_dim) as u128;
         let out = heads * mla.v_head_dim as u128 * h;
         let norms = kv_lora + mla.q_lora_rank.unwrap_or(0) as u128;
-        return (q + kv + out, norms);
+        let (indexer_linear, indexer_small) = mla.indexer.map_or((0, 0), |indexer| {
+            // Its query projection from the q latent is quantized with the model; its key and
+            // per-head weight projections are one unquantized linear (`wk_weights_proj`), with a
+            // LayerNorm on the keys (`Indexer` in `vllm/model_executor/models/deepseek_v2.py`).
+            let dim = indexer.head_dim as u128;
+            let q_rank = mla.q_lora_rank.map_or(h, u128::from);
+            (
+                q_rank * indexer.heads as u128 * dim,
+                h * (dim + indexer.heads as u128) + 2 * dim,
+            )
+        });
+        return (q + kv + out + indexer_linear, norms + indexer_small);
     }
     let d = config.head_dim as u128;
     let kv = config.num_kv_heads as u128;
@@ -187,6 +224,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(count_params(&config).total(), 8_030_261_248);
+    }
+
+    #[test]
+    fn glm_5_1_replicates_its_latent_and_indexer_projections_and_routers() {
+        let config =
+            ModelConfig::from_json_text(include_str!("../../fixtures/models/glm-5.1/config.json"))
+                .unwrap();
+        // Per layer, H = 6,144: latents 6,144 × (2,048 + 512 + 64) = 16,121,856 and the indexer's
+        // query 2,048 × 32 × 128 = 8,388,608, quantizable; its key and head weights 6,144 × (128 +
+        // 32) = 983,040 and, on the 75 MoE layers after `first_k_dense_replace` 3, the router
+        // 6,144 × 256 = 1,572,864, unquantized.
+        let replicated = replicated_params(&config);
+        assert_eq!(replicated.linear, 78 * (16_121_856 + 8_388_608));
+        assert_eq!(replicated.unquantized, 78 * 983_040 + 75 * 1_572_864);
+        assert_eq!(replicated.experts, 0);
+    }
+
+    #[test]
+    fn dense_models_replicate_nothing() {
+        let config = ModelConfig::from_json_text(include_str!(
+            "../../fixtures/models/llama-3.1-8b/config.json"
+        ))
+        .unwrap();
+        assert_eq!(replicated_params(&config), ParamCount::default());
     }
 
     #[test]
