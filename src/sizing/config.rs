@@ -82,6 +82,13 @@ pub struct Layer {
     pub mlp: Mlp,
 }
 
+/// Head size and KV heads of an attention layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttentionShape {
+    pub head_dim: u64,
+    pub kv_heads: u64,
+}
+
 /// Multi-head latent attention (DeepSeek V2/V3/R1, Kimi K2).
 #[derive(Debug, Clone, Copy)]
 pub struct Mla {
@@ -174,6 +181,9 @@ pub struct ModelConfig {
     pub num_attention_heads: u64,
     pub num_kv_heads: u64,
     pub head_dim: u64,
+    /// Full-attention layers' own head size and KV heads where they differ from the sliding ones
+    /// (Gemma 4: `global_head_dim`, and `num_global_key_value_heads` with `attention_k_eq_v`).
+    pub full_attention: Option<AttentionShape>,
     pub tie_word_embeddings: bool,
     /// Largest context vLLM derives from the config (it refuses a longer `--max-model-len`).
     pub max_model_len_limit: Option<u64>,
@@ -209,6 +219,17 @@ pub struct PipelineRole {
 }
 
 impl ModelConfig {
+    /// Head size and KV heads of an attention layer with this window.
+    pub fn attention_shape(&self, window: Window) -> AttentionShape {
+        match (window, self.full_attention) {
+            (Window::Full, Some(shape)) => shape,
+            _ => AttentionShape {
+                head_dim: self.head_dim,
+                kv_heads: self.num_kv_heads,
+            },
+        }
+    }
+
     /// `vocab × hidden` matrices this model (or stage) holds: the embedding and the LM head, one
     /// shared matrix when tied. Under pipeline parallelism vLLM gives a tied last stage its own
     /// copy of the embedding to tie the head to (`LlamaModel.__init__`, `vllm/model_executor/models/llama.py`).
@@ -319,6 +340,7 @@ impl ModelConfig {
             None => 0,
         };
         let mtp_layers = text.count_or_zero("num_nextn_predict_layers")?.unwrap_or(0);
+        let full_attention = full_attention_shape(&text, &dimensions)?;
 
         Ok(ModelConfig {
             architecture,
@@ -329,6 +351,7 @@ impl ModelConfig {
             num_attention_heads: dimensions.num_attention_heads,
             num_kv_heads: dimensions.num_kv_heads,
             head_dim: dimensions.head_dim,
+            full_attention,
             tie_word_embeddings,
             max_model_len_limit,
             default_max_model_len,
@@ -419,6 +442,38 @@ impl Dimensions {
             head_dim,
         })
     }
+}
+
+/// Gemma 4's full-attention layers: a wider head (`global_head_dim`) and, when keys double as values
+/// (`attention_k_eq_v`), their own KV-head count. vLLM still allocates the V slots and loads the keys
+/// into both (`Gemma4DecoderLayer` in `vllm/model_executor/models/gemma4.py`).
+fn full_attention_shape(
+    text: &Fields<'_>,
+    dimensions: &Dimensions,
+) -> Result<Option<AttentionShape>, InvalidConfig> {
+    let head_dim = text.count("global_head_dim")?;
+    let kv_heads = if text.flag("attention_k_eq_v")? == Some(true) {
+        text.count("num_global_key_value_heads")?
+    } else {
+        None
+    };
+    if head_dim.is_none() && kv_heads.is_none() {
+        return Ok(None);
+    }
+    let shape = AttentionShape {
+        head_dim: head_dim.unwrap_or(dimensions.head_dim),
+        kv_heads: kv_heads.unwrap_or(dimensions.num_kv_heads).max(1),
+    };
+    if shape.kv_heads > dimensions.num_attention_heads {
+        return Err(InvalidConfig {
+            field: format!("{}num_global_key_value_heads", text.prefix()),
+            problem: format!(
+                "{} is more than num_attention_heads ({})",
+                shape.kv_heads, dimensions.num_attention_heads
+            ),
+        });
+    }
+    Ok(Some(shape))
 }
 
 /// `head_dim` as stated, else the hidden size split evenly across the attention heads.
@@ -721,6 +776,10 @@ fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidC
         (width, width > 0)
     } else if let Some(width) = text.count_or_zero("shared_intermediate_size")? {
         (width, false) // Granite 4: an always-on shared MLP, no gate
+    } else if text.flag("enable_moe_block")? == Some(true) {
+        // Gemma 4: the dense MLP runs beside the routed experts in every layer, like a shared
+        // expert (`Gemma4DecoderLayer` in `vllm/model_executor/models/gemma4.py`).
+        (dense_width.unwrap_or(0), false)
     } else {
         (0, false)
     };
@@ -731,6 +790,7 @@ fn read_moe(text: &Fields<'_>, model_type: &str) -> Result<Option<Moe>, InvalidC
             "experts_per_token",
             "moe_topk",
             "top_k",
+            "top_k_experts",
         ])?,
         expert_width,
         shared_width,

@@ -67,7 +67,9 @@ pub struct UnsupportedLayout(String);
 
 impl KvPlan {
     pub fn new(config: &ModelConfig, inputs: &KvInputs) -> Result<KvPlan, UnsupportedLayout> {
-        let attention_per_token = attention_bytes_per_token(config, inputs);
+        // The block size follows the full-attention layers' bytes per token (hybrid state pages
+        // are grown to it); layers of another shape get their own page (`layer_specs`).
+        let attention_per_token = attention_bytes_per_token(config, inputs, Window::Full);
         let state_bytes = state_bytes_per_rank(
             config,
             inputs.tensor_parallel_size,
@@ -80,7 +82,7 @@ impl KvPlan {
         let block_size =
             attention_block_size(config, inputs, has_state, state_bytes, attention_per_token);
         let attention_page = block_size * attention_per_token;
-        let specs = layer_specs(config, block_size, attention_page, state_bytes);
+        let specs = layer_specs(config, inputs, block_size, attention_page, state_bytes);
 
         let Some(first) = specs.first().copied() else {
             return Err(UnsupportedLayout(
@@ -105,7 +107,16 @@ impl KvPlan {
         let attention_layers = specs.iter().filter(|s| s.kind != SpecKind::State).count() as u64;
         Ok(KvPlan {
             layout,
-            bytes_per_token: attention_layers * attention_per_token,
+            bytes_per_token: config
+                .layers
+                .iter()
+                .filter_map(|layer| match layer.mixer {
+                    Mixer::Attention(window) => {
+                        Some(attention_bytes_per_token(config, inputs, window))
+                    }
+                    _ => None,
+                })
+                .sum(),
             state_bytes_per_sequence: if has_state {
                 state_bytes * (specs.len() as u64 - attention_layers)
             } else {
@@ -196,7 +207,7 @@ impl KvPlan {
 }
 
 /// Attention bytes per token per layer on one rank.
-fn attention_bytes_per_token(config: &ModelConfig, inputs: &KvInputs) -> u64 {
+fn attention_bytes_per_token(config: &ModelConfig, inputs: &KvInputs, window: Window) -> u64 {
     match config.mla {
         // MLA decodes as MQA over the compressed latent: one "head", never split by TP.
         Some(mla) => match mla.indexer {
@@ -204,8 +215,9 @@ fn attention_bytes_per_token(config: &ModelConfig, inputs: &KvInputs) -> u64 {
             Some(indexer) => sparse_mla_bytes_per_token(&mla, indexer, inputs.kv_dtype_bytes),
         },
         None => {
-            let heads = (config.num_kv_heads / inputs.tensor_parallel_size).max(1);
-            2 * heads * config.head_dim * inputs.kv_dtype_bytes
+            let shape = config.attention_shape(window);
+            let heads = (shape.kv_heads / inputs.tensor_parallel_size).max(1);
+            2 * heads * shape.head_dim * inputs.kv_dtype_bytes
         }
     }
 }
@@ -256,6 +268,7 @@ fn attention_block_size(
 /// as large as an attention page.
 fn layer_specs(
     config: &ModelConfig,
+    inputs: &KvInputs,
     block_size: u64,
     attention_page: u64,
     state_bytes: u64,
@@ -271,8 +284,11 @@ fn layer_specs(
                 Mixer::Mamba | Mixer::LinearAttention => SpecKind::State,
                 Mixer::None => return None,
             };
-            let page_bytes = match kind {
-                SpecKind::State => attention_page.max(state_bytes),
+            let page_bytes = match (kind, layer.mixer) {
+                (SpecKind::State, _) => attention_page.max(state_bytes),
+                (_, Mixer::Attention(window)) if config.full_attention.is_some() => {
+                    block_size * attention_bytes_per_token(config, inputs, window)
+                }
                 _ => attention_page,
             };
             Some(LayerSpec {
@@ -377,6 +393,24 @@ mod tests {
             mla_block_size,
         };
         KvPlan::new(&config, &inputs).unwrap()
+    }
+
+    #[test]
+    fn gemma_4_full_attention_pages_use_the_global_heads() {
+        let config = ModelConfig::from_json_text(include_str!(
+            "../../fixtures/models/gemma-4-26b-a4b/config.json"
+        ))
+        .unwrap();
+        let inputs = KvInputs {
+            tensor_parallel_size: 1,
+            kv_dtype_bytes: 2,
+            state_dtype_bytes: 2,
+            mla_block_size: 16,
+        };
+        let plan = KvPlan::new(&config, &inputs).unwrap();
+        // 25 sliding layers of 2 × 8 heads × 256 × 2 bytes = 8,192 and 5 full layers of
+        // 2 × 2 heads × 512 × 2 bytes = 4,096 bytes per token.
+        assert_eq!(plan.bytes_per_token, 25 * 8_192 + 5 * 4_096);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! serving dtype, linear layers may be quantized, and mxfp4 quantizes only the experts. Formulas in
 //! `docs/sizing-model.md` §Parameter counting, checked against published counts in fixture tests.
 
-use super::config::{Mixer, Mlp, ModelConfig, StateSpace};
+use super::config::{AttentionShape, Mixer, Mlp, ModelConfig, StateSpace};
 
 /// Parameters by storage class. Counts are u128 because config.json is untrusted: bounded
 /// dimensions multiplied together can still exceed u64.
@@ -38,8 +38,8 @@ pub fn count_params(config: &ModelConfig) -> ParamCount {
     for layer in &config.layers {
         count.unquantized += config.norms_per_layer as u128 * h;
         match layer.mixer {
-            Mixer::Attention(_) => {
-                let (linear, small) = attention_params(config);
+            Mixer::Attention(window) => {
+                let (linear, small) = attention_params(config, config.attention_shape(window));
                 count.linear += linear;
                 count.unquantized += small;
             }
@@ -110,7 +110,7 @@ pub fn replicated_params(config: &ModelConfig) -> ParamCount {
 }
 
 /// (linear weights, small tensors such as biases and q/k norms) of one attention layer.
-fn attention_params(config: &ModelConfig) -> (u128, u128) {
+fn attention_params(config: &ModelConfig, shape: AttentionShape) -> (u128, u128) {
     let h = config.hidden_size as u128;
     let heads = config.num_attention_heads as u128;
     if let Some(mla) = config.mla {
@@ -137,8 +137,8 @@ fn attention_params(config: &ModelConfig) -> (u128, u128) {
         });
         return (q + kv + out + indexer_linear, norms + indexer_small);
     }
-    let d = config.head_dim as u128;
-    let kv = config.num_kv_heads as u128;
+    let d = shape.head_dim as u128;
+    let kv = shape.kv_heads as u128;
     let q_width = heads * d * if config.gated_attention { 2 } else { 1 };
     let linear = h * q_width + 2 * h * kv * d + heads * d * h;
     let mut small = 0;
@@ -239,6 +239,22 @@ mod tests {
         assert_eq!(replicated.linear, 78 * (16_121_856 + 8_388_608));
         assert_eq!(replicated.unquantized, 78 * 983_040 + 75 * 1_572_864);
         assert_eq!(replicated.experts, 0);
+    }
+
+    #[test]
+    fn gemma_4_full_attention_layers_have_their_own_heads_and_the_mlp_runs_beside_the_experts() {
+        let config = ModelConfig::from_json_text(include_str!(
+            "../../fixtures/models/gemma-4-26b-a4b/config.json"
+        ))
+        .unwrap();
+        let count = count_params(&config);
+        // H = 2,816, 16 query heads. 25 sliding layers: qkv 2,816 × (16 + 8 + 8) × 256 and o
+        // 16 × 256 × 2,816 = 34,603,008; 5 full layers: qkv 2,816 × (16 + 2 + 2) × 512 (keys loaded
+        // into the V slots too) and o 16 × 512 × 2,816 = 51,904,512.
+        assert_eq!(count.linear, 25 * 34_603_008 + 5 * 51_904_512);
+        // 30 layers of 128 experts 3 × 2,816 × 704 = 761,266,176, plus the dense MLP beside them
+        // 3 × 2,816 × 2,112 = 17,842,176.
+        assert_eq!(count.experts, 30 * (761_266_176 + 17_842_176));
     }
 
     #[test]

@@ -34,6 +34,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("Qwen/Qwen3-32B-AWQ", "qwen3-32b-awq"),
     ("zai-org/GLM-5.1-FP8", "glm-5.1-fp8"),
     ("zai-org/GLM-5.1", "glm-5.1"),
+    ("google/gemma-4-26B-A4B", "gemma-4-26b-a4b"),
     (
         "Qwen/Qwen3-Next-80B-A3B-Instruct",
         "qwen3-next-80b-a3b-instruct",
@@ -463,7 +464,7 @@ fn published_logs_are_reproduced_and_the_table_is_current() {
     let kv = within(rows.iter().filter_map(|r| r.available_kv).collect());
     let pins = within(rows.iter().filter_map(|r| r.pin).collect());
     assert!(
-        kv.0 >= 30 && kv.1 >= 34,
+        kv.0 >= 31 && kv.1 >= 35,
         "available KV within 5 % or 0.5 GiB: {kv:?}"
     );
     assert!(
