@@ -1036,7 +1036,7 @@ _llmops() {
             return 0
             ;;
         llmops__subcmd__size)
-            opts="-q -h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --pp --pipeline-parallel-size --dp --data-parallel-size --enable-expert-parallel --gpu-memory-utilization --kv-cache-dtype --kv-cache-memory-bytes --dtype --quantization --max-num-seqs --max-num-batched-tokens --enforce-eager --vllm-version --lora --max-loras --max-lora-rank --against-log --tolerance --output --quiet --no-progress --color --help"
+            opts="-q -h --tracking-uri --artifacts-destination --max-model-len --gpu --gpu-memory --tp --tensor-parallel-size --pp --pipeline-parallel-size --dp --data-parallel-size --enable-expert-parallel --gpu-memory-utilization --kv-cache-dtype --kv-cache-memory-bytes --dtype --quantization --max-num-seqs --max-num-batched-tokens --enforce-eager --cudagraph-mode --max-cudagraph-capture-size --vllm-version --lora --max-loras --max-lora-rank --against-log --tolerance --output --quiet --no-progress --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1111,6 +1111,14 @@ _llmops() {
                     return 0
                     ;;
                 --max-num-batched-tokens)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cudagraph-mode)
+                    COMPREPLY=($(compgen -W "NONE PIECEWISE FULL FULL_DECODE_ONLY FULL_AND_PIECEWISE" -- "${cur}"))
+                    return 0
+                    ;;
+                --max-cudagraph-capture-size)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -210,6 +210,8 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --quantization 'Quantize an unquantized checkpoint as it loads, as vLLM''s --quantization fp8 (linear and expert weights to 1 byte; embeddings and LM head stay)'
             cand --max-num-seqs 'Maximum sequences per step [default: vLLM''s, 1024 on large Hopper/Blackwell GPUs, else 256]'
             cand --max-num-batched-tokens 'Maximum tokens per step [default: vLLM''s, 8192 on large Hopper/Blackwell GPUs, else 2048]'
+            cand --cudagraph-mode 'Which CUDA graphs vLLM captures (`cudagraph_mode` in its --compilation-config) [default: FULL_AND_PIECEWISE from vLLM 0.11, PIECEWISE before]'
+            cand --max-cudagraph-capture-size 'The largest batch vLLM captures a graph for (its --max-cudagraph-capture-size) [default: 2 × max-num-seqs, at most 512]'
             cand --vllm-version 'The vLLM release whose accounting, defaults and log lines to reproduce, 0.10 to 0.33 (latest = 0.33)'
             cand --lora 'A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)'
             cand --max-loras 'vLLM''s --max-loras: adapters in one batch, each a slot on every GPU [default: 1]'

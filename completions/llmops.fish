@@ -210,6 +210,12 @@ float32\t''"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l quantization -d 'Quantize an unquantized checkpoint as it loads, as vLLM\'s --quantization fp8 (linear and expert weights to 1 byte; embeddings and LM head stay)' -r -f -a "fp8\t'fp8 (e4m3) weights with one scale per tensor'"
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-seqs -d 'Maximum sequences per step [default: vLLM\'s, 1024 on large Hopper/Blackwell GPUs, else 256]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-num-batched-tokens -d 'Maximum tokens per step [default: vLLM\'s, 8192 on large Hopper/Blackwell GPUs, else 2048]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l cudagraph-mode -d 'Which CUDA graphs vLLM captures (`cudagraph_mode` in its --compilation-config) [default: FULL_AND_PIECEWISE from vLLM 0.11, PIECEWISE before]' -r -f -a "NONE\t''
+PIECEWISE\t'The model between attention layers, one graph per capture size'
+FULL\t'Whole forward passes, one per capture size, for every batch'
+FULL_DECODE_ONLY\t'Whole forward passes for decode batches only (up to `max_num_seqs`); prefill runs eager'
+FULL_AND_PIECEWISE\t'Piecewise graphs for every batch and full graphs for decode batches: the default from 0.11'"
+complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-cudagraph-capture-size -d 'The largest batch vLLM captures a graph for (its --max-cudagraph-capture-size) [default: 2 × max-num-seqs, at most 512]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l vllm-version -d 'The vLLM release whose accounting, defaults and log lines to reproduce, 0.10 to 0.33 (latest = 0.33)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l lora -d 'A LoRA adapter to serve on the model: a registered adapter (models:/NAME/V) or an adapter folder (repeatable)' -r
 complete -c llmops -n "__fish_llmops_using_subcommand size" -l max-loras -d 'vLLM\'s --max-loras: adapters in one batch, each a slot on every GPU [default: 1]' -r

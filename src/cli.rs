@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::env;
+use crate::sizing::cuda_graphs::CudaGraphMode;
 use crate::sizing::{DtypeChoice, KvCacheDtype, LoadQuantization};
 
 #[derive(Debug, Parser)]
@@ -194,6 +195,14 @@ pub struct SizeArgs {
     /// No CUDA graphs (vLLM's --enforce-eager)
     #[arg(long)]
     pub enforce_eager: bool,
+
+    /// Which CUDA graphs vLLM captures (`cudagraph_mode` in its --compilation-config) [default: FULL_AND_PIECEWISE from vLLM 0.11, PIECEWISE before]
+    #[arg(long, value_enum, conflicts_with = "enforce_eager")]
+    pub cudagraph_mode: Option<CudaGraphMode>,
+
+    /// The largest batch vLLM captures a graph for (its --max-cudagraph-capture-size) [default: 2 × max-num-seqs, at most 512]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1_000_000), conflicts_with = "enforce_eager")]
+    pub max_cudagraph_capture_size: Option<u64>,
 
     /// The vLLM release whose accounting, defaults and log lines to reproduce, 0.10 to 0.33 (latest = 0.33)
     #[arg(long, default_value = "latest", env = env::LLMOPS_VLLM_VERSION)]

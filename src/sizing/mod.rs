@@ -7,6 +7,7 @@
 
 pub mod architectures;
 pub mod config;
+pub mod cuda_graphs;
 mod fields;
 pub mod fp8_marlin;
 pub mod gpus;
@@ -25,6 +26,7 @@ pub mod weights;
 use std::path::{Path, PathBuf};
 
 use config::{Dtype, Mlp, ModelConfig};
+use cuda_graphs::{Capture, CudaGraphMode};
 use gpus::{Generation, Gpu};
 use kv::{KvInputs, KvPlan};
 use weights::{CheckpointWeights, WeightSource};
@@ -235,6 +237,16 @@ impl VllmVersion {
         self >= Self::new(0, 17)
     }
 
+    /// Full graphs for decode beside the piecewise ones by default (`CUDAGraphMode.FULL_AND_PIECEWISE`
+    /// in `vllm/config/compilation.py`, 0.11.0); piecewise only before.
+    pub fn default_cudagraph_mode(self) -> CudaGraphMode {
+        if self >= Self::new(0, 11) {
+            CudaGraphMode::FullAndPiecewise
+        } else {
+            CudaGraphMode::Piecewise
+        }
+    }
+
     /// CUDA-graph estimate charged to the KV budget (`VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS`
     /// defaults to 1 in `vllm/envs.py` from 0.20.0).
     pub fn charges_cuda_graphs(self) -> bool {
@@ -298,6 +310,10 @@ pub struct Settings {
     pub max_num_seqs: Option<u64>,
     pub max_num_batched_tokens: Option<u64>,
     pub enforce_eager: bool,
+    /// `cudagraph_mode` in vLLM's `--compilation-config`.
+    pub cudagraph_mode: Option<CudaGraphMode>,
+    /// `--max-cudagraph-capture-size`.
+    pub max_cudagraph_capture_size: Option<u64>,
     pub vllm_version: VllmVersion,
     /// `--enable-lora` with these slots and rank.
     pub lora: Option<lora::LoraServing>,
@@ -319,6 +335,8 @@ impl Default for Settings {
             max_num_seqs: None,
             max_num_batched_tokens: None,
             enforce_eager: false,
+            cudagraph_mode: None,
+            max_cudagraph_capture_size: None,
             vllm_version: VllmVersion::LATEST,
             lora: None,
             kv_cache_memory_bytes: None,
@@ -340,6 +358,8 @@ pub struct Resolved {
     pub max_num_seqs: u64,
     pub max_num_batched_tokens: u64,
     pub enforce_eager: bool,
+    /// The CUDA graphs vLLM captures (none with `--enforce-eager`).
+    pub cuda_graphs: Capture,
     pub block_size: u64,
     /// `--kv-cache-memory-bytes`, when given.
     pub kv_cache_memory_bytes: Option<u64>,
@@ -588,6 +608,42 @@ fn default_batching(gpu: &Gpu, version: VllmVersion) -> (u64, u64) {
     }
 }
 
+/// The graphs vLLM captures: none in eager mode, else the mode given or the version's default over
+/// the capture sizes up to the given or default largest.
+fn capture(
+    config: &ModelConfig,
+    settings: &Settings,
+    max_num_seqs: u64,
+    max_num_batched_tokens: u64,
+) -> Capture {
+    let mode = if settings.enforce_eager {
+        CudaGraphMode::None
+    } else {
+        settings
+            .cudagraph_mode
+            .unwrap_or(settings.vllm_version.default_cudagraph_mode())
+    };
+    // gpt-oss raises the default to 1,024 "for performance" (`GptOssForCausalLMConfig` in
+    // `vllm/model_executor/models/config.py`, from 0.11; 992 there, two sizes fewer).
+    let model_default = (config.architecture.as_deref() == Some("GptOssForCausalLM")
+        && settings.vllm_version >= VllmVersion::new(0, 11))
+    .then_some(cuda_graphs::GPT_OSS_MAX_CAPTURE_SIZE);
+    let largest = settings
+        .max_cudagraph_capture_size
+        .or(model_default)
+        .unwrap_or_else(|| {
+            cuda_graphs::default_max_capture_size(max_num_seqs, max_num_batched_tokens)
+        })
+        .min(max_num_batched_tokens);
+    Capture {
+        given: (
+            settings.cudagraph_mode.is_some(),
+            settings.max_cudagraph_capture_size.is_some(),
+        ),
+        ..Capture::new(mode, largest, max_num_seqs)
+    }
+}
+
 /// Block size the MLA attention backend forces (`vllm/platforms/cuda.py`).
 fn mla_block_size(gpu: &Gpu) -> u64 {
     match gpu.generation {
@@ -757,6 +813,7 @@ fn resolve_settings(
         max_num_seqs,
         max_num_batched_tokens,
         enforce_eager: settings.enforce_eager,
+        cuda_graphs: capture(config, settings, max_num_seqs, max_num_batched_tokens),
         block_size: plan.block_size,
         kv_cache_memory_bytes: settings.kv_cache_memory_bytes,
         quantization: config.quantization.at_load.then_some(LoadQuantization::Fp8),
@@ -827,7 +884,7 @@ fn memory_budget(
     };
     // With LoRA, vLLM captures every size with and without adapters: about twice the graphs.
     let graphs =
-        overhead::cuda_graph_bytes(model.config.layers.len() as u64, settings.enforce_eager)
+        cuda_graphs::cuda_graph_bytes(model.config.layers.len() as u64, &resolved.cuda_graphs)
             * if settings.lora.is_some() { 2 } else { 1 };
     let (cuda_graph_bytes, cuda_graph_outside_budget_bytes) =
         if settings.vllm_version.charges_cuda_graphs() {

@@ -135,15 +135,6 @@ fn moe_workspace_bytes(experts: &ExpertWorkspace, width_shards: u64, tokens: u64
 const NON_TORCH_GIB_SINGLE: f64 = 0.27;
 const NON_TORCH_GIB_TENSOR_PARALLEL: f64 = 2.10;
 
-/// The CUDA-graph pool vLLM estimates (and, from 0.20, subtracts before sizing the KV cache), as a
-/// function of the decoder layers a GPU runs: `BASE + PER_LAYER × layers`. Fitted by least squares to
-/// the 17 `Estimated CUDA graph memory` lines in `fixtures/vllm-logs/logs.json` (vLLM 0.19, H100,
-/// 24–80 layers, TP 1–4, default capture sizes): median error 0.12 GiB, against 0.25 GiB for the
-/// single 0.84 GiB figure used before; the worst is Llama-3.1-8B at TP 2 (vLLM estimated 1.69 GiB,
-/// then captured 0.76). `docs/size-accuracy.md` lists the error per log.
-const CUDA_GRAPH_BASE_GIB: f64 = 0.29;
-const CUDA_GRAPH_PER_LAYER_GIB: f64 = 0.0176;
-
 pub fn non_torch_bytes(tensor_parallel_size: u64, nvlink: bool) -> u64 {
     let gib = if tensor_parallel_size > 1 && nvlink {
         NON_TORCH_GIB_TENSOR_PARALLEL
@@ -151,14 +142,6 @@ pub fn non_torch_bytes(tensor_parallel_size: u64, nvlink: bool) -> u64 {
         NON_TORCH_GIB_SINGLE
     };
     (gib * GIB) as u64
-}
-
-pub fn cuda_graph_bytes(num_layers: u64, enforce_eager: bool) -> u64 {
-    if enforce_eager {
-        0
-    } else {
-        ((CUDA_GRAPH_BASE_GIB + CUDA_GRAPH_PER_LAYER_GIB * num_layers as f64) * GIB) as u64
-    }
 }
 
 #[cfg(test)]

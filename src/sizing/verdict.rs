@@ -115,6 +115,7 @@ pub fn vllm_args(estimate: &Estimate) -> String {
     if s.enforce_eager {
         args.push_str(" --enforce-eager");
     }
+    args.push_str(&s.cuda_graphs.vllm_args());
     args
 }
 

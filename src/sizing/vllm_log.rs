@@ -26,6 +26,10 @@ pub struct LoggedSettings {
     pub kv_cache_memory_bytes: Option<u64>,
     /// `--quantization`, as given (`fp8` quantizes an unquantized checkpoint at load).
     pub quantization: Option<String>,
+    /// `cudagraph_mode` and `max_cudagraph_capture_size`, from the non-default args or the
+    /// engine's compilation config.
+    pub cudagraph_mode: Option<String>,
+    pub max_cudagraph_capture_size: Option<u64>,
 }
 
 /// The figures vLLM printed.
@@ -52,6 +56,10 @@ fn re(pattern: &str) -> Regex {
 
 static NON_DEFAULT: LazyLock<Regex> = LazyLock::new(|| re(r"non-default args: \{(.*)\}"));
 static PAIR: LazyLock<Regex> = LazyLock::new(|| re(r"'(\w+)': ('[^']*'|[^,}]+)"));
+static CUDAGRAPH_MODE: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"['"]cudagraph_mode['"]:\s*<?['"]?(?:CUDAGraphMode\.)?([A-Z_]+)"#));
+static MAX_CAPTURE: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"['"]max_cudagraph_capture_size['"]:\s*(\d+)"#));
 static DEFAULTING: LazyLock<Regex> =
     LazyLock::new(|| re(r"Defaulting (max_num_batched_tokens|max_num_seqs) to (\d+)"));
 static TOTAL: LazyLock<Regex> = LazyLock::new(|| {
@@ -104,6 +112,16 @@ pub fn parse(text: &str) -> StartupLog {
 }
 
 fn read_settings(line: &str, settings: &mut LoggedSettings) {
+    if settings.cudagraph_mode.is_none()
+        && let Some(caps) = CUDAGRAPH_MODE.captures(line)
+    {
+        settings.cudagraph_mode = Some(caps[1].to_string());
+    }
+    if settings.max_cudagraph_capture_size.is_none()
+        && let Some(caps) = MAX_CAPTURE.captures(line)
+    {
+        settings.max_cudagraph_capture_size = count(&caps[1]);
+    }
     if let Some(caps) = DEFAULTING.captures(line) {
         let value = count(&caps[2]);
         match &caps[1] {
@@ -202,5 +220,24 @@ mod tests {
             parse("garbage \u{1b}]0;x\u{7} {'a': }"),
             StartupLog::default()
         );
+    }
+
+    #[test]
+    fn reads_the_cuda_graph_mode_from_the_args_or_the_engine_config() {
+        // As given: `--compilation-config '{"cudagraph_mode": "PIECEWISE"}'`.
+        let given = parse(
+            r#"non-default args: {'model': 'm', 'compilation_config': {"cudagraph_mode": "PIECEWISE"}, 'max_num_seqs': 8}"#,
+        );
+        assert_eq!(given.settings.cudagraph_mode.as_deref(), Some("PIECEWISE"));
+        assert_eq!(given.settings.max_num_seqs, Some(8));
+        // As the engine prints its resolved compilation config.
+        let resolved = parse(
+            "Initializing a V1 LLM engine with config: compilation_config={'level': 3, 'cudagraph_mode': <CUDAGraphMode.FULL_AND_PIECEWISE: (2, 1)>, 'max_cudagraph_capture_size': 16}",
+        );
+        assert_eq!(
+            resolved.settings.cudagraph_mode.as_deref(),
+            Some("FULL_AND_PIECEWISE")
+        );
+        assert_eq!(resolved.settings.max_cudagraph_capture_size, Some(16));
     }
 }

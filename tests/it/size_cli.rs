@@ -121,19 +121,20 @@ fn a_context_that_does_not_fit_names_the_longest_that_does() {
     let (report, code) = size_json(&[fixture("llama-3.1-8b").to_str().unwrap(), "--gpu", "L4"]);
     assert_eq!(code, 1);
     assert_eq!(report["problems"][0]["kind"], "request_does_not_fit");
-    // 16.06 GB of weights leave ~4.45 GB of the L4's 24.15 GB for the KV cache (of vLLM's default
+    // 16.06 GB of weights leave ~4.54 GB of the L4's 24.15 GB for the KV cache (of vLLM's default
     // 0.92 share, less 0.47 GiB of activations at 2,048 batched tokens, 0.27 GiB non-torch and
-    // 0.29 + 0.0176 × 32 = 0.85 GiB of CUDA graphs): at 131,072 bytes per token (32 layers × 8 KV
-    // heads × 128 dims × K and V × 2 bytes) that is 2,120 whole 16-token blocks. vLLM 0.29 and later
-    // (the default is 0.33) plan the fit without the null block the pool holds back: 2,119 blocks,
-    // 33,904 tokens.
+    // 0.29 + 0.0176 × 32 × 84/100 = 0.76 GiB of CUDA graphs: 256 sequences capture 51 piecewise
+    // and 35 full decode graphs, 84 extrapolated where the fit's logs had 100): at 131,072 bytes per
+    // token (32 layers × 8 KV heads × 128 dims × K and V × 2 bytes) that is 2,166 whole 16-token
+    // blocks. vLLM 0.29 and later (the default is 0.33) plan the fit without the null block the
+    // pool holds back: 2,165 blocks, 34,640 tokens.
     let longest = report["max_model_len_that_fits"].as_u64().unwrap();
-    assert_eq!(longest, 33_904);
+    assert_eq!(longest, 34_640);
     assert!(
         report["problems"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("estimated maximum model length is 33904"),
+            .contains("estimated maximum model length is 34640"),
         "{}",
         report["problems"][0]["message"]
     );
@@ -531,8 +532,8 @@ fn a_pinned_kv_cache_replaces_the_budget() {
 }
 
 /// `--max-model-len auto` is vLLM's auto-fit: the config's length when it fits, else the longest
-/// that does (33,904 tokens for Llama-3.1-8B on an L4, as `a_context_that_does_not_fit…` derives
-/// by hand; 33,920 before vLLM 0.29 held back the null block), with the line the release logs;
+/// that does (34,640 tokens for Llama-3.1-8B on an L4, as `a_context_that_does_not_fit…` derives
+/// by hand; 34,656 before vLLM 0.29 held back the null block), with the line the release logs;
 /// lengths are read as vLLM reads them (`32K` is 32,768).
 #[test]
 fn max_model_len_auto_fits_the_context_as_vllm_does() {
@@ -545,11 +546,11 @@ fn max_model_len_auto_fits_the_context_as_vllm_does() {
         "auto",
     ]);
     assert_eq!(code, 0, "{report}");
-    assert_eq!(report["settings"]["max_model_len"], 33_904);
-    // 0.32 and later print the memory they planned with: the 4.14 GiB less one 2 MiB block.
+    assert_eq!(report["settings"]["max_model_len"], 34_640);
+    // 0.32 and later print the memory they planned with: the 4.23 GiB less one 2 MiB block.
     assert_eq!(
         report["auto_fit"],
-        "Auto-fit max_model_len: reduced from 131072 to 33904 to fit in available KV cache memory (4.14 GiB GPU)"
+        "Auto-fit max_model_len: reduced from 131072 to 34640 to fit in available KV cache memory (4.23 GiB GPU)"
     );
     let (report, _) = size_json(&[
         model.to_str().unwrap(),
@@ -560,10 +561,10 @@ fn max_model_len_auto_fits_the_context_as_vllm_does() {
         "--vllm-version",
         "0.28",
     ]);
-    assert_eq!(report["settings"]["max_model_len"], 33_920);
+    assert_eq!(report["settings"]["max_model_len"], 34_656);
     assert_eq!(
         report["auto_fit"],
-        "Auto-fit max_model_len: reduced from 131072 to 33920 to fit in available GPU memory (4.14 GiB available for KV cache)"
+        "Auto-fit max_model_len: reduced from 131072 to 34656 to fit in available GPU memory (4.23 GiB available for KV cache)"
     );
     let (report, _) = size_json(&[
         model.to_str().unwrap(),
@@ -950,4 +951,65 @@ fn quantization_at_load_shrinks_the_linear_weights_only() {
             predicate::str::contains("quantized with `gptq`")
                 .and(predicate::str::contains("drop --quantization")),
         );
+}
+
+/// `--cudagraph-mode` and `--max-cudagraph-capture-size` change the graphs vLLM extrapolates over:
+/// Llama-3.1-8B on an H100 (1,024 sequences) captures 51 sizes up to 512 in both modes by default,
+/// Σ (graphs − 1) = 100; piecewise only is 50 of them, 0.29 + 0.0176 × 32 × 0.5 = 0.5716 GiB; sizes up
+/// to 16 are 1, 2, 4, 8, 16 in both modes, Σ = 8, 0.29 + 0.0176 × 32 × 0.08 = 0.335056 GiB.
+#[test]
+fn cuda_graph_mode_and_capture_size_scale_the_graph_estimate() {
+    let model = fixture("llama-3.1-8b");
+    let gib = |report: &serde_json::Value| {
+        report["per_gpu"]["cuda_graph_bytes"].as_f64().unwrap() / crate::common::GIB
+    };
+    let (default, _) = size_json(&[model.to_str().unwrap(), "--gpu", "H100"]);
+    assert_eq!(default["settings"]["cuda_graphs"]["piecewise_graphs"], 51);
+    assert_eq!(default["settings"]["cuda_graphs"]["full_graphs"], 51);
+    assert!((gib(&default) - 0.8532).abs() < 1e-6, "{}", gib(&default));
+
+    let (piecewise, code) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "H100",
+        "--cudagraph-mode",
+        "PIECEWISE",
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        (gib(&piecewise) - 0.5716).abs() < 1e-6,
+        "{}",
+        gib(&piecewise)
+    );
+    assert!(
+        piecewise["vllm_args"]
+            .as_str()
+            .unwrap()
+            .contains(r#"--compilation-config '{"cudagraph_mode": "PIECEWISE"}'"#),
+        "{}",
+        piecewise["vllm_args"]
+    );
+
+    let (small, _) = size_json(&[
+        model.to_str().unwrap(),
+        "--gpu",
+        "H100",
+        "--max-cudagraph-capture-size",
+        "16",
+    ]);
+    assert_eq!(small["settings"]["cuda_graphs"]["piecewise_graphs"], 5);
+    assert!((gib(&small) - 0.335056).abs() < 1e-6, "{}", gib(&small));
+    assert!(
+        small["vllm_args"]
+            .as_str()
+            .unwrap()
+            .ends_with("--max-cudagraph-capture-size 16")
+    );
+
+    llmops()
+        .args(["size", model.to_str().unwrap(), "--enforce-eager"])
+        .args(["--cudagraph-mode", "FULL"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
 }

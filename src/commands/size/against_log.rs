@@ -9,6 +9,7 @@ use serde::Serialize;
 use crate::cli::SizeArgs;
 use crate::exit::{ExitStatus, UserError};
 use crate::output::{Render, Style, Tone};
+use crate::sizing::cuda_graphs::CudaGraphMode;
 use crate::sizing::gpus::{self, Gpu};
 use crate::sizing::vllm_log::{self, LoggedSettings, StartupLog};
 use crate::sizing::{
@@ -197,6 +198,14 @@ fn settings_of(args: &SizeArgs, logged: &LoggedSettings, vllm_version: VllmVersi
             .max_num_batched_tokens
             .or(flags.max_num_batched_tokens),
         enforce_eager: logged.enforce_eager.unwrap_or(flags.enforce_eager),
+        cudagraph_mode: logged
+            .cudagraph_mode
+            .as_deref()
+            .and_then(CudaGraphMode::from_vllm)
+            .or(flags.cudagraph_mode),
+        max_cudagraph_capture_size: logged
+            .max_cudagraph_capture_size
+            .or(flags.max_cudagraph_capture_size),
         kv_cache_memory_bytes: logged.kv_cache_memory_bytes.or(flags.kv_cache_memory_bytes),
         ..flags
     }

@@ -327,6 +327,8 @@ fn settings_from_flags(args: &SizeArgs, vllm_version: VllmVersion) -> Settings {
         max_num_seqs: args.max_num_seqs,
         max_num_batched_tokens: args.max_num_batched_tokens,
         enforce_eager: args.enforce_eager,
+        cudagraph_mode: args.cudagraph_mode,
+        max_cudagraph_capture_size: args.max_cudagraph_capture_size,
         vllm_version,
         lora: None,
         kv_cache_memory_bytes: args.kv_cache_memory_bytes,
