@@ -258,6 +258,12 @@ impl VllmVersion {
         self >= Self::new(0, 21)
     }
 
+    /// The profile counts all device memory consumed since the worker started, the caching
+    /// allocator's unused reserve included (`total_consumed` in `vllm/utils/mem_utils.py`, 0.27.0).
+    pub fn counts_allocator_reserve(self) -> bool {
+        self >= Self::new(0, 27)
+    }
+
     /// `vllm serve` gives GPUs of 160 GiB and more 16,384 batched tokens (`arg_utils.py`, 0.28.0).
     pub fn has_large_gpu_batch_tier(self) -> bool {
         self >= Self::new(0, 28)
@@ -871,7 +877,11 @@ fn memory_budget(
     } else {
         tp
     };
-    let non_torch_bytes = overhead::non_torch_bytes(communicating_ranks, gpu.nvlink);
+    let non_torch_bytes = overhead::non_torch_bytes(
+        communicating_ranks,
+        gpu.nvlink,
+        settings.vllm_version.counts_allocator_reserve(),
+    );
     let lora_bytes = match settings.lora {
         Some(serving) => lora::lora_bytes(
             &model.config,

@@ -121,20 +121,20 @@ fn a_context_that_does_not_fit_names_the_longest_that_does() {
     let (report, code) = size_json(&[fixture("llama-3.1-8b").to_str().unwrap(), "--gpu", "L4"]);
     assert_eq!(code, 1);
     assert_eq!(report["problems"][0]["kind"], "request_does_not_fit");
-    // 16.06 GB of weights leave ~4.54 GB of the L4's 24.15 GB for the KV cache (of vLLM's default
-    // 0.92 share, less 0.47 GiB of activations at 2,048 batched tokens, 0.27 GiB non-torch and
-    // 0.29 + 0.0176 × 32 × 84/100 = 0.76 GiB of CUDA graphs: 256 sequences capture 51 piecewise
-    // and 35 full decode graphs, 84 extrapolated where the fit's logs had 100): at 131,072 bytes per
-    // token (32 layers × 8 KV heads × 128 dims × K and V × 2 bytes) that is 2,166 whole 16-token
-    // blocks. vLLM 0.29 and later (the default is 0.33) plan the fit without the null block the
-    // pool holds back: 2,165 blocks, 34,640 tokens.
+    // 16.06 GB of weights leave ~3.90 GB of the L4's 24.15 GB for the KV cache (of vLLM's default
+    // 0.92 share, less 0.47 GiB of activations at 2,048 batched tokens, 0.27 GiB non-torch and the
+    // 0.6 GiB allocator reserve vLLM 0.27+ charges, and 0.29 + 0.0176 × 32 × 84/100 = 0.76 GiB of
+    // CUDA graphs: 256 sequences capture 51 piecewise and 35 full decode graphs, 84 extrapolated
+    // where the fit's logs had 100): at 131,072 bytes per token (32 layers × 8 KV heads × 128 dims
+    // × K and V × 2 bytes) that is 1,859 whole 16-token blocks. vLLM 0.29 and later (the default
+    // is 0.33) plan the fit without the null block the pool holds back: 1,858 blocks, 29,728 tokens.
     let longest = report["max_model_len_that_fits"].as_u64().unwrap();
-    assert_eq!(longest, 34_640);
+    assert_eq!(longest, 29_728);
     assert!(
         report["problems"][0]["message"]
             .as_str()
             .unwrap()
-            .contains("estimated maximum model length is 34640"),
+            .contains("estimated maximum model length is 29728"),
         "{}",
         report["problems"][0]["message"]
     );
@@ -532,8 +532,8 @@ fn a_pinned_kv_cache_replaces_the_budget() {
 }
 
 /// `--max-model-len auto` is vLLM's auto-fit: the config's length when it fits, else the longest
-/// that does (34,640 tokens for Llama-3.1-8B on an L4, as `a_context_that_does_not_fit…` derives
-/// by hand; 34,656 before vLLM 0.29 held back the null block), with the line the release logs;
+/// that does (29,728 tokens for Llama-3.1-8B on an L4, as `a_context_that_does_not_fit…` derives
+/// by hand; 29,744 before vLLM 0.29 held back the null block), with the line the release logs;
 /// lengths are read as vLLM reads them (`32K` is 32,768).
 #[test]
 fn max_model_len_auto_fits_the_context_as_vllm_does() {
@@ -546,11 +546,11 @@ fn max_model_len_auto_fits_the_context_as_vllm_does() {
         "auto",
     ]);
     assert_eq!(code, 0, "{report}");
-    assert_eq!(report["settings"]["max_model_len"], 34_640);
-    // 0.32 and later print the memory they planned with: the 4.23 GiB less one 2 MiB block.
+    assert_eq!(report["settings"]["max_model_len"], 29_728);
+    // 0.32 and later print the memory they planned with: the 3.63 GiB less one 2 MiB block.
     assert_eq!(
         report["auto_fit"],
-        "Auto-fit max_model_len: reduced from 131072 to 34640 to fit in available KV cache memory (4.23 GiB GPU)"
+        "Auto-fit max_model_len: reduced from 131072 to 29728 to fit in available KV cache memory (3.63 GiB GPU)"
     );
     let (report, _) = size_json(&[
         model.to_str().unwrap(),
@@ -561,10 +561,10 @@ fn max_model_len_auto_fits_the_context_as_vllm_does() {
         "--vllm-version",
         "0.28",
     ]);
-    assert_eq!(report["settings"]["max_model_len"], 34_656);
+    assert_eq!(report["settings"]["max_model_len"], 29_744);
     assert_eq!(
         report["auto_fit"],
-        "Auto-fit max_model_len: reduced from 131072 to 34656 to fit in available GPU memory (4.23 GiB available for KV cache)"
+        "Auto-fit max_model_len: reduced from 131072 to 29744 to fit in available GPU memory (3.63 GiB available for KV cache)"
     );
     let (report, _) = size_json(&[
         model.to_str().unwrap(),
@@ -588,8 +588,9 @@ fn max_model_len_auto_fits_the_context_as_vllm_does() {
 /// MIG slices by name (`H100:1g.20gb`, with the memory `nvidia-smi mig -lgip` prints), and the
 /// smallest slice that fits. Llama-3.1-8B's 14.96 GiB of weights cannot fit 1g.10gb (9.62 GiB); on
 /// 1g.20gb (19.50 GiB × 0.92 = 17.94 GiB) weights, a 0.47 GiB activation peak at 2,048 batched
-/// tokens, 0.27 GiB non-torch and 0.85 GiB of graphs leave 1.39 GiB, more than the 1 GiB of KV one
-/// 8,192-token request needs (131,072 bytes a token).
+/// tokens, 0.87 GiB non-torch (0.27 and the 0.6 GiB allocator reserve vLLM 0.27+ charges) and
+/// 0.76 GiB of graphs (256 sequences) leave 0.88 GiB, more than the 0.5 GiB of KV one 4,096-token
+/// request needs (131,072 bytes a token), less than the 1 GiB of an 8,192-token one.
 #[test]
 fn mig_slices_are_sized_and_the_smallest_that_fits_is_named() {
     let model = fixture("llama-3.1-8b");
@@ -598,7 +599,7 @@ fn mig_slices_are_sized_and_the_smallest_that_fits_is_named() {
         "--gpu",
         "H100",
         "--max-model-len",
-        "8192",
+        "4096",
     ]);
     assert_eq!(code, 0);
     assert_eq!(report["advice"]["smallest_mig_slice"], "H100-80GB:1g.20gb");
@@ -607,7 +608,7 @@ fn mig_slices_are_sized_and_the_smallest_that_fits_is_named() {
         "--gpu",
         "h100:1g.20gb",
         "--max-model-len",
-        "8192",
+        "4096",
     ]);
     assert_eq!(code, 0, "{report}");
     assert_eq!(report["gpu"]["name"], "H100-80GB:1g.20gb");
@@ -617,7 +618,7 @@ fn mig_slices_are_sized_and_the_smallest_that_fits_is_named() {
         "--gpu",
         "H100:1g.10gb",
         "--max-model-len",
-        "8192",
+        "4096",
     ]);
     assert_eq!(code, 1);
     assert!(
