@@ -33,6 +33,7 @@ const FIXTURES: &[(&str, &str)] = &[
     ("MiniMaxAI/MiniMax-M2.7", "minimax-m2.7"),
     ("Qwen/Qwen3-14B-AWQ", "qwen3-14b-awq"),
     ("Qwen/Qwen3-32B-AWQ", "qwen3-32b-awq"),
+    ("Qwen/Qwen2.5-7B-Instruct-AWQ", "qwen2.5-7b-instruct-awq"),
     ("zai-org/GLM-5.1-FP8", "glm-5.1-fp8"),
     ("zai-org/GLM-5.1", "glm-5.1"),
     ("google/gemma-4-26B-A4B", "gemma-4-26b-a4b"),
