@@ -117,7 +117,7 @@ impl Capture {
     /// The `vllm serve` flags for a mode or largest size that was given.
     pub fn vllm_args(&self) -> String {
         let mut args = String::new();
-        if self.given.0 && self.mode != CudaGraphMode::None {
+        if self.given.0 {
             args.push_str(&format!(
                 " --compilation-config '{{\"cudagraph_mode\": \"{}\"}}'",
                 self.mode.vllm_name()
