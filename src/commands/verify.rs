@@ -59,10 +59,21 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         registry::manifest_for_prod(&client, &version, &lineage, computed).await?;
     // The manifest's paths are relative to the run folder (LLM) or the model folder (Triton).
     let dir = dest.manifest_root.clone();
+    // Production reads the whole run folder, or this version's folder of a Triton model (the model
+    // folder also holds other versions): anything there the manifest does not list is foreign.
+    let scope = match served {
+        Served::Llm => dest.manifest_root.clone(),
+        Served::Triton { .. } => dest.target.clone(),
+    };
     let expected = manifest.clone();
     let checked = dir.clone();
-    let problems =
-        tokio::task::spawn_blocking(move || verify::check_tree(&checked, &expected)).await?;
+    let problems = tokio::task::spawn_blocking(move || {
+        let mut problems = verify::check_tree(&checked, &expected);
+        problems.extend(verify::unexpected_entries(&checked, &scope, &expected));
+        problems.sort_by(|a, b| a.name.cmp(&b.name));
+        problems
+    })
+    .await?;
     let verified = problems.is_empty();
     if verified {
         let mut state = dest.read_state().unwrap_or_else(|| PromotedState {
@@ -114,8 +125,13 @@ impl Render for VerifyReport {
             return write_fields(out, style, &rows);
         }
         let headline = format!(
-            "Does not match: {} of {} files",
+            "Does not match its manifest: {} {} ({} files registered)",
             self.problems.len(),
+            if self.problems.len() == 1 {
+                "problem"
+            } else {
+                "problems"
+            },
             self.files
         );
         writeln!(out, "{} {uri}", style.paint(Tone::Bad, &headline))?;

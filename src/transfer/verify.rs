@@ -36,9 +36,14 @@ pub struct FileCheck {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
     Missing,
-    WrongSize { actual: u64, expected: u64 },
+    WrongSize {
+        actual: u64,
+        expected: u64,
+    },
     Differs,
     Unreadable(String),
+    /// In the copy but not in the manifest: a file, link or other entry nobody registered.
+    NotInManifest,
 }
 
 /// A file that is not what it should be.
@@ -58,6 +63,7 @@ impl std::fmt::Display for Problem {
             }
             Finding::Differs => write!(f, "`{name}` differs from the manifest"),
             Finding::Unreadable(reason) => write!(f, "`{name}`: {reason}"),
+            Finding::NotInManifest => write!(f, "`{name}` is not in the manifest"),
         }
     }
 }
@@ -100,6 +106,58 @@ pub fn check(files: &[FileCheck]) -> Vec<Problem> {
 /// [`check`] for a manifest: the tree under `dir` holds every manifest file with its bytes.
 pub fn check_tree(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
     check(&manifest_checks(dir, manifest))
+}
+
+/// Entries under `scope` (`dir` or a folder in it) that the manifest does not list: files, links
+/// (reported, never followed) and anything else but the folders on the way to listed files. A
+/// folder that cannot be read is reported as unreadable rather than skipped.
+pub fn unexpected_entries(dir: &Path, scope: &Path, manifest: &Manifest) -> Vec<Problem> {
+    let listed: std::collections::BTreeSet<&str> =
+        manifest.files.iter().map(|f| f.path.as_str()).collect();
+    let relative = |path: &Path| {
+        path.strip_prefix(dir)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace(std::path::MAIN_SEPARATOR, "/")
+    };
+    let mut problems = Vec::new();
+    for entry in walkdir::WalkDir::new(scope).min_depth(1) {
+        match entry {
+            Ok(entry) if entry.file_type().is_dir() => {}
+            Ok(entry) => {
+                let name = relative(entry.path());
+                if !listed.contains(name.as_str()) && !is_bytecode_of_listed(&name, &listed) {
+                    problems.push(Problem {
+                        name,
+                        finding: Finding::NotInManifest,
+                    });
+                }
+            }
+            Err(error) => problems.push(Problem {
+                name: error.path().map(relative).unwrap_or_default(),
+                finding: Finding::Unreadable(error.to_string()),
+            }),
+        }
+    }
+    problems.sort_by(|a, b| a.name.cmp(&b.name));
+    problems
+}
+
+/// `dir/__pycache__/model.cpython-311.pyc` beside a listed `dir/model.py`: the bytecode Python
+/// writes when the server imports the listed source (Triton's Python backend does, in the version
+/// folder), not a file anyone added.
+fn is_bytecode_of_listed(name: &str, listed: &std::collections::BTreeSet<&str>) -> bool {
+    // `folder` is empty or ends in `/`; the cache holds files, no folders.
+    let Some((folder, file)) = name.rsplit_once("__pycache__/") else {
+        return false;
+    };
+    if !(folder.is_empty() || folder.ends_with('/')) || file.contains('/') {
+        return false;
+    }
+    let Some(stem) = file.strip_suffix(".pyc").and_then(|f| f.split('.').next()) else {
+        return false;
+    };
+    listed.contains(format!("{folder}{stem}.py").as_str())
 }
 
 fn check_one(file: &FileCheck) -> Option<Finding> {
@@ -169,6 +227,57 @@ mod tests {
                 "`short` is 2 bytes, registered as 3",
             ]
         );
+    }
+
+    #[test]
+    fn entries_the_manifest_does_not_list_are_found_in_the_scope_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let version = dir.path().join("3");
+        std::fs::create_dir_all(version.join("sub")).unwrap();
+        std::fs::write(version.join("model.bin"), b"abc").unwrap();
+        std::fs::write(version.join("sub").join("0000-evil.bin"), b"x").unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", version.join("link")).unwrap();
+        // Python's bytecode of a listed source is the server's doing; of an unlisted one it is not.
+        std::fs::write(version.join("model.py"), b"").unwrap();
+        std::fs::create_dir(version.join("__pycache__")).unwrap();
+        std::fs::write(version.join("__pycache__/model.cpython-311.pyc"), b"").unwrap();
+        std::fs::write(version.join("__pycache__/evil.cpython-311.pyc"), b"").unwrap();
+        // Beside the scope: another version's folder, not this manifest's business.
+        std::fs::create_dir(dir.path().join("2")).unwrap();
+        std::fs::write(dir.path().join("2").join("other.bin"), b"y").unwrap();
+        let listed = |path: &str| ManifestEntry {
+            path: path.into(),
+            size: 3,
+            sha256: String::new(),
+            blake3: None,
+        };
+        let manifest = Manifest::new(vec![listed("3/model.bin"), listed("3/model.py")]);
+        let shown: Vec<String> = unexpected_entries(dir.path(), &version, &manifest)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "`3/__pycache__/evil.cpython-311.pyc` is not in the manifest",
+                "`3/link` is not in the manifest",
+                "`3/sub/0000-evil.bin` is not in the manifest",
+            ]
+        );
+        assert!(
+            unexpected_entries(dir.path(), &dir.path().join("2"), &Manifest::new(vec![])).len()
+                == 1
+        );
+        let top: std::collections::BTreeSet<&str> = ["model.py"].into_iter().collect();
+        assert!(is_bytecode_of_listed(
+            "__pycache__/model.cpython-312.pyc",
+            &top
+        ));
+        assert!(!is_bytecode_of_listed(
+            "x__pycache__/model.cpython-312.pyc",
+            &top
+        ));
+        assert!(!is_bytecode_of_listed("__pycache__/model.py", &top));
     }
 
     #[test]

@@ -183,6 +183,18 @@ fn status_and_verify_find_a_changed_byte_and_promote_replaces_the_copy() {
         .stdout(predicate::str::contains("\"verified\": true"));
 
     let target = published.promoted_copy(prod.path());
+    // A file put beside the promoted one is foreign: the copy no longer verifies until it goes.
+    let foreign = target.join("0000-evil.bin");
+    std::fs::write(&foreign, b"not registered").unwrap();
+    verify(&published.uri())
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "`0000-evil.bin` is not in the manifest",
+        ));
+    std::fs::remove_file(&foreign).unwrap();
+    verify(&published.uri()).assert().success();
+
     let shard = target.join("extra-shard.safetensors");
     let mut bytes = std::fs::read(&shard).unwrap();
     bytes[1000] ^= 0xff;
