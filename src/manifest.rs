@@ -68,6 +68,11 @@ impl Manifest {
         serde_json::to_vec(self).expect("a manifest always serialises")
     }
 
+    /// Every listed path, relative and `/`-separated.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.iter().map(|f| f.path.as_str())
+    }
+
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.size).sum()
     }

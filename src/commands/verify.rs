@@ -59,17 +59,19 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
         registry::manifest_for_prod(&client, &version, &lineage, computed).await?;
     // The manifest's paths are relative to the run folder (LLM) or the model folder (Triton).
     let dir = dest.manifest_root.clone();
-    // Production reads the whole run folder, or this version's folder of a Triton model (the model
-    // folder also holds other versions): anything there the manifest does not list is foreign.
-    let scope = match served {
-        Served::Llm => dest.manifest_root.clone(),
-        Served::Triton { .. } => dest.target.clone(),
-    };
+    // Production reads the target: the whole run folder, or this version's folder of a Triton model
+    // (the model folder also holds other versions). Anything there the manifest does not list is
+    // foreign.
+    let scope = dest.target.clone();
     let expected = manifest.clone();
     let checked = dir.clone();
     let problems = tokio::task::spawn_blocking(move || {
         let mut problems = verify::check_tree(&checked, &expected);
-        problems.extend(verify::unexpected_entries(&checked, &scope, &expected));
+        problems.extend(verify::unexpected_entries(
+            &checked,
+            &scope,
+            expected.paths(),
+        ));
         problems.sort_by(|a, b| a.name.cmp(&b.name));
         problems
     })

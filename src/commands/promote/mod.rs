@@ -647,8 +647,9 @@ fn expected_of(file: &RemoteFile, manifest: Option<&Manifest>) -> Expected {
 }
 
 /// A promoted copy is the same as the registered one: every file has its size and (with a
-/// manifest) its sha256, or (without) its single-part ETag. Re-hashing costs a read of the copy,
-/// and makes "already promoted" a verified statement, not a remembered one.
+/// manifest) its sha256, or (without) its single-part ETag, and nothing else is in the folder
+/// production reads. Re-hashing costs a read of the copy, and makes "already promoted" a verified
+/// statement, not a remembered one; a copy with a foreign file is replaced like a damaged one.
 async fn existing_copy_matches(
     dest: &Destination,
     files: &[RemoteFile],
@@ -663,7 +664,14 @@ async fn existing_copy_matches(
             expected: expected_of(f, manifest),
         })
         .collect();
-    Ok(tokio::task::spawn_blocking(move || verify::check(&checks).is_empty()).await?)
+    let listed: Vec<String> = files.iter().map(|f| f.relative.clone()).collect();
+    let (root, scope) = (dest.manifest_root.clone(), dest.target.clone());
+    Ok(tokio::task::spawn_blocking(move || {
+        verify::check(&checks).is_empty()
+            && verify::unexpected_entries(&root, &scope, listed.iter().map(String::as_str))
+                .is_empty()
+    })
+    .await?)
 }
 
 /// `--require-fit`: size the published model (headers only) and refuse one that will not start.

@@ -192,7 +192,12 @@ fn status_and_verify_find_a_changed_byte_and_promote_replaces_the_copy() {
         .stdout(predicate::str::contains(
             "`0000-evil.bin` is not in the manifest",
         ));
-    std::fs::remove_file(&foreign).unwrap();
+    // Promoting again does not take the copy for "already promoted": it swaps in a clean one.
+    promote(&published.uri(), prod.path())
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("already promoted").not());
+    assert!(!foreign.exists());
     verify(&published.uri()).assert().success();
 
     let shard = target.join("extra-shard.safetensors");
