@@ -107,7 +107,7 @@ pub const ALL: &[(&str, &str)] = &[
     ),
     (
         MLFLOW_HTTP_REQUEST_MAX_RETRIES,
-        "retries of a transient MLflow failure (default 5, at most 10)",
+        "retries of a transient MLflow failure (default 7, as MLflow's client; at most 10)",
     ),
     (
         MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR,

@@ -10,7 +10,8 @@ pub const TRANSIENT_STATUSES: [u16; 6] = [408, 429, 500, 502, 503, 504];
 
 #[derive(Debug, Clone, Copy)]
 pub struct RetryPolicy {
-    /// Retries after the first attempt (`MLFLOW_HTTP_REQUEST_MAX_RETRIES`, default 5, capped at 10).
+    /// Retries after the first attempt (`MLFLOW_HTTP_REQUEST_MAX_RETRIES`, default 7 as in MLflow 2.22 and
+    /// 3.17, capped at 10).
     pub max_retries: u32,
     /// urllib3 backoff factor: sleep `factor × 2^(n−1)` seconds before retry n (`…_BACKOFF_FACTOR`, 2).
     pub backoff_factor: f64,
@@ -25,7 +26,7 @@ pub struct RetryPolicy {
 impl Default for RetryPolicy {
     fn default() -> Self {
         RetryPolicy {
-            max_retries: 5,
+            max_retries: 7,
             backoff_factor: 2.0,
             backoff_jitter: 1.0,
             timeout: Duration::from_secs(120),
