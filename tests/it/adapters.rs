@@ -4,7 +4,7 @@
 //! an empty prod root, which promotes the base first; both trees byte for byte, the tags on both
 //! versions, `status` on both.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::{Value, json};
 
@@ -84,12 +84,6 @@ pub(crate) fn lora_config(r: u64, targets: &[&str]) -> Value {
     })
 }
 
-fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/it/data")
-        .join(name)
-}
-
 fn register(
     stack: &Stack,
     folder: &Path,
@@ -98,10 +92,7 @@ fn register(
     extra: &[&str],
 ) -> std::process::Output {
     stack
-        .llmops()
-        .args(["register", folder.to_str().unwrap(), "--name", name])
-        .args(["--dev-root", dev.to_str().unwrap(), "--output", "json"])
-        .args(["--python-model", data("context_model.py").to_str().unwrap()])
+        .register(folder, name, dev, "context_model.py")
         .args(extra)
         .output()
         .unwrap()

@@ -171,6 +171,13 @@ pub fn tag<'a>(tags: &'a serde_json::Value, key: &str) -> Option<&'a str> {
 }
 
 /// The stdout of a command that must have succeeded, as one JSON document.
+/// A file under `tests/it/data`.
+pub fn test_data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/data")
+        .join(name)
+}
+
 pub fn json_of(output: &std::process::Output) -> serde_json::Value {
     assert!(
         output.status.success(),

@@ -14,12 +14,6 @@ fn stack() -> &'static Stack {
     Stack::shared("3")
 }
 
-fn data(name: &str) -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/it/data")
-        .join(name)
-}
-
 /// fixtures/tiny-model with a chat template that takes tools, as a fine-tune would ship it.
 fn model_folder() -> tempfile::TempDir {
     let dir = crate::common::tiny_model_copy();
@@ -34,16 +28,8 @@ fn model_folder() -> tempfile::TempDir {
 /// Registers `folder` as a new version of `name`, published; returns register's JSON report.
 fn register(name: &str, folder: &Path, dev: &Path, extra: &[&str]) -> Value {
     let output = stack()
-        .llmops()
-        .args([
-            "register",
-            folder.to_str().unwrap(),
-            "--name",
-            name,
-            "--publish",
-        ])
-        .args(["--dev-root", dev.to_str().unwrap(), "--output", "json"])
-        .args(["--python-model", data("context_model.py").to_str().unwrap()])
+        .register(folder, name, dev, "context_model.py")
+        .arg("--publish")
         .args(extra)
         .output()
         .unwrap();

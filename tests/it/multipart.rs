@@ -40,12 +40,8 @@ fn model_with_shards(shards: usize, size: usize) -> tempfile::TempDir {
 fn register(model: &Path, subject: &str) -> (String, tempfile::TempDir, String) {
     let dev = tempfile::tempdir().unwrap();
     let name = unique(subject);
-    let code = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/data/staged_files_model.py");
     let output = stack()
-        .llmops()
-        .args(["register", model.to_str().unwrap(), "--name", &name])
-        .args(["--dev-root", dev.path().to_str().unwrap()])
-        .args(["--python-model", code.to_str().unwrap(), "--output", "json"])
+        .register(model, &name, dev.path(), "staged_files_model.py")
         .output()
         .unwrap();
     assert!(

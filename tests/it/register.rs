@@ -532,7 +532,8 @@ fn failure_after_runs_exist_marks_them_failed(mlflow: &Mlflow) {
     assert_no_version(stack, &name);
 }
 
-/// A server that answers 503 and then recovers: the request is retried, the user is told.
+/// A server that answers 503 and then recovers: the request is retried (up to MLflow's default 7
+/// times), the user is told.
 fn transient_503s_are_retried(mlflow: &Mlflow) {
     let stack = mlflow.stack();
     let model = &model_folder();
@@ -556,8 +557,8 @@ fn transient_503s_are_retried(mlflow: &Mlflow) {
         ])
         .assert()
         .success()
-        .stderr(predicate::str::contains("retry 1 of 5"))
-        .stderr(predicate::str::contains("retry 3 of 5"));
+        .stderr(predicate::str::contains("retry 1 of 7"))
+        .stderr(predicate::str::contains("retry 3 of 7"));
     assert_eq!(proxy.faults.load(std::sync::atomic::Ordering::SeqCst), 3);
     assert!(proxy.forwarded.load(std::sync::atomic::Ordering::SeqCst) > 10);
 }

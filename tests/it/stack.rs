@@ -124,6 +124,26 @@ impl Stack {
         assert_cmd::Command::from_std(self.llmops_std())
     }
 
+    /// `llmops register <folder> --name <name> --dev-root <dev> --python-model <tests/it/data/…>
+    /// --output json`: the registration every suite starts from; callers add their own flags.
+    pub fn register(
+        &self,
+        folder: &Path,
+        name: &str,
+        dev: &Path,
+        python_model: &str,
+    ) -> assert_cmd::Command {
+        let mut command = self.llmops();
+        command
+            .args(["register", folder.to_str().unwrap(), "--name", name])
+            .args(["--dev-root", dev.to_str().unwrap(), "--output", "json"])
+            .args([
+                "--python-model",
+                crate::common::test_data(python_model).to_str().unwrap(),
+            ]);
+        command
+    }
+
     /// [`Stack::llmops`] as a std `Command`, for a child the test spawns and kills itself.
     pub fn llmops_std(&self) -> std::process::Command {
         let mut command = crate::common::llmops_std();

@@ -3,7 +3,7 @@
 
 use predicates::prelude::*;
 
-use super::{json_of, model_folder, promote, register_published, stack, test_model_code};
+use super::{json_of, model_folder, promote, register_published, stack};
 use crate::common::unique;
 
 #[test]
@@ -14,17 +14,12 @@ fn deployer_errors_are_clear() {
     let unpublished = unique("unpublished");
     json_of(
         &stack
-            .llmops()
-            .args([
-                "register",
-                model.path().to_str().unwrap(),
-                "--name",
+            .register(
+                model.path(),
                 &unpublished,
-                "--dev-root",
-                dev.path().to_str().unwrap(),
-            ])
-            .args(["--python-model", test_model_code().to_str().unwrap()])
-            .args(["--output", "json"])
+                dev.path(),
+                "staged_files_model.py",
+            )
             .output()
             .unwrap(),
     );

@@ -90,22 +90,8 @@ fn register_folder(subject: &str, model: tempfile::TempDir, publish: bool) -> Pu
     let name = unique(subject);
     let registered = json_of(
         &stack
-            .llmops()
-            .args([
-                "register",
-                model.path().to_str().unwrap(),
-                "--name",
-                &name,
-                "--output",
-                "json",
-            ])
+            .register(model.path(), &name, dev.path(), "staged_files_model.py")
             .args(publish.then_some("--publish"))
-            .args([
-                "--dev-root",
-                dev.path().to_str().unwrap(),
-                "--python-model",
-                test_model_code().to_str().unwrap(),
-            ])
             .output()
             .unwrap(),
     );
