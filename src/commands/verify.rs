@@ -65,17 +65,9 @@ pub async fn run(args: &VerifyArgs, reporter: Arc<dyn Reporter>) -> anyhow::Resu
     let scope = dest.target.clone();
     let expected = manifest.clone();
     let checked = dir.clone();
-    let problems = tokio::task::spawn_blocking(move || {
-        let mut problems = verify::check_tree(&checked, &expected);
-        problems.extend(verify::unexpected_entries(
-            &checked,
-            &scope,
-            expected.paths(),
-        ));
-        problems.sort_by(|a, b| a.name.cmp(&b.name));
-        problems
-    })
-    .await?;
+    let problems =
+        tokio::task::spawn_blocking(move || verify::check_copy(&checked, &scope, &expected))
+            .await?;
     let verified = problems.is_empty();
     if verified {
         let mut state = dest.read_state().unwrap_or_else(|| PromotedState {

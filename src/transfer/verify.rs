@@ -108,6 +108,15 @@ pub fn check_tree(dir: &Path, manifest: &Manifest) -> Vec<Problem> {
     check(&manifest_checks(dir, manifest))
 }
 
+/// A live copy against its manifest: every listed file under `dir` with its bytes, and nothing
+/// unlisted under `scope`, the folder production reads (`dir` itself, or a Triton version folder).
+pub fn check_copy(dir: &Path, scope: &Path, manifest: &Manifest) -> Vec<Problem> {
+    let mut problems = check_tree(dir, manifest);
+    problems.extend(unexpected_entries(dir, scope, manifest.paths()));
+    problems.sort_by(|a, b| a.name.cmp(&b.name));
+    problems
+}
+
 /// Entries under `scope` (`dir` or a folder in it) that the manifest does not list: files, links
 /// (reported, never followed) and anything else but the folders on the way to listed files. A
 /// folder that cannot be read is reported as unreadable rather than skipped.

@@ -834,6 +834,29 @@ fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
     assert_eq!(sha256_of_file(&shard), sha256_of_file(&original));
     ok(&run(&["verify", &format!("models:/{name}/1")]));
 
+    // A file nobody registered beside v2's copy makes it unsound too: a rollback to it would
+    // promote it again (the dry run says so and changes nothing).
+    let foreign = prod_path
+        .join("llm-models")
+        .join(&parents[1])
+        .join("0000-evil.bin");
+    std::fs::write(&foreign, b"not registered").unwrap();
+    let planned: Value = serde_json::from_str(&ok(&run(&[
+        "rollback",
+        &name,
+        "--to",
+        "2",
+        "--dry-run",
+        "--output",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(
+        planned["prod_copy"],
+        "would be promoted again (gone or damaged)"
+    );
+    std::fs::remove_file(&foreign).unwrap();
+
     // A promote of v2 holds its lock (another process, flock as llmops takes it): prune leaves it.
     let lock = prod_path
         .join(".llmops/locks")

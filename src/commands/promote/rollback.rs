@@ -167,7 +167,7 @@ async fn previous_holder(
         })
 }
 
-/// Whether the version's prod copy is there and matches its manifest.
+/// Whether the version's prod copy is there, matches its manifest and holds nothing else.
 async fn copy_is_sound(
     client: &MlflowClient,
     version: &crate::mlflow::client::ModelVersion,
@@ -179,10 +179,11 @@ async fn copy_is_sound(
     }
     let computed = dest.read_state().and_then(|s| s.computed_manifest);
     let (manifest, _) = registry::manifest_for_prod(client, version, lineage, computed).await?;
-    let dir = dest.manifest_root.clone();
-    let problems =
-        tokio::task::spawn_blocking(move || crate::transfer::verify::check_tree(&dir, &manifest))
-            .await?;
+    let (dir, scope) = (dest.manifest_root.clone(), dest.target.clone());
+    let problems = tokio::task::spawn_blocking(move || {
+        crate::transfer::verify::check_copy(&dir, &scope, &manifest)
+    })
+    .await?;
     Ok(problems.is_empty())
 }
 
