@@ -170,7 +170,6 @@ pub fn tag<'a>(tags: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     tags.as_array()?.iter().find(|t| t["key"] == key)?["value"].as_str()
 }
 
-/// The stdout of a command that must have succeeded, as one JSON document.
 /// A file under `tests/it/data`.
 pub fn test_data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -178,6 +177,7 @@ pub fn test_data(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// The stdout of a command that must have succeeded, as one JSON document.
 pub fn json_of(output: &std::process::Output) -> serde_json::Value {
     assert!(
         output.status.success(),

@@ -903,6 +903,73 @@ fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
     assert!(!prod_path.join("llm-models").join(&parents[1]).exists());
 }
 
+/// A rollback whose target copy cannot be made sound (damaged in prod, and its registered bytes
+/// changed in S3 so promoting it again fails its checksum) exits 1 and moves nothing: the alias
+/// stays, no version gets a rollback tag, the audit log gets no rollback line.
+#[test]
+fn a_rollback_that_cannot_repair_the_copy_leaves_the_alias() {
+    let name = unique("unrepairable");
+    let (dev, prod, project) = places();
+    let (prod_path, cwd) = (prod.path(), project.path());
+    let model = model_folder();
+    let parents: Vec<String> = (0..2)
+        .map(|_| {
+            register(&name, model.path(), dev.path(), &[])["parent_run_id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let run = |args: &[&str]| llmops(args, prod_path, cwd);
+    for v in ["1", "2"] {
+        ok(&run(&[
+            "promote",
+            &format!("models:/{name}/{v}"),
+            "--alias",
+            "champion",
+        ]));
+    }
+    let flip = |bytes: &mut Vec<u8>| {
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+    };
+    let shard = "model-00001-of-00002.safetensors";
+    let copy = prod_path.join("llm-models").join(&parents[0]).join(shard);
+    let mut bytes = std::fs::read(&copy).unwrap();
+    flip(&mut bytes);
+    std::fs::write(&copy, bytes).unwrap();
+    let run_info = stack().rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={}", parents[0]));
+    let key = format!(
+        "mlflow/{}/model/{shard}",
+        run_info["run"]["info"]["artifact_uri"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("mlflow-artifacts:/")
+    );
+    stack().s3_python(&format!(
+        "import boto3, os\ns3 = boto3.client('s3')\nb = os.environ['LLMOPS_STACK_BUCKET']\n\
+         body = bytearray(s3.get_object(Bucket=b, Key={key:?})['Body'].read())\n\
+         body[len(body) // 2] ^= 0xFF\ns3.put_object(Bucket=b, Key={key:?}, Body=bytes(body))\n"
+    ));
+    let audit_before = audit_lines(prod_path).len();
+
+    let output = run(&["rollback", &name]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(shard), "{stderr}");
+    let holder = stack().rest_get(&format!(
+        "/api/2.0/mlflow/registered-models/alias?name={name}&alias=champion"
+    ));
+    assert_eq!(
+        holder["model_version"]["version"], "2",
+        "the alias did not move"
+    );
+    for v in [1, 2] {
+        assert!(tag(&tags(&name, v), "llmops.rollback").is_none(), "v{v}");
+    }
+    assert_eq!(audit_lines(prod_path).len(), audit_before, "no audit line");
+}
+
 /// register's lineage flags are checked before anything exists: each refusal names the flag, and
 /// no run or version is left.
 fn register_refuses_what_it_cannot_record(name: &str, model: &Path, dev: &Path) {
