@@ -568,13 +568,8 @@ fn replicated_extra_bytes(config: &ModelConfig, dtype: Dtype, tp: u64) -> u64 {
         return 0;
     }
     let replicated = params::replicated_params(config);
-    let half = dtype.bytes() as f64;
-    let quantization = &config.quantization;
-    let linear_bytes = match quantization.bytes_per_param {
-        Some(bytes) if !quantization.experts_only => bytes,
-        _ => half,
-    };
-    let whole = replicated.linear as f64 * linear_bytes + replicated.unquantized as f64 * half;
+    let whole = replicated.linear as f64 * linear_bytes(config, dtype)
+        + replicated.unquantized as f64 * dtype.bytes() as f64;
     (whole * (tp - 1) as f64 / tp as f64) as u64
 }
 
@@ -588,17 +583,20 @@ pub fn weights_from_config(config: &ModelConfig, dtype: Dtype) -> u64 {
 fn config_weight_parts(config: &ModelConfig, dtype: Dtype) -> (f64, f64) {
     let count = params::count_params(config);
     let half = dtype.bytes() as f64;
-    let quant = config.quantization.bytes_per_param;
-    let linear_bytes = if config.quantization.experts_only {
-        half
-    } else {
-        quant.unwrap_or(half)
-    };
-    let expert_bytes = quant.unwrap_or(half);
+    let expert_bytes = config.quantization.bytes_per_param.unwrap_or(half);
     (
-        count.unquantized as f64 * half + count.linear as f64 * linear_bytes,
+        count.unquantized as f64 * half + count.linear as f64 * linear_bytes(config, dtype),
         count.experts as f64 * expert_bytes,
     )
+}
+
+/// Bytes of one linear (non-expert) weight: quantized unless the method quantizes only the experts
+/// (mxfp4), else in the serving dtype.
+fn linear_bytes(config: &ModelConfig, dtype: Dtype) -> f64 {
+    match config.quantization.bytes_per_param {
+        Some(bytes) if !config.quantization.experts_only => bytes,
+        _ => dtype.bytes() as f64,
+    }
 }
 
 /// vLLM's `vllm serve` defaults for the scheduler, by hardware (`EngineArgs.get_batch_defaults`,
