@@ -6,6 +6,7 @@
 //! `vllm/config/vllm.py`; `CudagraphDispatcher.initialize_cudagraph_keys` in
 //! `vllm/v1/cudagraph_dispatcher.py`).
 
+use super::{Settings, VllmVersion};
 use crate::units::GIB;
 
 /// vLLM's `cudagraph_mode` (`CUDAGraphMode`, `vllm/config/compilation.py`).
@@ -64,17 +65,52 @@ pub struct Capture {
     /// Piecewise graphs (one per capture size) and full graphs.
     pub piecewise_graphs: u64,
     pub full_graphs: u64,
-    /// The mode and largest size were given rather than vLLM's defaults (for the argument line).
+    /// The mode was given rather than vLLM's default (for the argument line).
     #[serde(skip)]
-    pub given: (bool, bool),
+    pub mode_given: bool,
+    /// The largest size was given rather than vLLM's default (for the argument line).
+    #[serde(skip)]
+    pub size_given: bool,
+}
+
+/// What vLLM captures for `settings`: nothing in eager mode, else the mode given or the version's
+/// default, over the capture sizes up to the largest given or defaulted, within a step's tokens.
+pub fn resolve(
+    architecture: Option<&str>,
+    settings: &Settings,
+    max_num_seqs: u64,
+    max_num_batched_tokens: u64,
+) -> Capture {
+    let mode = if settings.enforce_eager {
+        CudaGraphMode::None
+    } else {
+        settings
+            .cudagraph_mode
+            .unwrap_or(settings.vllm_version.default_cudagraph_mode())
+    };
+    // gpt-oss raises the default to 1,024 "for performance" (`GptOssForCausalLMConfig` in
+    // `vllm/model_executor/models/config.py`, from 0.11; 992 there, two sizes fewer).
+    let model_default = (architecture == Some("GptOssForCausalLM")
+        && settings.vllm_version >= VllmVersion::new(0, 11))
+    .then_some(GPT_OSS_MAX_CAPTURE_SIZE);
+    let largest = settings
+        .max_cudagraph_capture_size
+        .or(model_default)
+        .unwrap_or_else(|| default_max_capture_size(max_num_seqs, max_num_batched_tokens))
+        .min(max_num_batched_tokens);
+    Capture {
+        mode_given: settings.cudagraph_mode.is_some(),
+        size_given: settings.max_cudagraph_capture_size.is_some(),
+        ..Capture::new(mode, largest, max_num_seqs)
+    }
 }
 
 /// gpt-oss's own default for `max_cudagraph_capture_size`.
-pub const GPT_OSS_MAX_CAPTURE_SIZE: u64 = 1024;
+const GPT_OSS_MAX_CAPTURE_SIZE: u64 = 1024;
 
 /// `max_cudagraph_capture_size` when not given: twice `max_num_seqs`, at most 512, and no more
 /// than a step's tokens.
-pub fn default_max_capture_size(max_num_seqs: u64, max_num_batched_tokens: u64) -> u64 {
+fn default_max_capture_size(max_num_seqs: u64, max_num_batched_tokens: u64) -> u64 {
     (max_num_seqs.saturating_mul(2))
         .min(512)
         .min(max_num_batched_tokens)
@@ -110,20 +146,21 @@ impl Capture {
             max_capture_size,
             piecewise_graphs,
             full_graphs,
-            given: (false, false),
+            mode_given: false,
+            size_given: false,
         }
     }
 
     /// The `vllm serve` flags for a mode or largest size that was given.
     pub fn vllm_args(&self) -> String {
         let mut args = String::new();
-        if self.given.0 {
+        if self.mode_given {
             args.push_str(&format!(
                 " --compilation-config '{{\"cudagraph_mode\": \"{}\"}}'",
                 self.mode.vllm_name()
             ));
         }
-        if self.given.1 && self.mode != CudaGraphMode::None {
+        if self.size_given && self.mode != CudaGraphMode::None {
             args.push_str(&format!(
                 " --max-cudagraph-capture-size {}",
                 self.max_capture_size

@@ -612,42 +612,6 @@ fn default_batching(gpu: &Gpu, version: VllmVersion) -> (u64, u64) {
     }
 }
 
-/// The graphs vLLM captures: none in eager mode, else the mode given or the version's default over
-/// the capture sizes up to the given or default largest.
-fn capture(
-    config: &ModelConfig,
-    settings: &Settings,
-    max_num_seqs: u64,
-    max_num_batched_tokens: u64,
-) -> Capture {
-    let mode = if settings.enforce_eager {
-        CudaGraphMode::None
-    } else {
-        settings
-            .cudagraph_mode
-            .unwrap_or(settings.vllm_version.default_cudagraph_mode())
-    };
-    // gpt-oss raises the default to 1,024 "for performance" (`GptOssForCausalLMConfig` in
-    // `vllm/model_executor/models/config.py`, from 0.11; 992 there, two sizes fewer).
-    let model_default = (config.architecture.as_deref() == Some("GptOssForCausalLM")
-        && settings.vllm_version >= VllmVersion::new(0, 11))
-    .then_some(cuda_graphs::GPT_OSS_MAX_CAPTURE_SIZE);
-    let largest = settings
-        .max_cudagraph_capture_size
-        .or(model_default)
-        .unwrap_or_else(|| {
-            cuda_graphs::default_max_capture_size(max_num_seqs, max_num_batched_tokens)
-        })
-        .min(max_num_batched_tokens);
-    Capture {
-        given: (
-            settings.cudagraph_mode.is_some(),
-            settings.max_cudagraph_capture_size.is_some(),
-        ),
-        ..Capture::new(mode, largest, max_num_seqs)
-    }
-}
-
 /// Block size the MLA attention backend forces (`vllm/platforms/cuda.py`).
 fn mla_block_size(gpu: &Gpu) -> u64 {
     match gpu.generation {
@@ -817,7 +781,12 @@ fn resolve_settings(
         max_num_seqs,
         max_num_batched_tokens,
         enforce_eager: settings.enforce_eager,
-        cuda_graphs: capture(config, settings, max_num_seqs, max_num_batched_tokens),
+        cuda_graphs: cuda_graphs::resolve(
+            config.architecture.as_deref(),
+            settings,
+            max_num_seqs,
+            max_num_batched_tokens,
+        ),
         block_size: plan.block_size,
         kv_cache_memory_bytes: settings.kv_cache_memory_bytes,
         quantization: config.quantization.at_load.then_some(LoadQuantization::Fp8),
