@@ -284,12 +284,12 @@ fn layer_specs(
                 Mixer::Mamba | Mixer::LinearAttention => SpecKind::State,
                 Mixer::None => return None,
             };
-            let page_bytes = match (kind, layer.mixer) {
-                (SpecKind::State, _) => attention_page.max(state_bytes),
-                (_, Mixer::Attention(window)) if config.full_attention.is_some() => {
+            let page_bytes = match layer.mixer {
+                // Each attention layer's own shape (Gemma 4's full layers differ from its sliding ones).
+                Mixer::Attention(window) => {
                     block_size * attention_bytes_per_token(config, inputs, window)
                 }
-                _ => attention_page,
+                _ => attention_page.max(state_bytes),
             };
             Some(LayerSpec {
                 kind,
