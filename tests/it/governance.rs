@@ -775,63 +775,95 @@ fn refusals_name_the_problem() {
     );
 }
 
+const SHARD: &str = "model-00001-of-00002.safetensors";
+
+/// Two versions of one model registered and promoted in turn with @champion (v2 holds it), then one
+/// byte in the middle of v1's first shard flipped in prod: the start of each rollback test.
+struct ChampionWithV1Damaged {
+    name: String,
+    /// The dev root register staged into, kept for the test's lifetime.
+    _dev: tempfile::TempDir,
+    prod: tempfile::TempDir,
+    project: tempfile::TempDir,
+    model: tempfile::TempDir,
+    parents: Vec<String>,
+    /// v1's damaged shard in prod.
+    shard: std::path::PathBuf,
+}
+
+impl ChampionWithV1Damaged {
+    fn new(subject: &str) -> ChampionWithV1Damaged {
+        let name = unique(subject);
+        let (dev, prod, project) = places();
+        let model = model_folder();
+        let parents: Vec<String> = (0..2)
+            .map(|_| {
+                register(&name, model.path(), dev.path(), &[])["parent_run_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        for v in ["1", "2"] {
+            let uri = format!("models:/{name}/{v}");
+            ok(&llmops(
+                &["promote", &uri, "--alias", "champion"],
+                prod.path(),
+                project.path(),
+            ));
+        }
+        let shard = prod.path().join("llm-models").join(&parents[0]).join(SHARD);
+        let mut bytes = std::fs::read(&shard).unwrap();
+        let middle = bytes.len() / 2;
+        bytes[middle] ^= 0xff;
+        std::fs::write(&shard, bytes).unwrap();
+        ChampionWithV1Damaged {
+            name,
+            _dev: dev,
+            prod,
+            project,
+            model,
+            parents,
+            shard,
+        }
+    }
+}
+
 /// A rollback to a version whose prod copy was damaged promotes it again before the alias moves,
 /// and a prune leaves a folder whose promote holds the lock.
 #[test]
 fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
-    let name = unique("repaired");
-    let (dev, prod, project) = places();
-    let (prod_path, cwd) = (prod.path(), project.path());
-    let model = model_folder();
-    let parents: Vec<String> = (0..2)
-        .map(|_| {
-            register(&name, model.path(), dev.path(), &[])["parent_run_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let damaged = ChampionWithV1Damaged::new("repaired");
+    let (name, model, parents, shard) = (
+        &damaged.name,
+        &damaged.model,
+        &damaged.parents,
+        &damaged.shard,
+    );
+    let (prod_path, cwd) = (damaged.prod.path(), damaged.project.path());
     let run = |args: &[&str]| llmops(args, prod_path, cwd);
-    for v in ["1", "2"] {
-        ok(&run(&[
-            "promote",
-            &format!("models:/{name}/{v}"),
-            "--alias",
-            "champion",
-        ]));
-    }
-    // One byte of v1's first shard flipped in prod.
-    let shard = prod_path
-        .join("llm-models")
-        .join(&parents[0])
-        .join("model-00001-of-00002.safetensors");
-    let mut bytes = std::fs::read(&shard).unwrap();
-    let middle = bytes.len() / 2;
-    bytes[middle] ^= 0xff;
-    std::fs::write(&shard, bytes).unwrap();
 
+    // What a dry run of `rollback [extra]` says of the target's copy.
+    let planned_copy = |extra: &[&str]| {
+        let mut args = vec!["rollback", name, "--dry-run", "--output", "json"];
+        args.extend_from_slice(extra);
+        let planned: Value = serde_json::from_str(&ok(&run(&args))).unwrap();
+        planned["prod_copy"].clone()
+    };
     let tree = tree_hash(prod_path);
-    let planned: Value = serde_json::from_str(&ok(&run(&[
-        "rollback",
-        &name,
-        "--dry-run",
-        "--output",
-        "json",
-    ])))
-    .unwrap();
     assert_eq!(
-        planned["prod_copy"],
+        planned_copy(&[]),
         "would be promoted again (gone or damaged)"
     );
     assert_eq!(tree_hash(prod_path), tree, "a dry run repairs nothing");
     let rolled: Value =
-        serde_json::from_str(&ok(&run(&["rollback", &name, "--output", "json"]))).unwrap();
+        serde_json::from_str(&ok(&run(&["rollback", name, "--output", "json"]))).unwrap();
     assert_eq!(
         rolled["prod_copy"],
         "promoted again (it was gone or damaged)"
     );
-    let original = model.path().join("model-00001-of-00002.safetensors");
-    assert_eq!(sha256_of_file(&shard), sha256_of_file(&original));
+    let original = model.path().join(SHARD);
+    assert_eq!(sha256_of_file(shard), sha256_of_file(&original));
     ok(&run(&["verify", &format!("models:/{name}/1")]));
 
     // A file nobody registered beside v2's copy makes it unsound too: a rollback to it would
@@ -841,18 +873,8 @@ fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
         .join(&parents[1])
         .join("0000-evil.bin");
     std::fs::write(&foreign, b"not registered").unwrap();
-    let planned: Value = serde_json::from_str(&ok(&run(&[
-        "rollback",
-        &name,
-        "--to",
-        "2",
-        "--dry-run",
-        "--output",
-        "json",
-    ])))
-    .unwrap();
     assert_eq!(
-        planned["prod_copy"],
+        planned_copy(&["--to", "2"]),
         "would be promoted again (gone or damaged)"
     );
     std::fs::remove_file(&foreign).unwrap();
@@ -878,7 +900,7 @@ fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
     )
     .unwrap();
     assert_eq!(said.trim(), "held");
-    let output = run(&["prune", &name, "--keep", "0", "--output", "json"]);
+    let output = run(&["prune", name, "--keep", "0", "--output", "json"]);
     let pruned: Value = serde_json::from_str(&ok(&output)).unwrap();
     // v1 was promoted again by the rollback, so it is listed first; it holds @champion.
     assert_eq!(
@@ -896,7 +918,7 @@ fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
     drop(holder.stdin.take());
     holder.wait().unwrap();
     let pruned: Value = serde_json::from_str(&ok(&run(&[
-        "prune", &name, "--keep", "0", "--output", "json",
+        "prune", name, "--keep", "0", "--output", "json",
     ])))
     .unwrap();
     assert_eq!(actions(&pruned)[1], ("2".into(), "removed".into()));
@@ -908,36 +930,11 @@ fn rollback_repairs_the_copy_and_prune_waits_for_the_lock() {
 /// stays, no version gets a rollback tag, the audit log gets no rollback line.
 #[test]
 fn a_rollback_that_cannot_repair_the_copy_leaves_the_alias() {
-    let name = unique("unrepairable");
-    let (dev, prod, project) = places();
-    let (prod_path, cwd) = (prod.path(), project.path());
-    let model = model_folder();
-    let parents: Vec<String> = (0..2)
-        .map(|_| {
-            register(&name, model.path(), dev.path(), &[])["parent_run_id"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let damaged = ChampionWithV1Damaged::new("unrepairable");
+    let (name, parents) = (damaged.name.as_str(), &damaged.parents);
+    let (prod_path, cwd) = (damaged.prod.path(), damaged.project.path());
     let run = |args: &[&str]| llmops(args, prod_path, cwd);
-    for v in ["1", "2"] {
-        ok(&run(&[
-            "promote",
-            &format!("models:/{name}/{v}"),
-            "--alias",
-            "champion",
-        ]));
-    }
-    let flip = |bytes: &mut Vec<u8>| {
-        let middle = bytes.len() / 2;
-        bytes[middle] ^= 0xff;
-    };
-    let shard = "model-00001-of-00002.safetensors";
-    let copy = prod_path.join("llm-models").join(&parents[0]).join(shard);
-    let mut bytes = std::fs::read(&copy).unwrap();
-    flip(&mut bytes);
-    std::fs::write(&copy, bytes).unwrap();
+    let shard = SHARD;
     let run_info = stack().rest_get(&format!("/api/2.0/mlflow/runs/get?run_id={}", parents[0]));
     let key = format!(
         "mlflow/{}/model/{shard}",
@@ -953,7 +950,7 @@ fn a_rollback_that_cannot_repair_the_copy_leaves_the_alias() {
     ));
     let audit_before = audit_lines(prod_path).len();
 
-    let output = run(&["rollback", &name]);
+    let output = run(&["rollback", name]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains(shard), "{stderr}");
@@ -965,7 +962,7 @@ fn a_rollback_that_cannot_repair_the_copy_leaves_the_alias() {
         "the alias did not move"
     );
     for v in [1, 2] {
-        assert!(tag(&tags(&name, v), "llmops.rollback").is_none(), "v{v}");
+        assert!(tag(&tags(name, v), "llmops.rollback").is_none(), "v{v}");
     }
     assert_eq!(audit_lines(prod_path).len(), audit_before, "no audit line");
 }
