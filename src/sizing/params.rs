@@ -2,7 +2,7 @@
 //! serving dtype, linear layers may be quantized, and mxfp4 quantizes only the experts. Formulas in
 //! `docs/sizing-model.md` §Parameter counting, checked against published counts in fixture tests.
 
-use super::config::{AttentionShape, Mixer, Mlp, ModelConfig, StateSpace};
+use super::config::{AttentionShape, Indexer, Mixer, Mla, Mlp, ModelConfig, StateSpace};
 
 /// Parameters by storage class. Counts are u128 because config.json is untrusted: bounded
 /// dimensions multiplied together can still exceed u64.
@@ -96,10 +96,9 @@ pub fn replicated_params(config: &ModelConfig) -> ParamCount {
             let latents = mla.kv_lora_rank + mla.qk_rope_head_dim + mla.q_lora_rank.unwrap_or(0);
             count.linear += h * latents as u128;
             if let Some(indexer) = mla.indexer {
-                let dim = indexer.head_dim as u128;
-                let q_rank = mla.q_lora_rank.map_or(h, u128::from);
-                count.linear += q_rank * indexer.heads as u128 * dim;
-                count.unquantized += h * (dim + indexer.heads as u128);
+                let (query, keys_and_weights) = indexer_projections(&mla, indexer, h);
+                count.linear += query;
+                count.unquantized += keys_and_weights;
             }
         }
         if let (Mlp::Experts, Some(moe)) = (layer.mlp, config.moe) {
@@ -107,6 +106,18 @@ pub fn replicated_params(config: &ModelConfig) -> ParamCount {
         }
     }
     count
+}
+
+/// The sparse-attention indexer's projections: (its query projection from the q latent, quantized
+/// with the model; its key and per-head weight projections, one unquantized linear
+/// `wk_weights_proj`) (`Indexer` in `vllm/model_executor/models/deepseek_v2.py`).
+fn indexer_projections(mla: &Mla, indexer: Indexer, h: u128) -> (u128, u128) {
+    let dim = indexer.head_dim as u128;
+    let q_rank = mla.q_lora_rank.map_or(h, u128::from);
+    (
+        q_rank * indexer.heads as u128 * dim,
+        h * (dim + indexer.heads as u128),
+    )
 }
 
 /// (linear weights, small tensors such as biases and q/k norms) of one attention layer.
@@ -125,15 +136,9 @@ fn attention_params(config: &ModelConfig, shape: AttentionShape) -> (u128, u128)
         let out = heads * mla.v_head_dim as u128 * h;
         let norms = kv_lora + mla.q_lora_rank.unwrap_or(0) as u128;
         let (indexer_linear, indexer_small) = mla.indexer.map_or((0, 0), |indexer| {
-            // Its query projection from the q latent is quantized with the model; its key and
-            // per-head weight projections are one unquantized linear (`wk_weights_proj`), with a
-            // LayerNorm on the keys (`Indexer` in `vllm/model_executor/models/deepseek_v2.py`).
-            let dim = indexer.head_dim as u128;
-            let q_rank = mla.q_lora_rank.map_or(h, u128::from);
-            (
-                q_rank * indexer.heads as u128 * dim,
-                h * (dim + indexer.heads as u128) + 2 * dim,
-            )
+            let (query, keys_and_weights) = indexer_projections(&mla, indexer, h);
+            // Plus the LayerNorm on its keys.
+            (query, keys_and_weights + 2 * indexer.head_dim as u128)
         });
         return (q + kv + out + indexer_linear, norms + indexer_small);
     }
