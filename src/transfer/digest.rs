@@ -1,20 +1,24 @@
-//! A file's digest computed while its parts download. Parts arrive out of order from several
-//! tasks, and a hash only takes bytes in order: the writer whose bytes start where the hash stands
-//! hashes them while they are still in memory; a writer further along keeps its buffers (within
-//! the pool's lookahead budget) until the hash reaches them. When the budget is spent it waits, or,
-//! where the CPU has room (see `cpu`), leaves its bytes on disk to be read back (`spill`); parts an
-//! earlier, interrupted run left on disk are read back too. Hashing this way overlaps the download
-//! instead of re-reading the whole model after it, which was half of promote's time.
+//! A file's digest computed while its parts download, in any order, without holding bytes back.
+//!
+//! BLAKE3 is a tree hash: the file is cut into 1 KiB chunks, and the root hash is built from the
+//! chaining values of subtrees whose shape is fixed by the file's size alone (BLAKE3 paper, §2.1;
+//! the `blake3::hazmat` API). Each part covers a run of whole subtrees of that tree, so the task
+//! writing a part hashes its own bytes, in order, as it writes them, whatever the other parts do;
+//! when the last part lands, the subtrees' chaining values are merged up to the root, which equals
+//! `blake3::hash` of the whole file. No byte waits in memory for another part and none is read
+//! back, so hashing scales with the parts in flight instead of being one sequential stream.
+//!
+//! sha256 and MD5 (older manifests, single-part ETags) are sequential: a one-part file is hashed
+//! as it is written; a larger one is read back once when it is complete.
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
+use blake3::hazmat::{ChainingValue, HasherExt, Mode, left_subtree_len};
 use md5::Md5;
 use sha2::{Digest, Sha256};
-
-use super::sink::AlignedBuffer;
 
 /// Which digest a promote checks: BLAKE3 (or, in older manifests, sha256) against the manifest,
 /// or MD5 against a single-part ETag.
@@ -67,510 +71,380 @@ pub fn digest_file(path: &std::path::Path, kind: DigestKind) -> std::io::Result<
     let file = File::open(path)?;
     let size = file.metadata()?.len();
     let mut hasher = kind.hasher();
-    read_into(&file, 0, size, &mut hasher)?;
+    read_into(&file, 0, size, |bytes| hasher.update(bytes))?;
     Ok(hasher.finish())
 }
 
-/// The download's aligned buffers. Reused rather than freed (peak memory then stays what is in
-/// use, not what the allocator keeps after churning through a model), and a budget for those held
-/// ahead of the hashes of all files together: a writer past the point where its file's hash stands
-/// keeps its buffer in memory rather than having it read back from disk later; when the budget is
-/// spent it waits (which paces it to the hash, and the download to the CPU) or spills.
-pub struct BufferPool {
-    buffer_size: usize,
-    free: Mutex<Vec<AlignedBuffer>>,
-    held: Mutex<usize>,
-    limit: usize,
-    /// Signalled whenever bytes are hashed: a waiting writer may now fit, or be at the front.
-    progressed: tokio::sync::Notify,
+/// BLAKE3's leaf size: parts must start on a multiple of it to be hashed on their own.
+const CHUNK_LEN: u64 = blake3::CHUNK_LEN as u64;
+
+/// What a part's bytes contribute: a subtree's chaining value, or the file's digest when the part
+/// is the whole file.
+#[derive(Clone)]
+enum Piece {
+    Subtree { len: u64, value: ChainingValue },
+    Whole(String),
 }
 
-impl BufferPool {
-    /// Buffers of `buffer_size` bytes are reused; `lookahead` bytes may wait for hashes.
-    pub fn new(buffer_size: usize, lookahead: usize) -> BufferPool {
-        BufferPool {
-            buffer_size,
-            free: Mutex::new(Vec::new()),
-            held: Mutex::new(0),
-            limit: lookahead,
-            progressed: tokio::sync::Notify::new(),
+/// The digest of one `size`-byte file, put together from its parts as they complete.
+pub struct FileDigest {
+    kind: DigestKind,
+    size: u64,
+    /// BLAKE3 with parts on chunk boundaries: each part hashes its own subtrees.
+    tree: bool,
+    /// By start offset.
+    pieces: Mutex<BTreeMap<u64, Piece>>,
+}
+
+impl FileDigest {
+    /// For a file fetched in parts of `part_size` bytes.
+    pub fn new(kind: DigestKind, size: u64, part_size: u64) -> FileDigest {
+        FileDigest {
+            kind,
+            size,
+            tree: kind == DigestKind::Blake3 && part_size % CHUNK_LEN == 0,
+            pieces: Mutex::new(BTreeMap::new()),
         }
     }
 
-    /// An empty buffer of `capacity` bytes.
-    pub fn take(&self, capacity: usize) -> AlignedBuffer {
-        if capacity == self.buffer_size
-            && let Some(buffer) = self.free.lock().expect("pool lock").pop()
-        {
-            return buffer;
-        }
-        AlignedBuffer::new(capacity)
-    }
-
-    pub fn recycle(&self, mut buffer: AlignedBuffer) {
-        if buffer.capacity() == self.buffer_size {
-            buffer.clear();
-            self.free.lock().expect("pool lock").push(buffer);
-        }
-    }
-
-    fn try_hold(&self, bytes: usize) -> bool {
-        let mut held = self.held.lock().expect("pool lock");
-        if *held + bytes > self.limit {
-            return false;
-        }
-        *held += bytes;
-        true
-    }
-
-    fn release(&self, buffer: AlignedBuffer) {
-        *self.held.lock().expect("pool lock") -= buffer.bytes().len();
-        self.recycle(buffer);
-    }
-}
-
-/// What became of an offered buffer.
-pub enum Offer {
-    /// Hashed now (it was at the front): the buffer is free again.
-    Hashed(AlignedBuffer),
-    /// Kept in memory until the hash reaches it.
-    Kept,
-    /// Ahead of the hash, and the pool's lookahead budget is spent: offer it again after `progressed`.
-    Wait(AlignedBuffer),
-}
-
-/// Bytes waiting for the hash: in memory, or on disk from an earlier run.
-enum Pending {
-    InMemory(AlignedBuffer),
-    OnDisk { end: u64 },
-}
-
-/// Where the hash stands. Only the task holding `busy` hashes; the others leave their bytes in
-/// `waiting` for it, so no byte is hashed twice or skipped.
-struct Front {
-    next: u64,
-    busy: bool,
-    waiting: BTreeMap<u64, Pending>,
-    /// A read-back failed: the digest is unknown (the caller re-reads the file instead).
-    broken: bool,
-}
-
-pub struct OrderedDigest {
-    file: File,
-    front: Mutex<Front>,
-    hasher: Mutex<Option<Hasher>>,
-    pool: Arc<BufferPool>,
-}
-
-impl OrderedDigest {
-    /// `file` is read for `already_written`: ranges on disk from an earlier, interrupted run,
-    /// hashed when the hash reaches them (the first one here, if it starts the file).
-    pub fn new(
-        kind: DigestKind,
-        file: File,
-        already_written: impl IntoIterator<Item = (u64, u64)>,
-        pool: Arc<BufferPool>,
-    ) -> OrderedDigest {
-        let hasher = kind.hasher();
-        let waiting = already_written
-            .into_iter()
-            .filter(|(start, end)| end > start)
-            .map(|(start, end)| (start, Pending::OnDisk { end }))
-            .collect();
-        let digest = OrderedDigest {
-            file,
-            front: Mutex::new(Front {
-                next: 0,
-                busy: false,
-                waiting,
-                broken: false,
-            }),
-            hasher: Mutex::new(Some(hasher)),
-            pool,
-        };
-        if let Some(mut hasher) = digest.claim_front(0) {
-            digest.hash_waiting(&mut hasher, 0);
-        }
-        digest
-    }
-
-    /// `buffer` holds the bytes written at `start`. Hashes them now if the hash stands at
-    /// `start` (and then whatever waits right behind them); else keeps them for whoever gets
-    /// there, budget permitting.
-    pub fn offer(&self, start: u64, buffer: AlignedBuffer) -> Offer {
-        if buffer.bytes().is_empty() {
-            // Nothing to hash; kept, it would sit at a start the hash passes without looking.
-            return Offer::Hashed(buffer);
-        }
-        let Some(mut hasher) = self.claim_front(start) else {
-            let mut front = self.front.lock().expect("digest lock");
-            // Checked again under the lock the owner releases `busy` under: never stranded.
-            if front.next != start || front.busy {
-                if !self.pool.try_hold(buffer.bytes().len()) {
-                    return Offer::Wait(buffer);
-                }
-                front.waiting.insert(start, Pending::InMemory(buffer));
-                return Offer::Kept;
+    /// A hasher for the part `start..end` (part boundaries: multiples of the part size, and the
+    /// file's end), to be fed its bytes in order. A part that cannot be hashed on its own (one of
+    /// several parts under a sequential digest) hashes nothing, and `finish` reads the file back.
+    pub fn part(&self, start: u64, end: u64) -> PartDigest {
+        let state = if self.tree {
+            let mut subtrees = Vec::new();
+            subtrees_within((0, self.size), (start, end), &mut subtrees);
+            subtrees.reverse();
+            PartState::Tree {
+                hasher: None,
+                subtrees,
+                done: Vec::new(),
             }
-            drop(front);
-            return self.offer(start, buffer);
+        } else if start == 0 && end == self.size {
+            PartState::Whole(self.kind.hasher())
+        } else {
+            PartState::Skip
         };
-        if let Some(h) = hasher.as_mut() {
-            h.update(buffer.bytes());
+        PartDigest {
+            size: self.size,
+            state,
         }
-        self.hash_waiting(&mut hasher, start + buffer.bytes().len() as u64);
-        Offer::Hashed(buffer)
     }
 
-    /// For a buffer told to wait when waiting is not worth it (the CPU has room to read back): its
-    /// bytes, already written, are left on disk and read back when the hash reaches them. Returns
-    /// the buffer, free again, unless the offer made now finds room to keep it.
-    pub fn spill(&self, start: u64, buffer: AlignedBuffer) -> Option<AlignedBuffer> {
-        let buffer = match self.offer(start, buffer) {
-            Offer::Hashed(buffer) => return Some(buffer),
-            Offer::Kept => return None,
-            Offer::Wait(buffer) => buffer,
-        };
-        let mut front = self.front.lock().expect("digest lock");
-        if front.next == start && !front.busy {
-            // The hash got here meanwhile: hash it now rather than read it back.
-            drop(front);
-            return self.spill(start, buffer);
+    /// Takes what a part hashed, once all its bytes went through it.
+    pub fn add(&self, part: PartDigest) {
+        let mut pieces = self.pieces.lock().expect("digest lock");
+        for (start, piece) in part.finish() {
+            pieces.insert(start, piece);
         }
-        let end = start + buffer.bytes().len() as u64;
-        front.waiting.insert(start, Pending::OnDisk { end });
-        Some(buffer)
     }
 
-    /// Completes when an offer that got `Wait` may go differently; take it before offering again,
-    /// so a change in between is not missed.
-    pub fn progressed(&self) -> tokio::sync::futures::Notified<'_> {
-        self.pool.progressed.notified()
-    }
-
-    /// The hasher, if the hash stands at `start` and nobody else is hashing.
-    fn claim_front(&self, start: u64) -> Option<std::sync::MutexGuard<'_, Option<Hasher>>> {
-        let mut front = self.front.lock().expect("digest lock");
-        if front.busy || front.next != start {
-            return None;
+    /// The file's hex digest once every part is in. `on_disk` are the ranges an earlier run left
+    /// complete: they are read back from `file` and hashed, as is the whole file when its parts
+    /// could not be hashed on their own. `None` when a range was never hashed.
+    pub fn finish(&self, file: &File, on_disk: &[(u64, u64)]) -> std::io::Result<Option<String>> {
+        if self.tree {
+            for &(start, end) in on_disk {
+                let mut part = self.part(start, end);
+                read_into(file, start, end, |bytes| part.update(bytes))?;
+                self.add(part);
+            }
         }
-        front.busy = true;
-        drop(front);
-        Some(self.hasher.lock().expect("digest lock"))
+        let pieces = self.pieces.lock().expect("digest lock");
+        if let Some(Piece::Whole(digest)) = pieces.get(&0) {
+            return Ok(Some(digest.clone()));
+        }
+        if self.tree {
+            return Ok(root_digest(&pieces, self.size));
+        }
+        let mut hasher = self.kind.hasher();
+        read_into(file, 0, self.size, |bytes| hasher.update(bytes))?;
+        Ok(Some(hasher.finish()))
     }
+}
 
-    /// Hashes, from `next` on, every range already waiting, then lets go of the front.
-    fn hash_waiting(&self, hasher: &mut Option<Hasher>, mut next: u64) {
-        loop {
-            let pending = {
-                let mut front = self.front.lock().expect("digest lock");
-                front.next = next;
-                match front.waiting.remove(&next) {
-                    Some(pending) => pending,
-                    None => {
-                        front.busy = false;
-                        drop(front);
-                        self.pool.progressed.notify_waiters();
-                        return;
+/// The subtrees of the file's tree (`node` is `(start, len)`) lying wholly in `start..end`, largest
+/// first, in file order. Part boundaries are chunk boundaries, so no chunk straddles one.
+fn subtrees_within(node: (u64, u64), (start, end): (u64, u64), out: &mut Vec<(u64, u64)>) {
+    let (at, len) = node;
+    if at >= end || at + len <= start || len == 0 {
+        return;
+    }
+    if start <= at && at + len <= end {
+        out.push(node);
+        return;
+    }
+    if len <= CHUNK_LEN {
+        return; // a chunk cut by the part: left out, so the digest comes out unknown, not wrong
+    }
+    let left = left_subtree_len(len);
+    subtrees_within((at, left), (start, end), out);
+    subtrees_within((at + left, len - left), (start, end), out);
+}
+
+/// The root hash from subtree chaining values, merging down from the whole file's tree.
+fn root_digest(pieces: &BTreeMap<u64, Piece>, size: u64) -> Option<String> {
+    if size == 0 {
+        return Some(blake3::hash(b"").to_hex().to_string());
+    }
+    if size <= CHUNK_LEN {
+        return None; // a one-chunk file is one part, and that part finished as `Whole`
+    }
+    let left = left_subtree_len(size);
+    let root = blake3::hazmat::merge_subtrees_root(
+        &subtree_value(pieces, 0, left)?,
+        &subtree_value(pieces, left, size - left)?,
+        Mode::Hash,
+    );
+    Some(root.to_hex().to_string())
+}
+
+fn subtree_value(pieces: &BTreeMap<u64, Piece>, at: u64, len: u64) -> Option<ChainingValue> {
+    if let Some(Piece::Subtree { len: got, value }) = pieces.get(&at)
+        && *got == len
+    {
+        return Some(*value);
+    }
+    if len <= CHUNK_LEN {
+        return None;
+    }
+    let left = left_subtree_len(len);
+    Some(blake3::hazmat::merge_subtrees_non_root(
+        &subtree_value(pieces, at, left)?,
+        &subtree_value(pieces, at + left, len - left)?,
+        Mode::Hash,
+    ))
+}
+
+/// Hashes one part's bytes as they are written, in order.
+pub struct PartDigest {
+    size: u64,
+    state: PartState,
+}
+
+enum PartState {
+    /// BLAKE3: the subtrees still to hash (next one last), the one being hashed, those done.
+    Tree {
+        hasher: Option<(u64, u64, blake3::Hasher)>,
+        subtrees: Vec<(u64, u64)>,
+        done: Vec<(u64, Piece)>,
+    },
+    /// A sequential digest of a file that is this one part.
+    Whole(Hasher),
+    Skip,
+}
+
+impl PartDigest {
+    pub fn update(&mut self, mut bytes: &[u8]) {
+        match &mut self.state {
+            PartState::Skip => {}
+            PartState::Whole(hasher) => hasher.update(bytes),
+            PartState::Tree {
+                hasher,
+                subtrees,
+                done,
+            } => {
+                while !bytes.is_empty() {
+                    if hasher.is_none() {
+                        let Some((at, len)) = subtrees.pop() else {
+                            return; // more bytes than the part holds: `finish` then lacks nothing it can vouch for
+                        };
+                        let mut fresh = blake3::Hasher::new();
+                        fresh.set_input_offset(at);
+                        *hasher = Some((at, len, fresh));
+                    }
+                    let (_, len, current) = hasher.as_mut().expect("set above");
+                    let hashed = current.count();
+                    let take = ((*len - hashed) as usize).min(bytes.len());
+                    current.update(&bytes[..take]);
+                    bytes = &bytes[take..];
+                    if current.count() == *len {
+                        let (at, len, current) = hasher.take().expect("set above");
+                        done.push((at, subtree_piece(at, len, &current, self.size)));
                     }
                 }
-            };
-            let Some(h) = hasher.as_mut() else { return };
-            match pending {
-                Pending::InMemory(buffer) => {
-                    h.update(buffer.bytes());
-                    next += buffer.bytes().len() as u64;
-                    self.pool.release(buffer);
-                }
-                Pending::OnDisk { end } => {
-                    if off_the_runtime(|| read_into(&self.file, next, end, h)).is_err() {
-                        // Stay busy: nothing more is hashed, and `finish` says the digest is unknown.
-                        self.front.lock().expect("digest lock").broken = true;
-                        self.pool.progressed.notify_waiters();
-                        return;
-                    }
-                    next = end;
-                }
             }
         }
     }
 
-    /// The hex digest, once every byte of a `size`-byte file went through it in order; `None` when
-    /// some did not (a part failed, a read-back failed).
-    pub fn finish(&self, size: u64) -> Option<String> {
-        let front = self.front.lock().expect("digest lock");
-        if front.broken || front.busy || front.next != size || !front.waiting.is_empty() {
-            return None;
+    fn finish(self) -> Vec<(u64, Piece)> {
+        match self.state {
+            PartState::Skip => Vec::new(),
+            PartState::Whole(hasher) => vec![(0, Piece::Whole(hasher.finish()))],
+            // Subtrees not completed are left out: the root cannot be built without them.
+            PartState::Tree { done, .. } => done,
         }
-        drop(front);
-        self.hasher
-            .lock()
-            .expect("digest lock")
-            .take()
-            .map(Hasher::finish)
     }
 }
 
-impl Drop for OrderedDigest {
-    /// A download that stopped early leaves buffers waiting: give their budget back.
-    fn drop(&mut self) {
-        let front = self.front.get_mut().expect("digest lock");
-        for (_, pending) in std::mem::take(&mut front.waiting) {
-            if let Pending::InMemory(buffer) = pending {
-                self.pool.release(buffer);
-            }
+/// A finished subtree: the root itself when it spans the file.
+fn subtree_piece(at: u64, len: u64, hasher: &blake3::Hasher, size: u64) -> Piece {
+    if at == 0 && len == size {
+        Piece::Whole(hasher.finalize().to_hex().to_string())
+    } else {
+        Piece::Subtree {
+            len,
+            value: hasher.finalize_non_root(),
         }
-        self.pool.progressed.notify_waiters();
     }
 }
 
-fn read_into(file: &File, from: u64, to: u64, hasher: &mut Hasher) -> std::io::Result<()> {
+fn read_into(file: &File, from: u64, to: u64, mut hash: impl FnMut(&[u8])) -> std::io::Result<()> {
     let mut buffer = vec![0u8; (to - from).min(4 * 1024 * 1024) as usize];
     let mut offset = from;
     while offset < to {
         let want = ((to - offset) as usize).min(buffer.len());
         file.read_exact_at(&mut buffer[..want], offset)?;
-        hasher.update(&buffer[..want]);
+        hash(&buffer[..want]);
         offset += want as u64;
     }
     Ok(())
 }
 
-/// Runs blocking work without starving the async workers: on a multi-threaded runtime the worker
-/// hands its other tasks to another thread meanwhile.
-pub fn off_the_runtime<T>(work: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(work)
-        }
-        _ => work(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use std::io::Write;
 
-    fn data(len: usize) -> Vec<u8> {
-        (0..len).map(|i| (i * 7 % 251) as u8).collect()
+    fn data(len: usize, seed: u8) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 % 251) as u8 ^ seed).collect()
     }
 
-    fn file_with(bytes: &[u8]) -> (tempfile::NamedTempFile, File) {
+    fn expected(kind: DigestKind, bytes: &[u8]) -> String {
+        match kind {
+            DigestKind::Blake3 => blake3::hash(bytes).to_hex().to_string(),
+            DigestKind::Sha256 => hex::encode(Sha256::digest(bytes)),
+            DigestKind::Md5 => hex::encode(Md5::digest(bytes)),
+        }
+    }
+
+    fn file_with(bytes: &[u8]) -> tempfile::NamedTempFile {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(bytes).unwrap();
-        let file = File::open(tmp.path()).unwrap();
-        (tmp, file)
+        tmp.flush().unwrap();
+        tmp
     }
 
-    fn expected(bytes: &[u8]) -> String {
-        hex::encode(Sha256::digest(bytes))
-    }
-
-    fn buffer(bytes: &[u8]) -> AlignedBuffer {
-        let mut buffer = AlignedBuffer::new(bytes.len().max(1));
-        assert_eq!(buffer.fill_from(bytes), bytes.len());
-        buffer
-    }
-
-    /// Offers every chunk in `order`; a chunk told to wait is offered again after the others.
-    fn offer_all(digest: &OrderedDigest, bytes: &[u8], chunks: &[(usize, usize)], order: &[usize]) {
-        let mut queue: std::collections::VecDeque<usize> = order.iter().copied().collect();
-        let mut waits = 0;
-        while let Some(i) = queue.pop_front() {
-            let (s, e) = chunks[i];
-            if let Offer::Wait(_) = digest.offer(s as u64, buffer(&bytes[s..e])) {
-                queue.push_back(i);
-                waits += 1;
-                assert!(waits < 1000, "offers never settle");
+    /// Hashes `bytes` the way a download does: parts of `part_size` in `order`, each fed in
+    /// slices of `slice` bytes, those in `resumed` left to `finish` to read back from disk.
+    fn digest_in_parts(
+        kind: DigestKind,
+        bytes: &[u8],
+        part_size: usize,
+        order: &[usize],
+        slice: usize,
+        resumed: &[usize],
+    ) -> Option<String> {
+        let size = bytes.len();
+        let digest = FileDigest::new(kind, size as u64, part_size as u64);
+        let parts = size.div_ceil(part_size).max(1);
+        let range = |p: usize| (p * part_size, ((p + 1) * part_size).min(size));
+        for &p in order.iter().filter(|p| **p < parts && !resumed.contains(p)) {
+            let (start, end) = range(p);
+            let mut part = digest.part(start as u64, end as u64);
+            for piece in bytes[start..end].chunks(slice.max(1)) {
+                part.update(piece);
             }
+            digest.add(part);
+        }
+        let on_disk: Vec<(u64, u64)> = resumed
+            .iter()
+            .filter(|p| **p < parts)
+            .map(|p| range(*p))
+            .map(|(s, e)| (s as u64, e as u64))
+            .collect();
+        let tmp = file_with(bytes);
+        digest.finish(tmp.as_file(), &on_disk).unwrap()
+    }
+
+    fn every_part_shuffled(parts: usize, seed: u64) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..parts).collect();
+        let mut state = seed | 1;
+        for i in (1..order.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            order.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        order
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        /// Any size, any part size, parts in any order and resumed from disk: the digest of the
+        /// whole file, as `blake3::hash` (and sha256, MD5) compute it in one pass.
+        #[test]
+        fn parts_in_any_order_give_the_one_pass_digest(
+            size in prop_oneof![0usize..4096, 0usize..300_000],
+            chunks_per_part in 1usize..40,
+            odd_part in any::<bool>(),
+            seed in any::<u64>(),
+            slice in 1usize..70_000,
+            resumed_mask in any::<u32>(),
+            kind in prop_oneof![Just(DigestKind::Blake3), Just(DigestKind::Sha256), Just(DigestKind::Md5)],
+        ) {
+            // Parts off chunk boundaries are legal (the digest then reads the file back).
+            let part_size = chunks_per_part * 1024 + usize::from(odd_part) * 100;
+            let bytes = data(size, seed as u8);
+            let parts = size.div_ceil(part_size).max(1);
+            let resumed: Vec<usize> = (0..parts).filter(|p| resumed_mask >> (p % 32) & 1 == 1).collect();
+            let order = every_part_shuffled(parts, seed);
+            let got = digest_in_parts(kind, &bytes, part_size, &order, slice, &resumed);
+            prop_assert_eq!(got, Some(expected(kind, &bytes)));
         }
     }
 
     #[test]
-    fn any_order_of_chunks_gives_the_whole_file_digest() {
-        let bytes = data(10_000);
-        let (_tmp, file) = file_with(&bytes);
-        let cuts = [0, 100, 1000, 1001, 4096, 7000, 9999, 10_000];
-        let chunks: Vec<(usize, usize)> = cuts.windows(2).map(|w| (w[0], w[1])).collect();
-        for limit in [usize::MAX, 3000, 0] {
-            for order in [
-                vec![0, 1, 2, 3, 4, 5, 6],
-                vec![6, 5, 4, 3, 2, 1, 0],
-                vec![3, 0, 6, 1, 5, 2, 4],
-                vec![1, 3, 5, 0, 2, 4, 6],
-            ] {
-                let pool = Arc::new(BufferPool::new(1, limit));
-                let digest = OrderedDigest::new(
-                    DigestKind::Sha256,
-                    file.try_clone().unwrap(),
-                    [],
-                    pool.clone(),
-                );
-                offer_all(&digest, &bytes, &chunks, &order);
-                assert_eq!(
-                    digest.finish(bytes.len() as u64),
-                    Some(expected(&bytes)),
-                    "{order:?} with {limit} bytes of lookahead"
-                );
-                assert_eq!(*pool.held.lock().unwrap(), 0, "budget given back");
-            }
+    fn a_part_never_added_leaves_the_digest_unknown() {
+        let bytes = data(10 * 1024 + 7, 3);
+        let order = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10]; // part 2 missing
+        assert_eq!(
+            digest_in_parts(DigestKind::Blake3, &bytes, 1024, &order, 500, &[]),
+            None
+        );
+    }
+
+    #[test]
+    fn a_part_cut_short_leaves_the_digest_unknown() {
+        let bytes = data(8 * 1024, 9);
+        let digest = FileDigest::new(DigestKind::Blake3, bytes.len() as u64, 4096);
+        let mut first = digest.part(0, 4096);
+        first.update(&bytes[..3000]);
+        digest.add(first);
+        let mut second = digest.part(4096, 8192);
+        second.update(&bytes[4096..]);
+        digest.add(second);
+        let tmp = file_with(&bytes);
+        assert_eq!(digest.finish(tmp.as_file(), &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn model_sized_shapes_split_at_the_tree_boundaries() {
+        // 64 MiB parts of a 2 GiB + 5 byte file, scaled down 1:16384 in chunks: 4 KiB parts.
+        let bytes = data(131_072 + 5 * 1024 + 5, 1);
+        for part_size in [4096, 3 * 1024, 65_536, 131_072] {
+            let parts = bytes.len().div_ceil(part_size);
+            let order: Vec<usize> = (0..parts).rev().collect();
+            let got = digest_in_parts(DigestKind::Blake3, &bytes, part_size, &order, 4096, &[]);
+            assert_eq!(
+                got,
+                Some(expected(DigestKind::Blake3, &bytes)),
+                "part size {part_size}"
+            );
         }
     }
 
     #[test]
-    fn a_spent_budget_says_wait_and_the_front_never_waits() {
-        let bytes = data(300);
-        let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(
-            DigestKind::Sha256,
-            file,
-            [],
-            Arc::new(BufferPool::new(1, 100)),
-        );
-        assert!(matches!(
-            digest.offer(100, buffer(&bytes[100..200])),
-            Offer::Kept
-        ));
-        assert!(matches!(
-            digest.offer(200, buffer(&bytes[200..])),
-            Offer::Wait(_)
-        ));
-        assert!(matches!(
-            digest.offer(0, buffer(&bytes[..100])),
-            Offer::Hashed(_)
-        ));
-        assert!(matches!(
-            digest.offer(200, buffer(&bytes[200..])),
-            Offer::Hashed(_)
-        ));
-        assert_eq!(digest.finish(300), Some(expected(&bytes)));
-    }
-
-    #[test]
-    fn spilled_bytes_are_read_back_when_the_hash_reaches_them() {
-        let bytes = data(300);
-        let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(
-            DigestKind::Sha256,
-            file,
-            [],
-            Arc::new(BufferPool::new(1, 0)),
-        );
-        // Nothing may wait in memory: the two later chunks are left on disk.
-        assert!(digest.spill(200, buffer(&bytes[200..])).is_some());
-        assert!(digest.spill(100, buffer(&bytes[100..200])).is_some());
-        assert!(matches!(
-            digest.offer(0, buffer(&bytes[..100])),
-            Offer::Hashed(_)
-        ));
-        assert_eq!(digest.finish(300), Some(expected(&bytes)));
-        // At the front, a spill is simply hashed.
-        let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(
-            DigestKind::Sha256,
-            file,
-            [],
-            Arc::new(BufferPool::new(1, 0)),
-        );
-        assert!(digest.spill(0, buffer(&bytes[..300])).is_some());
-        assert_eq!(digest.finish(300), Some(expected(&bytes)));
-    }
-
-    #[test]
-    fn an_empty_buffer_ahead_of_the_hash_is_not_left_waiting() {
-        let bytes = data(200);
-        let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(
-            DigestKind::Sha256,
-            file,
-            [],
-            Arc::new(BufferPool::new(1, 1000)),
-        );
-        // The empty tail of a part that ended on a buffer boundary, offered at the next part's start.
-        assert!(matches!(digest.offer(100, buffer(&[])), Offer::Hashed(_)));
-        digest.offer(100, buffer(&bytes[100..]));
-        digest.offer(0, buffer(&bytes[..100]));
-        assert_eq!(digest.finish(200), Some(expected(&bytes)));
-    }
-
-    #[test]
-    fn ranges_from_an_earlier_run_are_read_back() {
-        let bytes = data(5000);
-        let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(
-            DigestKind::Sha256,
-            file,
-            [(0, 1000), (3000, 5000)],
-            Arc::new(BufferPool::new(1, 0)),
-        );
-        assert!(matches!(
-            digest.offer(1000, buffer(&bytes[1000..3000])),
-            Offer::Hashed(_)
-        ));
-        assert_eq!(digest.finish(5000), Some(expected(&bytes)));
-    }
-
-    #[test]
-    fn a_missing_range_leaves_the_digest_unknown() {
-        let bytes = data(3000);
-        let (_tmp, file) = file_with(&bytes);
-        let digest = OrderedDigest::new(
-            DigestKind::Md5,
-            file,
-            [],
-            Arc::new(BufferPool::new(1, 1 << 20)),
-        );
-        digest.offer(0, buffer(&bytes[..1000]));
-        digest.offer(2000, buffer(&bytes[2000..]));
-        assert_eq!(digest.finish(3000), None);
-    }
-
-    #[test]
-    fn tasks_on_threads_agree_with_a_plain_hash() {
-        let bytes = Arc::new(data(1 << 20));
-        let (_tmp, file) = file_with(&bytes);
-        let pool = Arc::new(BufferPool::new(1, 64 * 1024));
-        let digest = Arc::new(OrderedDigest::new(DigestKind::Sha256, file, [], pool));
-        std::thread::scope(|scope| {
-            for t in 0..4 {
-                let (digest, bytes) = (digest.clone(), bytes.clone());
-                scope.spawn(move || {
-                    // Thread t owns chunks t, t+4, … of 4 KiB, offered in order, retried on Wait.
-                    let chunk = 4096;
-                    for c in (t..bytes.len() / chunk).step_by(4) {
-                        let s = c * chunk;
-                        while let Offer::Wait(_) =
-                            digest.offer(s as u64, buffer(&bytes[s..s + chunk]))
-                        {
-                            std::thread::yield_now();
-                        }
-                    }
-                });
-            }
-        });
-        assert_eq!(digest.finish(1 << 20), Some(expected(&bytes)));
-    }
-}
-
-#[cfg(test)]
-mod runtime_tests {
-    use super::off_the_runtime;
-
-    /// Read-backs run from async workers and from blocking-pool threads (the background writes).
-    #[test]
-    fn blocking_work_runs_from_workers_and_from_the_blocking_pool() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            assert_eq!(off_the_runtime(|| 1), 1);
-            let from_pool = tokio::task::spawn_blocking(|| off_the_runtime(|| 2));
-            assert_eq!(from_pool.await.unwrap(), 2);
-            let from_task = tokio::spawn(async { off_the_runtime(|| 3) });
-            assert_eq!(from_task.await.unwrap(), 3);
-        });
-        assert_eq!(off_the_runtime(|| 4), 4);
+    fn digest_file_reads_the_whole_file() {
+        let bytes = data(9_000_000, 5);
+        let tmp = file_with(&bytes);
+        for kind in [DigestKind::Blake3, DigestKind::Sha256, DigestKind::Md5] {
+            assert_eq!(
+                digest_file(tmp.path(), kind).unwrap(),
+                expected(kind, &bytes)
+            );
+        }
     }
 }

@@ -1,8 +1,8 @@
 //! The download engine behind `promote`: objects up to `part_size` in one GET, larger ones in
 //! ranged GETs written at their offsets into a preallocated file (`sink`), files taken as a listing
-//! yields them. At most `concurrency` requests are in flight, with two 1 MiB buffers each plus a
-//! fixed lookahead, whatever the model size. Each file is hashed as it arrives (`digest`), so
-//! verifying costs no second read. A read that stalls longer than `stall_timeout` (reset on every
+//! yields them. At most `concurrency` requests are in flight, with two 1 MiB buffers each, whatever
+//! the model size. Each part is hashed as it is written, by the task writing it (`digest`: BLAKE3
+//! is a tree, so parts hash independently), so verifying costs no second read and no lookahead. A read that stalls longer than `stall_timeout` (reset on every
 //! byte) is retried like a dropped connection, a 5xx or throttling, with backoff, from the first byte
 //! not yet written. Completed parts are recorded beside the staging tree, so a re-run after an
 //! interruption fetches only what is missing.
@@ -10,15 +10,14 @@
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_s3::Client;
 
-use super::cpu::CpuGauge;
-use super::digest::{BufferPool, DigestKind, Offer, OrderedDigest};
-use super::sink::{AlignedBuffer, FileSink};
+use super::digest::{DigestKind, FileDigest, PartDigest};
+use super::sink::{AlignedBuffer, BufferPool, FileSink};
 use crate::progress::{FileProgress, Reporter};
 
 /// One object to fetch.
@@ -206,12 +205,10 @@ pub async fn download_stream(
     let mut listing_open = true;
     let mut arrived = VecDeque::new();
 
-    // Parts go out round-robin over a window of open files, so each file has about one part in
-    // flight: the writer at the front of a file's hash is then usually the one receiving, and
-    // hashes its bytes in memory instead of reading them back later.
+    // Parts go out round-robin over a window of open files, so small files are not starved
+    // behind a large one and each large file's parts spread over its length.
     let width = options.concurrency.max(1);
-    let pool = Arc::new(BufferPool::new(WRITE_BUFFER, LOOKAHEAD_BYTES));
-    let cpu = Arc::new(CpuGauge::new());
+    let pool = Arc::new(BufferPool::new(WRITE_BUFFER));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -235,7 +232,7 @@ pub async fn download_stream(
             let open = Arc::new(open_file(
                 &job,
                 part_size,
-                (&pool, &cpu),
+                &pool,
                 state,
                 options,
                 reporter.as_ref(),
@@ -376,18 +373,19 @@ struct FileJob {
 /// A file being written, shared by the tasks fetching its parts.
 struct OpenFile {
     pool: Arc<BufferPool>,
-    cpu: Arc<CpuGauge>,
     sink: FileSink,
     path: PathBuf,
     progress: Box<dyn FileProgress>,
     remaining: AtomicU64,
-    digest: Option<OrderedDigest>,
+    digest: Option<FileDigest>,
+    /// Parts an earlier run completed (start, end): hashed from disk when the file finishes.
+    on_disk: Vec<(u64, u64)>,
 }
 
 fn open_file(
     job: &FileJob,
     part_size: u64,
-    (pool, cpu): (&Arc<BufferPool>, &Arc<CpuGauge>),
+    pool: &Arc<BufferPool>,
     state: &ResumeState,
     options: DownloadOptions,
     reporter: &dyn Reporter,
@@ -406,17 +404,20 @@ fn open_file(
     state
         .start(file, part_size, resuming)
         .map_err(io_error(&state.dir))?;
-    let digest = match options.digest.filter(|kind| useful_digest(*kind, file)) {
-        None => None,
-        Some(kind) => {
-            let on_disk = job.done.iter().map(|p| {
-                let start = p * part_size;
-                (start, start + part_len(file.size, part_size, *p))
-            });
-            let reader = sink.file().try_clone().map_err(io_error(&file.local))?;
-            Some(OrderedDigest::new(kind, reader, on_disk, pool.clone()))
-        }
-    };
+    let digest = options
+        .digest
+        .filter(|kind| useful_digest(*kind, file))
+        .map(|kind| FileDigest::new(kind, file.size, part_size));
+    let on_disk = job
+        .done
+        .iter()
+        .map(|p| {
+            (
+                p * part_size,
+                p * part_size + part_len(file.size, part_size, *p),
+            )
+        })
+        .collect();
     let progress = reporter.file(&file.relative, file.size);
     // Parts from an earlier run count as done in the progress, as whole files do.
     progress.resumed(
@@ -427,12 +428,12 @@ fn open_file(
     );
     Ok(OpenFile {
         pool: pool.clone(),
-        cpu: cpu.clone(),
         sink,
         path: file.local.clone(),
         progress,
         remaining: AtomicU64::new(job.parts.len() as u64),
         digest,
+        on_disk,
     })
 }
 
@@ -444,24 +445,27 @@ fn useful_digest(kind: DigestKind, file: &RemoteFile) -> bool {
     }
 }
 
-/// The last part is in: flush the file to disk (off the async workers) and take its digest.
-async fn finish_file(open: &OpenFile, file: &RemoteFile) -> Result<Option<String>, DownloadError> {
-    let out = open
-        .sink
-        .file()
-        .try_clone()
-        .map_err(|source| DownloadError::Io {
-            path: file.local.clone(),
-            source,
-        })?;
-    tokio::task::spawn_blocking(move || out.sync_all())
-        .await
-        .expect("fsync does not panic")
-        .map_err(|source| DownloadError::Io {
-            path: file.local.clone(),
-            source,
-        })?;
-    Ok(open.digest.as_ref().and_then(|d| d.finish(file.size)))
+/// The last part is in: flush the file to disk and take its digest (reading back what this run
+/// did not hash), off the async workers.
+async fn finish_file(
+    open: &Arc<OpenFile>,
+    file: &RemoteFile,
+) -> Result<Option<String>, DownloadError> {
+    let open = open.clone();
+    tokio::task::spawn_blocking(move || {
+        let out = open.sink.file();
+        out.sync_all()?;
+        match &open.digest {
+            None => Ok(None),
+            Some(digest) => digest.finish(out, &open.on_disk),
+        }
+    })
+    .await
+    .expect("fsync and hashing do not panic")
+    .map_err(|source| DownloadError::Io {
+        path: file.local.clone(),
+        source,
+    })
 }
 
 struct PartOutcome {
@@ -557,14 +561,17 @@ async fn fetch_part(
     let start = part * part_size;
     let len = part_len(file.size, part_size, part);
     let whole_object = start == 0 && len == file.size;
+    let hash: PartHash = open
+        .digest
+        .as_ref()
+        .map(|digest| Arc::new(Mutex::new(digest.part(start, start + len))));
     let mut written_to = start;
     let mut attempt = 0u32;
     loop {
         let outcome = fetch_once(
             client,
             bucket,
-            file,
-            open,
+            (file, open, &hash),
             (written_to, start + len),
             whole_object && written_to == 0,
             options.stall_timeout,
@@ -572,7 +579,15 @@ async fn fetch_part(
         )
         .await;
         match outcome {
-            Ok(()) => return Ok((len, attempt as u64)),
+            Ok(()) => {
+                // Every write (and so every update) has landed: the part's hash is ours alone.
+                if let (Some(digest), Some(hash)) = (&open.digest, hash)
+                    && let Ok(part) = Arc::try_unwrap(hash)
+                {
+                    digest.add(part.into_inner().expect("part digest lock"));
+                }
+                return Ok((len, attempt as u64));
+            }
             Err(Attempt::Fatal(error)) => return Err(error),
             Err(Attempt::Retry(reason)) => {
                 // The failed attempt's unwritten bytes stay counted in the progress; a retry is rare.
@@ -606,20 +621,17 @@ enum Attempt {
 }
 
 const WRITE_BUFFER: usize = 1024 * 1024;
-/// How often a part waiting for its file's hash looks again whether the CPU has room to spare.
-const CPU_RECHECK: Duration = Duration::from_millis(200);
-/// Bytes all files together may hold in memory ahead of their hashes (see `digest::BufferPool`).
-const LOOKAHEAD_BYTES: usize = 8 * 1024 * 1024;
+
+/// A part's hasher, shared with the write in flight (one at a time, so bytes go in in order).
+type PartHash = Option<Arc<Mutex<PartDigest>>>;
 
 /// One GET of `range` (end exclusive), or of the whole object. Bytes go into aligned buffers; a
 /// full one is written (and hashed) on a blocking thread while the next fills. `written_to`
 /// follows the bytes written, so a retry continues from there.
-#[allow(clippy::too_many_arguments)]
 async fn fetch_once(
     client: &Client,
     bucket: &str,
-    file: &RemoteFile,
-    open: &Arc<OpenFile>,
+    (file, open, hash): (&RemoteFile, &Arc<OpenFile>, &PartHash),
     (from, to): (u64, u64),
     whole_object: bool,
     stall_timeout: Duration,
@@ -674,21 +686,18 @@ async fn fetch_once(
             rest = &rest[buffer.fill_from(rest)..];
             if buffer.is_full() {
                 let spare = match writing.take() {
-                    Some(previous) => settle(open, previous).await?,
-                    None => None,
-                }
-                .unwrap_or_else(|| open.pool.take(capacity));
+                    Some(previous) => settle(previous).await?,
+                    None => open.pool.take(capacity),
+                };
                 let full = std::mem::replace(&mut buffer, spare);
-                writing = Some(write_in_background(open.clone(), full, *written_to));
+                writing = Some(write_in_background(open, hash, full, *written_to));
                 *written_to += capacity as u64;
             }
         }
     };
     // The write in flight lands before anything else, so `written_to` is true for a retry.
-    if let Some(previous) = writing.take()
-        && let Some(free) = settle(open, previous).await?
-    {
-        open.pool.recycle(free);
+    if let Some(previous) = writing.take() {
+        open.pool.recycle(settle(previous).await?);
     }
     streamed?;
     if received != len {
@@ -697,28 +706,22 @@ async fn fetch_once(
         )));
     }
     let last = buffer.bytes().len() as u64;
-    if let Some(free) = settle(open, write_in_background(open.clone(), buffer, *written_to)).await?
-    {
-        open.pool.recycle(free);
-    }
+    let free = settle(write_in_background(open, hash, buffer, *written_to)).await?;
+    open.pool.recycle(free);
     *written_to += last;
     Ok(())
 }
 
-/// What became of a written buffer.
-enum Written {
-    /// Free for the next bytes.
-    Free(AlignedBuffer),
-    /// Kept by the digest until the hash reaches it.
-    Kept,
-    /// Ahead of the hash with the lookahead budget spent: to offer again as the hash moves.
-    Wait(AlignedBuffer, u64),
-}
+type WriteTask = tokio::task::JoinHandle<Result<AlignedBuffer, Attempt>>;
 
-type WriteTask = tokio::task::JoinHandle<Result<Written, Attempt>>;
-
-/// Writes a full buffer at `offset` and offers it to the file's digest, off the async workers.
-fn write_in_background(open: Arc<OpenFile>, buffer: AlignedBuffer, offset: u64) -> WriteTask {
+/// Writes a full buffer at `offset` and hashes it, off the async workers.
+fn write_in_background(
+    open: &Arc<OpenFile>,
+    hash: &PartHash,
+    buffer: AlignedBuffer,
+    offset: u64,
+) -> WriteTask {
+    let (open, hash) = (open.clone(), hash.clone());
     tokio::task::spawn_blocking(move || {
         open.sink
             .write_at(buffer.bytes(), offset)
@@ -728,49 +731,20 @@ fn write_in_background(open: Arc<OpenFile>, buffer: AlignedBuffer, offset: u64) 
                     source,
                 })
             })?;
-        Ok(match &open.digest {
-            None => Written::Free(buffer),
-            Some(digest) => match digest.offer(offset, buffer) {
-                Offer::Hashed(buffer) => Written::Free(buffer),
-                Offer::Kept => Written::Kept,
-                Offer::Wait(buffer) => Written::Wait(buffer, offset),
-            },
-        })
+        if let Some(hash) = hash {
+            hash.lock()
+                .expect("part digest lock")
+                .update(buffer.bytes());
+        }
+        Ok(buffer)
     })
 }
 
-/// Waits for a write; a buffer ahead of the hash with no budget left waits (and so does this
-/// part's download) until the hash moves. Returns a buffer free for reuse, if one is.
-async fn settle(open: &OpenFile, write: WriteTask) -> Result<Option<AlignedBuffer>, Attempt> {
-    let (mut buffer, offset) = match write.await.expect("writes do not panic")? {
-        Written::Free(mut buffer) => {
-            buffer.clear();
-            return Ok(Some(buffer));
-        }
-        Written::Kept => return Ok(None),
-        Written::Wait(buffer, offset) => (buffer, offset),
-    };
-    let digest = open.digest.as_ref().expect("only a digest says wait");
-    loop {
-        let progressed = digest.progressed();
-        match digest.offer(offset, buffer) {
-            Offer::Hashed(mut free) => {
-                free.clear();
-                return Ok(Some(free));
-            }
-            Offer::Kept => return Ok(None),
-            Offer::Wait(back) => buffer = back,
-        }
-        // Network-bound (idle CPU): go on, and let the hash read these bytes back later.
-        // CPU-bound: wait for the hash, which frees the CPU a read-back would take.
-        if open.cpu.has_spare() {
-            return Ok(digest.spill(offset, buffer).map(|mut free| {
-                free.clear();
-                free
-            }));
-        }
-        let _ = tokio::time::timeout(CPU_RECHECK, progressed).await;
-    }
+/// Waits for a write; returns its buffer, free for the next bytes.
+async fn settle(write: WriteTask) -> Result<AlignedBuffer, Attempt> {
+    let mut buffer = write.await.expect("writes do not panic")?;
+    buffer.clear();
+    Ok(buffer)
 }
 
 /// Transient (throttling, 5xx, network) or not (missing key, access denied).

@@ -1,7 +1,6 @@
 //! Moving model files: up to MLflow's artifact proxy (`register --publish`, `publish`), and down
 //! from S3 (`promote`), checked against the manifest.
 
-pub mod cpu;
 pub mod digest;
 pub mod download;
 pub mod listing;

@@ -170,6 +170,39 @@ impl AlignedBuffer {
     }
 }
 
+/// Buffers of one size, reused rather than freed: peak memory then stays what is in use, not what
+/// the allocator keeps after churning through a model.
+pub struct BufferPool {
+    buffer_size: usize,
+    free: std::sync::Mutex<Vec<AlignedBuffer>>,
+}
+
+impl BufferPool {
+    pub fn new(buffer_size: usize) -> BufferPool {
+        BufferPool {
+            buffer_size,
+            free: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// An empty buffer of `capacity` bytes.
+    pub fn take(&self, capacity: usize) -> AlignedBuffer {
+        if capacity == self.buffer_size
+            && let Some(buffer) = self.free.lock().expect("pool lock").pop()
+        {
+            return buffer;
+        }
+        AlignedBuffer::new(capacity)
+    }
+
+    pub fn recycle(&self, mut buffer: AlignedBuffer) {
+        if buffer.capacity() == self.buffer_size {
+            buffer.clear();
+            self.free.lock().expect("pool lock").push(buffer);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
