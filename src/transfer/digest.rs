@@ -102,7 +102,7 @@ impl FileDigest {
         FileDigest {
             kind,
             size,
-            tree: kind == DigestKind::Blake3 && part_size % CHUNK_LEN == 0,
+            tree: kind == DigestKind::Blake3 && part_size.is_multiple_of(CHUNK_LEN),
             pieces: Mutex::new(BTreeMap::new()),
         }
     }
@@ -225,7 +225,8 @@ pub struct PartDigest {
 enum PartState {
     /// BLAKE3: the subtrees still to hash (next one last), the one being hashed, those done.
     Tree {
-        hasher: Option<(u64, u64, blake3::Hasher)>,
+        // Boxed: BLAKE3's hasher is ~2 KB.
+        hasher: Option<(u64, u64, Box<blake3::Hasher>)>,
         subtrees: Vec<(u64, u64)>,
         done: Vec<(u64, Piece)>,
     },
@@ -249,7 +250,7 @@ impl PartDigest {
                         let Some((at, len)) = subtrees.pop() else {
                             return; // more bytes than the part holds: `finish` then lacks nothing it can vouch for
                         };
-                        let mut fresh = blake3::Hasher::new();
+                        let mut fresh = Box::new(blake3::Hasher::new());
                         fresh.set_input_offset(at);
                         *hasher = Some((at, len, fresh));
                     }
