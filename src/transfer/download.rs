@@ -1,12 +1,12 @@
 //! The download engine behind `promote`: objects up to `part_size` in one GET, larger ones in
 //! ranged GETs written at their offsets into a preallocated file (`sink`), files taken as a listing
-//! yields them. At most `concurrency` requests are in flight, with two 1 MiB buffers each, whatever
-//! the model size. Each part is hashed by the task writing it, as it writes (`digest`: BLAKE3 is a
-//! tree, so parts hash independently), so verifying costs no second read and holds nothing back.
-//! A read that stalls longer than `stall_timeout` (reset on every byte) is retried like a dropped
-//! connection, a 5xx or throttling, with backoff, from the first byte not yet written. Completed
-//! parts are recorded beside the staging tree, so a re-run after an interruption fetches only what
-//! is missing.
+//! yields them. At most `concurrency` requests are in flight, with two 512 KiB buffers each,
+//! whatever the model size. Each part is hashed by the task writing it, as it writes (`digest`:
+//! BLAKE3 is a tree, so parts hash independently), so verifying costs no second read and holds
+//! nothing back. A read that stalls longer than `stall_timeout` (reset on every byte) is retried
+//! like a dropped connection, a 5xx or throttling, with backoff, from the first byte not yet
+//! written. Completed parts are recorded beside the staging tree, so a re-run after an
+//! interruption fetches only what is missing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::Write;
@@ -53,8 +53,10 @@ pub struct DownloadOptions {
 impl Default for DownloadOptions {
     fn default() -> Self {
         DownloadOptions {
-            // 8 measured as fast as 16 against a local S3 server, with a smaller peak RSS.
-            concurrency: 8,
+            // Each part hashes on its own, so requests in flight are what scales: 16 filled a
+            // link whose connections are capped like S3's (benches/promote.sh, shaped) twice as
+            // fast as 8, within 64 MiB of RSS; each one more costs ~2 MiB (docs/benchmarks.md).
+            concurrency: 16,
             part_size: 64 * 1024 * 1024,
             stall_timeout: Duration::from_secs(30),
             max_retries: 6,
@@ -621,7 +623,9 @@ enum Attempt {
     Fatal(DownloadError),
 }
 
-const WRITE_BUFFER: usize = 1024 * 1024;
+/// Each request fills one buffer while the other is written: 512 KiB writes keep `O_DIRECT` at
+/// the disk's speed, and 16 requests' buffers under 16 MiB.
+const WRITE_BUFFER: usize = 512 * 1024;
 
 /// A part's hasher, shared with the write in flight (one at a time, so bytes go in in order).
 type PartHash = Option<Arc<Mutex<PartDigest>>>;
