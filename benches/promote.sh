@@ -40,7 +40,7 @@
 #     them, run right after each client, and the llmops/(s5cmd + sync) ratio compares durable copies).
 #   - llmops' time includes a few MLflow REST calls (resolve the version, lineage, audit tags) and one
 #     STS call; aws and the boto3 loop include Python start-up.
-#   - how many requests each keeps in flight: llmops --concurrency (8 by default), s5cmd 5 parts per
+#   - how many requests each keeps in flight: llmops --concurrency (16 by default), s5cmd 5 parts per
 #     file and all files at once, awscli and boto3 10 threads (boto3: one file after another).
 #
 # Knobs (environment):
@@ -50,7 +50,7 @@
 #   BENCH_ROUNDS=5         rounds of A B C D per link (medians are reported; 3 at least)
 #   BENCH_SHARD_MIB=512    size of each of the 4 shards (smaller only for a smoke test)
 #   BENCH_LLMOPS_VARIANTS  extra llmops rows, flag sets separated by ';', e.g.
-#                          "--part-size 16MiB --concurrency 8;--concurrency 4"
+#                          "--part-size 16MiB --concurrency 8;--concurrency 32"
 #   BENCH_LLMOPS_ALT=PATH  one more llmops row, run with another build of llmops (e.g. a patched copy built
 #                          elsewhere), for a before/after comparison in one run
 #   BENCH_TMPDIR=DIR       where the scratch folder goes (default: $TMPDIR or /tmp)
@@ -691,6 +691,6 @@ if [[ " ${MODES[*]} " == *" shaped "* ]]; then
   echo "  - shaped link: \"conns\" is the most connections the proxy had open at once during a client's run (max"
   echo "    over rounds), \"reqs\" the requests it saw (each waited for its first byte; median over rounds);"
   echo "    \"proxy CPU s\" is the proxy's own cost (one more loopback hop), on the same cores. Requests in"
-  echo "    flight: llmops --concurrency (default 8), s5cmd 5 parts per file with all files at once, awscli"
+  echo "    flight: llmops --concurrency (default 16), s5cmd 5 parts per file with all files at once, awscli"
   echo "    and boto3 10 threads (boto3 one file after another)."
 fi
