@@ -163,8 +163,8 @@ impl FileDigest {
     }
 }
 
-/// The subtrees of the file's tree (`node` is `(start, len)`) lying wholly in `start..end`, largest
-/// first, in file order. Part boundaries are chunk boundaries, so no chunk straddles one.
+/// The largest subtrees of the file's tree (`node` is `(start, len)`) lying wholly in `start..end`,
+/// in file order. Part boundaries are chunk boundaries, so no chunk straddles one.
 fn subtrees_within(node: (u64, u64), (start, end): (u64, u64), out: &mut Vec<(u64, u64)>) {
     let (at, len) = node;
     if at >= end || at + len <= start || len == 0 {
