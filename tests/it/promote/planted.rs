@@ -1,11 +1,12 @@
-//! Links planted in the prod root by someone else: promote follows none of them. A link at the
-//! work folder is refused; a link at a file inside it is removed, never written through, and the
-//! live copy holds regular files only.
+//! Links and files planted in the prod root by someone else: promote follows none of them and
+//! replaces none of them. A link at the work folder is refused; a link at a file inside it is
+//! removed, never written through, and the live copy holds regular files only; a file where the
+//! model folder goes is refused before any byte moves.
 
 use predicates::prelude::*;
 
-use super::{promote, published_copies, register_published};
-use crate::common::tree_digests;
+use super::{partial_downloads, promote, published_copies, register_published, stack};
+use crate::common::{tag, tree_digests};
 
 #[test]
 fn a_link_at_the_work_folder_is_refused() {
@@ -43,4 +44,34 @@ fn a_link_at_a_file_is_not_written_through() {
     let config = std::fs::symlink_metadata(copy.join("config.json")).unwrap();
     assert!(config.is_file(), "the live config.json is a regular file");
     assert_eq!(tree_digests(&copy), tree_digests(published.model.path()));
+}
+
+#[test]
+fn a_file_where_the_model_folder_goes_is_refused_and_left_alone() {
+    let published = register_published("planted-target");
+    let prod = tempfile::tempdir().unwrap();
+    let target = published.promoted_copy(prod.path());
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::fs::write(&target, b"not a model").unwrap();
+    for _ in 0..2 {
+        // Twice: a second run must not take the first for a finished promote.
+        promote(&published.uri(), prod.path())
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("is not a folder"))
+            .stderr(predicate::str::contains("already promoted").not());
+        assert_eq!(std::fs::read(&target).unwrap(), b"not a model");
+        assert!(
+            partial_downloads(prod.path()).is_empty(),
+            "{:?}",
+            partial_downloads(prod.path())
+        );
+    }
+    let version = stack().rest_get(&format!(
+        "/api/2.0/mlflow/model-versions/get?name={}&version=1",
+        published.name
+    ));
+    let tags = &version["model_version"]["tags"];
+    assert_eq!(tag(tags, "llmops.promoted_at"), None, "{tags}");
+    assert_eq!(tag(tags, "llmops.promoted_to"), None, "{tags}");
 }
