@@ -236,7 +236,7 @@ enum PartState {
 }
 
 impl PartDigest {
-    pub fn update(&mut self, mut bytes: &[u8]) {
+    pub fn update(&mut self, bytes: &[u8]) {
         match &mut self.state {
             PartState::Skip => {}
             PartState::Whole(hasher) => hasher.update(bytes),
@@ -245,23 +245,27 @@ impl PartDigest {
                 subtrees,
                 done,
             } => {
-                while !bytes.is_empty() {
-                    if hasher.is_none() {
-                        let Some((at, len)) = subtrees.pop() else {
-                            return; // more bytes than the part holds: `finish` then lacks nothing it can vouch for
-                        };
-                        let mut fresh = Box::new(blake3::Hasher::new());
-                        fresh.set_input_offset(at);
-                        *hasher = Some((at, len, fresh));
-                    }
-                    let (_, len, current) = hasher.as_mut().expect("set above");
-                    let hashed = current.count();
-                    let take = ((*len - hashed) as usize).min(bytes.len());
-                    current.update(&bytes[..take]);
-                    bytes = &bytes[take..];
+                let mut rest = bytes;
+                while !rest.is_empty() {
+                    let (at, len, current) = match hasher {
+                        Some(current) => current,
+                        None => {
+                            // Bytes past the part's end cannot arrive: the download refuses an
+                            // answer longer than the range it asked for.
+                            let Some((at, len)) = subtrees.pop() else {
+                                return;
+                            };
+                            let mut fresh = Box::new(blake3::Hasher::new());
+                            fresh.set_input_offset(at);
+                            hasher.insert((at, len, fresh))
+                        }
+                    };
+                    let take = ((*len - current.count()) as usize).min(rest.len());
+                    current.update(&rest[..take]);
+                    rest = &rest[take..];
                     if current.count() == *len {
-                        let (at, len, current) = hasher.take().expect("set above");
-                        done.push((at, subtree_piece(at, len, &current, self.size)));
+                        done.push((*at, subtree_piece(*at, *len, current, self.size)));
+                        *hasher = None;
                     }
                 }
             }
