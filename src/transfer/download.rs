@@ -690,11 +690,11 @@ async fn fetch_once(
         while !rest.is_empty() {
             rest = &rest[buffer.fill_from(rest)..];
             if buffer.is_full() {
-                let spare = match writing.take() {
-                    Some(previous) => settle(previous).await?,
-                    None => open.pool.take(capacity),
-                };
-                let full = std::mem::replace(&mut buffer, spare);
+                // One write in flight per part, so its bytes reach the part's hash in order.
+                if let Some(previous) = writing.take() {
+                    settle(previous).await?;
+                }
+                let full = std::mem::replace(&mut buffer, open.pool.take(capacity));
                 writing = Some(write_in_background(open, hash, full, *written_to));
                 *written_to += capacity as u64;
             }
@@ -702,7 +702,7 @@ async fn fetch_once(
     };
     // The write in flight lands before anything else, so `written_to` is true for a retry.
     if let Some(previous) = writing.take() {
-        open.pool.recycle(settle(previous).await?);
+        settle(previous).await?;
     }
     streamed?;
     if received != len {
@@ -711,15 +711,16 @@ async fn fetch_once(
         )));
     }
     let last = buffer.bytes().len() as u64;
-    let free = settle(write_in_background(open, hash, buffer, *written_to)).await?;
-    open.pool.recycle(free);
+    settle(write_in_background(open, hash, buffer, *written_to)).await?;
     *written_to += last;
     Ok(())
 }
 
-type WriteTask = tokio::task::JoinHandle<Result<AlignedBuffer, Attempt>>;
+type WriteTask = tokio::task::JoinHandle<Result<(), Attempt>>;
 
-/// Writes a full buffer at `offset` and hashes it, off the async workers.
+/// Writes a full buffer at `offset` and hashes it, off the async workers, then gives the buffer
+/// back to the pool: a request holds a second buffer only while a write is in flight, so on a
+/// disk faster than the network the pool stays near one buffer per request.
 fn write_in_background(
     open: &Arc<OpenFile>,
     hash: &PartHash,
@@ -741,15 +742,14 @@ fn write_in_background(
                 .expect("part digest lock")
                 .update(buffer.bytes());
         }
-        Ok(buffer)
+        open.pool.recycle(buffer);
+        Ok(())
     })
 }
 
-/// Waits for a write; returns its buffer, free for the next bytes.
-async fn settle(write: WriteTask) -> Result<AlignedBuffer, Attempt> {
-    let mut buffer = write.await.expect("writes do not panic")?;
-    buffer.clear();
-    Ok(buffer)
+/// Waits for a write to land.
+async fn settle(write: WriteTask) -> Result<(), Attempt> {
+    write.await.expect("writes do not panic")
 }
 
 /// Transient (throttling, 5xx, network) or not (missing key, access denied).
