@@ -1,11 +1,11 @@
 //! The download engine behind `promote`: objects up to `part_size` in one GET, larger ones in
 //! ranged GETs written at their offsets into a preallocated file (`sink`), files taken as a listing
-//! yields them. At most `concurrency` requests are in flight, with two 512 KiB buffers each,
-//! whatever the model size. Each part is hashed by the task writing it, as it writes (`digest`:
-//! BLAKE3 is a tree, so parts hash independently), so verifying costs no second read and holds
-//! nothing back. A read that stalls longer than `stall_timeout` (reset on every byte) is retried
-//! like a dropped connection, a 5xx or throttling, with backoff, from the first byte not yet
-//! written. Completed parts are recorded beside the staging tree, so a re-run after an
+//! yields them. At most `concurrency` requests are in flight, with at most two 512 KiB buffers
+//! each, whatever the model size. Each part is hashed by the task writing it, as it writes
+//! (`digest`: BLAKE3 is a tree, so parts hash independently), so verifying costs no second read and
+//! holds nothing back. A read that stalls longer than `stall_timeout` (reset on every byte) is
+//! retried like a dropped connection, a 5xx or throttling, with backoff, from the first byte not
+//! yet written. Completed parts are recorded beside the staging tree, so a re-run after an
 //! interruption fetches only what is missing.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
