@@ -80,7 +80,6 @@ const CHUNK_LEN: u64 = blake3::CHUNK_LEN as u64;
 
 /// What a part's bytes contribute: a subtree's chaining value, or the file's digest when the part
 /// is the whole file.
-#[derive(Clone)]
 enum Piece {
     Subtree { len: u64, value: ChainingValue },
     Whole(String),
@@ -363,16 +362,16 @@ mod tests {
         digest.finish(tmp.as_file(), &on_disk).unwrap()
     }
 
-    fn every_part_shuffled(parts: usize, seed: u64) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..parts).collect();
-        let mut state = seed | 1;
-        for i in (1..order.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            order.swap(i, (state % (i as u64 + 1)) as usize);
-        }
-        order
+    /// A file size, a part size (on or off 1 KiB chunk boundaries: off them, the digest reads the
+    /// file back), and every part of the file in a random order.
+    fn file_and_part_order() -> impl Strategy<Value = (usize, usize, Vec<usize>)> {
+        let size = prop_oneof![0usize..4096, 0usize..300_000];
+        let part_size = (1usize..40, any::<bool>())
+            .prop_map(|(chunks, odd)| chunks * 1024 + usize::from(odd) * 100);
+        (size, part_size).prop_flat_map(|(size, part_size)| {
+            let parts: Vec<usize> = (0..size.div_ceil(part_size).max(1)).collect();
+            (Just(size), Just(part_size), Just(parts).prop_shuffle())
+        })
     }
 
     proptest! {
@@ -382,20 +381,14 @@ mod tests {
         /// whole file, as `blake3::hash` (and sha256, MD5) compute it in one pass.
         #[test]
         fn parts_in_any_order_give_the_one_pass_digest(
-            size in prop_oneof![0usize..4096, 0usize..300_000],
-            chunks_per_part in 1usize..40,
-            odd_part in any::<bool>(),
-            seed in any::<u64>(),
+            (size, part_size, order) in file_and_part_order(),
+            seed in any::<u8>(),
             slice in 1usize..70_000,
             resumed_mask in any::<u32>(),
             kind in prop_oneof![Just(DigestKind::Blake3), Just(DigestKind::Sha256), Just(DigestKind::Md5)],
         ) {
-            // Parts off chunk boundaries are legal (the digest then reads the file back).
-            let part_size = chunks_per_part * 1024 + usize::from(odd_part) * 100;
-            let bytes = data(size, seed as u8);
-            let parts = size.div_ceil(part_size).max(1);
-            let resumed: Vec<usize> = (0..parts).filter(|p| resumed_mask >> (p % 32) & 1 == 1).collect();
-            let order = every_part_shuffled(parts, seed);
+            let bytes = data(size, seed);
+            let resumed: Vec<usize> = order.iter().copied().filter(|p| resumed_mask >> (p % 32) & 1 == 1).collect();
             let got = digest_in_parts(kind, &bytes, part_size, &order, slice, &resumed);
             prop_assert_eq!(got, Some(expected(kind, &bytes)));
         }
