@@ -719,8 +719,7 @@ async fn fetch_once(
 type WriteTask = tokio::task::JoinHandle<Result<(), Attempt>>;
 
 /// Writes a full buffer at `offset` and hashes it, off the async workers, then gives the buffer
-/// back to the pool: a request holds a second buffer only while a write is in flight, so on a
-/// disk faster than the network the pool stays near one buffer per request.
+/// back to the pool: a request holds a second buffer only while a write is in flight.
 fn write_in_background(
     open: &Arc<OpenFile>,
     hash: &PartHash,
