@@ -63,6 +63,11 @@ pub fn no_follow() -> OpenOptions {
 /// Writes `bytes` to a new `path`, first removing whatever is there (a symlink is removed, not
 /// followed), and syncs it.
 pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_new_unsynced(path, bytes)?.sync_all()
+}
+
+/// `write_new` without waiting for the disk, for files a crash may lose or cut short.
+pub fn write_new_unsynced(path: &Path, bytes: &[u8]) -> std::io::Result<File> {
     match std::fs::remove_file(path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -70,7 +75,7 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     }
     let mut file: File = no_follow().write(true).create_new(true).open(path)?;
     file.write_all(bytes)?;
-    file.sync_all()
+    Ok(file)
 }
 
 #[cfg(test)]

@@ -103,6 +103,10 @@ pub enum DownloadError {
 }
 
 /// Where resume state lives: one small file per object, outside the tree that gets published.
+/// Its records are hints, written without fsync: every byte they let a later run skip is hashed
+/// again from disk before anything is published, so a record lost or cut short by a crash costs
+/// a refetch, never a wrong file. Synced, they cost ~0.5 ms each, two per small file, on the loop
+/// that hands out requests (40 small files held the first large request back by ~15 ms).
 pub struct ResumeState {
     dir: PathBuf,
 }
@@ -151,7 +155,7 @@ impl ResumeState {
     fn start(&self, file: &RemoteFile, part_size: u64, keep: bool) -> std::io::Result<()> {
         if !keep {
             let header = Self::header(file, part_size) + "\n";
-            crate::safe_fs::write_new(&self.path(file), header.as_bytes())?;
+            crate::safe_fs::write_new_unsynced(&self.path(file), header.as_bytes())?;
         }
         Ok(())
     }
@@ -160,8 +164,7 @@ impl ResumeState {
         let mut state = crate::safe_fs::no_follow()
             .append(true)
             .open(self.path(file))?;
-        writeln!(state, "{line}")?;
-        state.sync_data()
+        writeln!(state, "{line}")
     }
 
     /// Forgets a file so the next fetch starts it over (after a checksum mismatch).

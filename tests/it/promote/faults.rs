@@ -87,12 +87,15 @@ fn a_stalled_body_is_survived() {
     assert!(stderr.contains("retry 1 of"), "{stderr}");
 }
 
-/// Killed halfway: the destination is untouched, and the next run fetches only what is missing.
-/// While it runs, a second promote of the same model is refused by the lock.
-#[test]
-fn an_interrupted_promote_resumes() {
+/// A promote of `published` into `prod` at one request and 64 KiB parts, slowed by a proxy, once
+/// it has recorded `parts` parts of a file: the running child, its arguments and the proxy (which
+/// must outlive the child).
+fn slow_promote_underway(
+    published: &super::Published,
+    prod: &std::path::Path,
+    parts: usize,
+) -> (std::process::Child, [String; 12], FaultProxy) {
     let stack = stack();
-    let published = register_published("resumed");
     let proxy = FaultProxy::start(
         stack.var("MOTO_URL"),
         Fault::Delay {
@@ -100,13 +103,12 @@ fn an_interrupted_promote_resumes() {
             millis: 150,
         },
     );
-    let prod = tempfile::tempdir().unwrap();
     let uri = published.uri();
     let args = [
         "promote",
         uri.as_str(),
         "--prod-root",
-        prod.path().to_str().unwrap(),
+        prod.to_str().unwrap(),
         "--artifacts-destination",
         stack.var("LLMOPS_ARTIFACTS_DESTINATION"),
         "--part-size",
@@ -117,7 +119,7 @@ fn an_interrupted_promote_resumes() {
         "json",
     ]
     .map(str::to_string);
-    let mut child = stack
+    let child = stack
         .llmops_std()
         .env("AWS_ENDPOINT_URL_S3", &proxy.url)
         .args(&args)
@@ -125,15 +127,26 @@ fn an_interrupted_promote_resumes() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // 32 parts × 150 ms: stop it once a few of the shard's parts are recorded.
+    // 32 parts × 150 ms: stop waiting once enough of the shard's parts are recorded.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while most_parts_recorded(prod.path()) < 4 {
+    while most_parts_recorded(prod) < parts {
         assert!(
             Instant::now() < deadline,
             "the slow promote never got going"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+    (child, args, proxy)
+}
+
+/// Killed halfway: the destination is untouched, and the next run fetches only what is missing.
+/// While it runs, a second promote of the same model is refused by the lock.
+#[test]
+fn an_interrupted_promote_resumes() {
+    let stack = stack();
+    let published = register_published("resumed");
+    let prod = tempfile::tempdir().unwrap();
+    let (mut child, args, _proxy) = slow_promote_underway(&published, prod.path(), 4);
     // Meanwhile a second promote of the same model is refused, naming the one running.
     let second = stack.llmops().args(&args).assert();
     let pid = child.id();
@@ -165,6 +178,52 @@ fn an_interrupted_promote_resumes() {
     );
     assert_eq!(fetched + resumed, total);
     assert_eq!(report["verified"], "blake3");
+    assert_same_tree(
+        published.model.path(),
+        &published.promoted_copy(prod.path()),
+    );
+}
+
+/// Resume records are written without fsync, so a crash can keep a record whose bytes never reached
+/// the disk, or a line cut short. Both are simulated on an interrupted promote's leftovers: a
+/// recorded part is zeroed and a part never fetched is claimed. The next run re-hashes what the
+/// records claim, fetches the file again, and publishes the registered bytes.
+#[test]
+fn a_record_the_disk_does_not_back_costs_a_refetch_not_a_wrong_file() {
+    let published = register_published("lying-record");
+    let prod = tempfile::tempdir().unwrap();
+    let (mut child, _, _proxy) = slow_promote_underway(&published, prod.path(), 3);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let (record, lines) = super::fullest_record(prod.path());
+    let header = lines.first().expect("a record starts with its header");
+    // The header ends with the file's path relative to the model folder.
+    let relative = header.splitn(4, ' ').nth(3).unwrap();
+    let part_size = 64 * 1024;
+    let recorded: Vec<u64> = lines[1..].iter().filter_map(|l| l.parse().ok()).collect();
+    let partial = record.parent().unwrap().parent().unwrap();
+    let data = partial.join("files").join(relative);
+    let file = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
+    use std::os::unix::fs::FileExt;
+    file.write_all_at(&[0u8; 4096], recorded[0] * part_size)
+        .unwrap();
+    let never_fetched = recorded.iter().max().unwrap() + 2;
+    let mut text = std::fs::read_to_string(&record).unwrap();
+    text.push_str(&never_fetched.to_string()); // no newline: a line cut short
+    std::fs::write(&record, text).unwrap();
+
+    let output = promote(&published.uri(), prod.path())
+        .args(["--part-size", "64KiB", "--output", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("`{relative}` does not match; fetching it again")),
+        "{stderr}"
+    );
+    assert_eq!(json_of(&output)["verified"], "blake3");
     assert_same_tree(
         published.model.path(),
         &published.promoted_copy(prod.path()),

@@ -171,6 +171,20 @@ fn most_parts_recorded(prod: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// The record (see [`most_parts_recorded`]) with the most lines, and its lines.
+fn fullest_record(prod: &Path) -> (PathBuf, Vec<String>) {
+    entries(&prod.join(".llmops/partial"))
+        .iter()
+        .flat_map(|partial| entries(&partial.join("state")))
+        .filter(|p| p.extension().is_some_and(|e| e == "parts"))
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text.lines().map(str::to_string).collect::<Vec<_>>())
+        })
+        .max_by_key(|(_, lines)| lines.len())
+        .expect("an interrupted promote leaves records")
+}
+
 /// The entries of `dir`, none when it does not exist.
 fn entries(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
