@@ -49,6 +49,8 @@
 #   BENCH_CONN_MIBPS=60    shaped: cap per connection and direction, MiB/s (0: latency only)
 #   BENCH_ROUNDS=5         rounds of A B C D per link (medians are reported; 3 at least)
 #   BENCH_SHARD_MIB=512    size of each of the 4 shards (smaller only for a smoke test)
+#   BENCH_SMALL_FILES=40   files of 1-100 KiB beside the shards (10-5000; e.g. 1000 with small shards
+#                          for a model of many files, where per-file costs decide)
 #   BENCH_LLMOPS_VARIANTS  extra llmops rows, flag sets separated by ';', e.g.
 #                          "--part-size 16MiB --concurrency 8;--concurrency 32"
 #   BENCH_LLMOPS_ALT=PATH  one more llmops row, run with another build of llmops (e.g. a patched copy built
@@ -65,7 +67,7 @@ CACHE=${LLMOPS_STACK_CACHE:-$HOME/.cache/llmops-stack}
 ROUNDS=${BENCH_ROUNDS:-5}
 SHARD_MIB=${BENCH_SHARD_MIB:-512}
 SHARDS=4
-SMALL_FILES=40
+SMALL_FILES=${BENCH_SMALL_FILES:-40}
 LLMOPS="${CARGO_TARGET_DIR:-$REPO/target}/release/llmops"
 PROXY_SRC="$REPO/examples/shaping_proxy.rs"
 PROXY_BIN="${CARGO_TARGET_DIR:-$REPO/target}/bench-tools/shaping_proxy"
@@ -123,6 +125,8 @@ command -v cargo >/dev/null || die "cargo is not on PATH"
 command -v python3 >/dev/null || die "python3 is not on PATH (the venv and scripts/stack need it)"
 [[ -f $REQUIREMENTS ]] || die "$REQUIREMENTS is missing"
 [[ $SHARD_MIB =~ ^[1-9][0-9]*$ ]] || die "BENCH_SHARD_MIB must be a positive whole number of MiB"
+[[ $SMALL_FILES =~ ^[0-9]+$ ]] && (( SMALL_FILES >= 10 && SMALL_FILES <= 5000 )) ||
+  die "BENCH_SMALL_FILES must be a whole number from 10 to 5000"
 [[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "BENCH_ROUNDS must be a positive whole number"
 case $LINK in
   loopback|shaped) MODES=("$LINK") ;;
