@@ -687,6 +687,27 @@ mod tests {
         use clap::CommandFactory;
         super::Cli::command().debug_assert();
     }
+
+    /// The help states promote's transfer defaults by hand; they must be the engine's.
+    #[test]
+    fn promote_help_names_the_download_defaults() {
+        use clap::CommandFactory;
+        let defaults = crate::transfer::download::DownloadOptions::default();
+        let mut command = super::Cli::command();
+        let promote = command.find_subcommand_mut("promote").expect("promote");
+        let help_of = |name: &str| {
+            promote
+                .get_arguments()
+                .find(|a| a.get_id() == name)
+                .and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        };
+        let concurrency = format!("[default: {}]", defaults.concurrency);
+        assert!(help_of("concurrency").contains(&concurrency));
+        let part_mib = defaults.part_size / (1024 * 1024);
+        assert!(help_of("part_size").contains(&format!("[default: {part_mib}MiB]")));
+    }
 }
 
 /// `--max-model-len` as vLLM takes it: a count (`human_readable_int_or_auto`), or `auto` / `-1`,
