@@ -1,6 +1,8 @@
 //! A network that misbehaves between promote and S3 (a fault proxy in front of moto): each promote
 //! completes and verifies. And a promote killed halfway resumes.
 
+use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -8,7 +10,8 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 
 use super::{
-    json_of, most_parts_recorded, promote, published_copies, register_published, stack, total_bytes,
+    Published, fullest_record, json_of, most_parts_recorded, promote, published_copies,
+    register_published, stack, total_bytes,
 };
 use crate::common::assert_same_tree;
 use crate::fault_proxy::{Fault, FaultProxy};
@@ -91,8 +94,8 @@ fn a_stalled_body_is_survived() {
 /// it has recorded `parts` parts of a file: the running child, its arguments and the proxy (which
 /// must outlive the child).
 fn slow_promote_underway(
-    published: &super::Published,
-    prod: &std::path::Path,
+    published: &Published,
+    prod: &Path,
     parts: usize,
 ) -> (std::process::Child, [String; 12], FaultProxy) {
     let stack = stack();
@@ -196,7 +199,7 @@ fn a_record_the_disk_does_not_back_costs_a_refetch_not_a_wrong_file() {
     child.kill().unwrap();
     child.wait().unwrap();
 
-    let (record, lines) = super::fullest_record(prod.path());
+    let (record, lines) = fullest_record(prod.path());
     let header = lines.first().expect("a record starts with its header");
     // The header ends with the file's path relative to the model folder.
     let relative = header.splitn(4, ' ').nth(3).unwrap();
@@ -205,7 +208,6 @@ fn a_record_the_disk_does_not_back_costs_a_refetch_not_a_wrong_file() {
     let partial = record.parent().unwrap().parent().unwrap();
     let data = partial.join("files").join(relative);
     let file = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
-    use std::os::unix::fs::FileExt;
     file.write_all_at(&[0u8; 4096], recorded[0] * part_size)
         .unwrap();
     let never_fetched = recorded.iter().max().unwrap() + 2;
