@@ -29,9 +29,12 @@ fn settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path("snapshots");
     settings.set_prepend_module_to_snapshot(false);
+    // A temporary folder's own name, under whatever TMPDIR is (scripts/test sets its own); what
+    // llmops built below it stays visible.
+    let temp_dir = std::env::temp_dir();
+    let temp = regex::escape(temp_dir.to_str().unwrap().trim_end_matches('/'));
+    settings.add_filter(&format!("{temp}/[.A-Za-z0-9_-]+"), "[TMP]");
     for (pattern, replacement) in [
-        // A temporary folder's own name; what llmops built below it stays visible.
-        (r"/tmp/[.A-Za-z0-9_-]+", "[TMP]"),
         (r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]"),
         // The experiment's id depends on what other tests created first on the shared stack.
         (r"mlflow/\d+/", "mlflow/[EXPERIMENT]/"),
