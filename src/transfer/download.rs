@@ -18,6 +18,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 
 use super::digest::{DigestKind, FileDigest, PartDigest};
+use super::object_get::{GetError, ObjectGetter};
 use super::sink::{AlignedBuffer, BufferPool, FileSink};
 use crate::progress::{FileProgress, Reporter};
 
@@ -214,6 +215,11 @@ pub async fn download_stream(
     // Parts go out round-robin over a window of open files, so small files are not starved
     // behind a large one and each large file's parts spread over its length.
     let width = options.concurrency.max(1);
+    let noter = reporter.clone();
+    let getter = Arc::new(ObjectGetter::new(
+        client,
+        Box::new(move |message: &str| noter.note(message)),
+    ));
     let pool = Arc::new(BufferPool::new(WRITE_BUFFER));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
@@ -277,7 +283,7 @@ pub async fn download_stream(
             .await
             .expect("semaphore is never closed");
         let task = PartTask {
-            client: client.clone(),
+            getter: getter.clone(),
             bucket: bucket.to_string(),
             file,
             open,
@@ -325,7 +331,7 @@ fn job_for(
 
 /// One part in flight, owning what its task needs.
 struct PartTask {
-    client: Client,
+    getter: Arc<ObjectGetter>,
     bucket: String,
     file: RemoteFile,
     open: Arc<OpenFile>,
@@ -345,7 +351,7 @@ impl PartTask {
             part_size: self.part_size,
         };
         let result = fetch_part(
-            &self.client,
+            &self.getter,
             &self.bucket,
             target,
             self.options,
@@ -552,7 +558,7 @@ struct PartTarget<'a> {
 /// One part, retried until it lands or the retries are spent; a retry asks only for the bytes not
 /// yet written. Returns (bytes, retries).
 async fn fetch_part(
-    client: &Client,
+    getter: &ObjectGetter,
     bucket: &str,
     target: PartTarget<'_>,
     options: DownloadOptions,
@@ -575,7 +581,7 @@ async fn fetch_part(
     let mut attempt = 0u32;
     loop {
         let outcome = fetch_once(
-            client,
+            getter,
             bucket,
             (file, open, &hash),
             (written_to, start + len),
@@ -637,7 +643,7 @@ type PartHash = Option<Arc<Mutex<PartDigest>>>;
 /// full one is written (and hashed) on a blocking thread while the next fills. `written_to`
 /// follows the bytes written, so a retry continues from there.
 async fn fetch_once(
-    client: &Client,
+    getter: &ObjectGetter,
     bucket: &str,
     (file, open, hash): (&RemoteFile, &Arc<OpenFile>, &PartHash),
     (from, to): (u64, u64),
@@ -645,62 +651,64 @@ async fn fetch_once(
     stall_timeout: Duration,
     written_to: &mut u64,
 ) -> Result<(), Attempt> {
-    let mut request = client.get_object().bucket(bucket).key(&file.key);
-    if !whole_object {
-        request = request.range(format!("bytes={from}-{}", to - 1));
-    }
-    let response = match tokio::time::timeout(stall_timeout, request.send()).await {
-        Err(_) => {
-            return Err(Attempt::Retry(format!(
-                "no response in {} s",
-                stall_timeout.as_secs()
-            )));
-        }
-        Ok(Err(error)) => return Err(classify(bucket, &file.key, error)),
-        Ok(Ok(response)) => response,
-    };
+    let range = (!whole_object).then_some((from, to));
+    let no_response = || Attempt::Retry(format!("no response in {} s", stall_timeout.as_secs()));
+    let mut body = tokio::time::timeout(stall_timeout, open_body(getter, bucket, &file.key, range))
+        .await
+        .map_err(|_| no_response())??;
     let len = to - from;
+    if let Body::Own(own) = &body
+        && own.content_length() != len
+    {
+        return Err(Attempt::Fatal(DownloadError::SizeChanged {
+            bucket: bucket.into(),
+            key: file.key.clone(),
+            got: own.content_length(),
+            expected: len,
+        }));
+    }
     let capacity = WRITE_BUFFER.min(len as usize).max(1);
-    let mut body = response.body;
     let mut buffer = open.pool.take(capacity);
     let mut writing: Option<WriteTask> = None;
     let mut received = 0u64;
     let streamed = loop {
-        let chunk = match tokio::time::timeout(stall_timeout, body.next()).await {
-            Err(_) => {
-                break Err(Attempt::Retry(format!(
-                    "stalled: no byte for {} s",
-                    stall_timeout.as_secs()
-                )));
-            }
-            Ok(None) => break Ok(()),
-            Ok(Some(Err(error))) => {
-                break Err(Attempt::Retry(format!("connection dropped: {error}")));
-            }
-            Ok(Some(Ok(chunk))) => chunk,
-        };
-        received += chunk.len() as u64;
-        if received > len {
-            break Err(Attempt::Fatal(DownloadError::SizeChanged {
-                bucket: bucket.into(),
-                key: file.key.clone(),
-                got: received,
-                expected: len,
-            }));
+        let want = buffer.spare().len().min((len - received) as usize);
+        if want == 0 {
+            break match tokio::time::timeout(stall_timeout, body.finish(bucket, &file.key, len))
+                .await
+            {
+                Ok(finished) => finished,
+                // Every byte is in; only the end of the body is late.
+                Err(_) => Ok(()),
+            };
         }
-        open.progress.advance(chunk.len() as u64);
-        let mut rest = &chunk[..];
-        while !rest.is_empty() {
-            rest = &rest[buffer.fill_from(rest)..];
-            if buffer.is_full() {
-                // One write in flight per part, so its bytes reach the part's hash in order.
-                if let Some(previous) = writing.take() {
-                    settle(previous).await?;
+        let n =
+            match tokio::time::timeout(stall_timeout, body.read_into(&mut buffer.spare()[..want]))
+                .await
+            {
+                Err(_) => {
+                    break Err(Attempt::Retry(format!(
+                        "stalled: no byte for {} s",
+                        stall_timeout.as_secs()
+                    )));
                 }
-                let full = std::mem::replace(&mut buffer, open.pool.take(capacity));
-                writing = Some(write_in_background(open, hash, full, *written_to));
-                *written_to += capacity as u64;
+                Ok(Err(error)) => {
+                    break Err(Attempt::Retry(format!("connection dropped: {error}")));
+                }
+                Ok(Ok(0)) => break Ok(()),
+                Ok(Ok(n)) => n,
+            };
+        buffer.advance(n);
+        received += n as u64;
+        open.progress.advance(n as u64);
+        if buffer.is_full() {
+            // One write in flight per part, so its bytes reach the part's hash in order.
+            if let Some(previous) = writing.take() {
+                settle(previous).await?;
             }
+            let full = std::mem::replace(&mut buffer, open.pool.take(capacity));
+            writing = Some(write_in_background(open, hash, full, *written_to));
+            *written_to += capacity as u64;
         }
     };
     // The write in flight lands before anything else, so `written_to` is true for a retry.
@@ -717,6 +725,91 @@ async fn fetch_once(
     settle(write_in_background(open, hash, buffer, *written_to)).await?;
     *written_to += last;
     Ok(())
+}
+
+/// A response body, from our own connection or from the SDK's client.
+enum Body {
+    Own(super::object_get::Body),
+    Sdk {
+        stream: aws_sdk_s3::primitives::ByteStream,
+        /// What is left of the last chunk.
+        pending: bytes::Bytes,
+    },
+}
+
+/// Sends the GET through our connections, or through the SDK where they do not apply.
+async fn open_body(
+    getter: &ObjectGetter,
+    bucket: &str,
+    key: &str,
+    range: Option<(u64, u64)>,
+) -> Result<Body, Attempt> {
+    if getter.unsupported().is_none() {
+        match getter.get(bucket, key, range).await {
+            Ok(body) => return Ok(Body::Own(body)),
+            Err(GetError::Transient(reason)) => return Err(Attempt::Retry(reason)),
+            Err(GetError::Refused(reason)) => {
+                return Err(Attempt::Fatal(DownloadError::GaveUp {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                    attempts: 1,
+                    reason,
+                }));
+            }
+            Err(GetError::Unsupported(why)) => getter.give_up(why),
+        }
+    }
+    let mut request = getter.client().get_object().bucket(bucket).key(key);
+    if let Some((from, to)) = range {
+        request = request.range(format!("bytes={from}-{}", to - 1));
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|error| classify(bucket, key, error))?;
+    Ok(Body::Sdk {
+        stream: response.body,
+        pending: bytes::Bytes::new(),
+    })
+}
+
+impl Body {
+    /// Bytes into `out`; 0 at the end.
+    async fn read_into(&mut self, out: &mut [u8]) -> Result<usize, String> {
+        match self {
+            Body::Own(body) => body.read_into(out).await.map_err(|error| error.to_string()),
+            Body::Sdk { stream, pending } => {
+                while pending.is_empty() {
+                    match stream.next().await {
+                        None => return Ok(0),
+                        Some(Err(error)) => return Err(error.to_string()),
+                        Some(Ok(chunk)) => *pending = chunk,
+                    }
+                }
+                let n = out.len().min(pending.len());
+                out[..n].copy_from_slice(&pending.split_to(n));
+                Ok(n)
+            }
+        }
+    }
+
+    /// All `len` bytes are in: anything more means the object changed under us.
+    async fn finish(&mut self, bucket: &str, key: &str, len: u64) -> Result<(), Attempt> {
+        let mut extra = [0u8; 1];
+        match self {
+            // Our reads stop at Content-Length, which was checked against `len`.
+            Body::Own(_) => Ok(()),
+            Body::Sdk { .. } => match self.read_into(&mut extra).await {
+                Ok(0) | Err(_) => Ok(()),
+                Ok(_) => Err(Attempt::Fatal(DownloadError::SizeChanged {
+                    bucket: bucket.into(),
+                    key: key.into(),
+                    got: len + 1,
+                    expected: len,
+                })),
+            },
+        }
+    }
 }
 
 type WriteTask = tokio::task::JoinHandle<Result<(), Attempt>>;

@@ -5,6 +5,7 @@ pub mod digest;
 pub mod download;
 pub mod listing;
 pub mod multipart;
+pub mod object_get;
 pub mod remote_manifest;
 pub mod sink;
 pub mod verify;

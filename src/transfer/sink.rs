@@ -144,13 +144,16 @@ impl AlignedBuffer {
         }
     }
 
-    /// Copies as much of `data` as fits; returns how much did.
-    pub fn fill_from(&mut self, data: &[u8]) -> usize {
-        let n = data.len().min(self.capacity - self.filled);
+    /// The space not yet filled, for a read straight from the network; then `advance`.
+    pub fn spare(&mut self) -> &mut [u8] {
         let at = self.start + self.filled;
-        self.storage[at..at + n].copy_from_slice(&data[..n]);
+        &mut self.storage[at..self.start + self.capacity]
+    }
+
+    /// Counts `n` more bytes as filled, after a read into `spare`.
+    pub fn advance(&mut self, n: usize) {
+        assert!(self.filled + n <= self.capacity, "advanced past the buffer");
         self.filled += n;
-        n
     }
 
     pub fn capacity(&self) -> usize {
@@ -218,7 +221,10 @@ mod tests {
         let mut offset = 0u64;
         let mut rest = &bytes[..];
         while !rest.is_empty() {
-            let n = buffer.fill_from(rest);
+            let spare = buffer.spare();
+            let n = spare.len().min(rest.len());
+            spare[..n].copy_from_slice(&rest[..n]);
+            buffer.advance(n);
             rest = &rest[n..];
             if buffer.is_full() || rest.is_empty() {
                 sink.write_at(buffer.bytes(), offset).unwrap();

@@ -54,6 +54,9 @@ pub enum Fault {
         path: &'static str,
         date: Option<&'static str>,
     },
+    /// Object GETs matching `path` are answered with the server's body re-sent in chunked
+    /// transfer encoding, without `Content-Length` (as some S3-compatible servers do).
+    Chunked { path: &'static str },
     /// Requests whose line contains `path` get a hostile answer of the test's making; the others
     /// are forwarded.
     Hostile { path: &'static str, answer: Hostile },
@@ -322,6 +325,7 @@ fn handle(
     }
     let answer = match fault {
         Fault::RewriteDate { path, date } if request_line.contains(path) => Answer::Date(*date),
+        Fault::Chunked { path } if object_get(path) => Answer::Chunked,
         _ => body_fault.map_or(Answer::Relay, |(after, stall)| Answer::Cut { after, stall }),
     };
     forward(client, upstream, &head_text, answer, counters)
@@ -335,6 +339,8 @@ enum Answer {
     Cut { after: usize, stall: Option<u64> },
     /// All of it, its `Date` header replaced (removed when `None`).
     Date(Option<&'static str>),
+    /// All of it, the body in chunked transfer encoding.
+    Chunked,
 }
 
 /// Forwards the request head with `Connection: close`, pipes the request body, and answers the
@@ -375,6 +381,12 @@ fn forward(
             let mut answer = Vec::new();
             server.read_to_end(&mut answer)?;
             client.write_all(&with_date(&answer, date))?;
+        }
+        Answer::Chunked => {
+            counters.faults.fetch_add(1, Ordering::SeqCst);
+            let mut answer = Vec::new();
+            server.read_to_end(&mut answer)?;
+            client.write_all(&with_chunked_body(&answer))?;
         }
     }
     let _ = client.shutdown(std::net::Shutdown::Both);
@@ -421,5 +433,27 @@ fn with_date(response: &[u8], date: Option<&str>) -> Vec<u8> {
     out.push_str("\r\n");
     let mut bytes = out.into_bytes();
     bytes.extend_from_slice(&response[end + 4..]);
+    bytes
+}
+
+/// `response` with its body sent in chunks of at most 64 KiB and no `Content-Length`.
+fn with_chunked_body(response: &[u8]) -> Vec<u8> {
+    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return response.to_vec();
+    };
+    let head = String::from_utf8_lossy(&response[..end]);
+    let mut out: String = head
+        .split("\r\n")
+        .filter(|line| !line.to_ascii_lowercase().starts_with("content-length:"))
+        .map(|line| format!("{line}\r\n"))
+        .collect();
+    out.push_str("Transfer-Encoding: chunked\r\n\r\n");
+    let mut bytes = out.into_bytes();
+    for chunk in response[end + 4..].chunks(64 * 1024) {
+        bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        bytes.extend_from_slice(chunk);
+        bytes.extend_from_slice(b"\r\n");
+    }
+    bytes.extend_from_slice(b"0\r\n\r\n");
     bytes
 }
