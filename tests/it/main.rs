@@ -19,5 +19,6 @@ mod size_accuracy;
 mod size_cli;
 mod snapshots;
 mod stack;
+mod tls_front;
 mod triton;
 mod vllm_logs;

@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod flow;
 mod full_disk;
+mod https;
 mod matrix;
 mod planted;
 mod publish_interrupted;
