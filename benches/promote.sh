@@ -40,7 +40,7 @@
 #     them, run right after each client, and the llmops/(s5cmd + sync) ratio compares durable copies).
 #   - llmops' time includes a few MLflow REST calls (resolve the version, lineage, audit tags) and one
 #     STS call; aws and the boto3 loop include Python start-up.
-#   - how many requests each keeps in flight: llmops --concurrency (16 by default), s5cmd 5 parts per
+#   - how many requests each keeps in flight: llmops --concurrency (32 by default), s5cmd 5 parts per
 #     file and all files at once, awscli and boto3 10 threads (boto3: one file after another).
 #
 # Knobs (environment):
@@ -695,6 +695,6 @@ if [[ " ${MODES[*]} " == *" shaped "* ]]; then
   echo "  - shaped link: \"conns\" is the most connections the proxy had open at once during a client's run (max"
   echo "    over rounds), \"reqs\" the requests it saw (each waited for its first byte; median over rounds);"
   echo "    \"proxy CPU s\" is the proxy's own cost (one more loopback hop), on the same cores. Requests in"
-  echo "    flight: llmops --concurrency (default 16), s5cmd 5 parts per file with all files at once, awscli"
+  echo "    flight: llmops --concurrency (default 32), s5cmd 5 parts per file with all files at once, awscli"
   echo "    and boto3 10 threads (boto3 one file after another)."
 fi

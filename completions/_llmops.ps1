@@ -102,7 +102,7 @@ Register-ArgumentCompleter -Native -CommandName 'llmops' -ScriptBlock {
             [CompletionResult]::new('--tensor-parallel-size', '--tensor-parallel-size', [CompletionResultType]::ParameterName, 'With --require-fit: GPUs per endpoint')
             [CompletionResult]::new('--triton-url', '--triton-url', [CompletionResultType]::ParameterName, 'With --target triton: Triton''s HTTP address, for --load')
             [CompletionResult]::new('--load-timeout', '--load-timeout', [CompletionResultType]::ParameterName, 'Seconds to wait for Triton to report the version ready [default: 120]')
-            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight [default: 16]')
+            [CompletionResult]::new('--concurrency', '--concurrency', [CompletionResultType]::ParameterName, 'Requests in flight [default: 32]')
             [CompletionResult]::new('--part-size', '--part-size', [CompletionResultType]::ParameterName, 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]')
             [CompletionResult]::new('--stall-timeout', '--stall-timeout', [CompletionResultType]::ParameterName, 'Seconds without a byte before a read is retried [default: 30]')
             [CompletionResult]::new('--tracking-uri', '--tracking-uri', [CompletionResultType]::ParameterName, 'MLflow tracking server, http(s)://host:port')

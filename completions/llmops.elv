@@ -96,7 +96,7 @@ set edit:completion:arg-completer[llmops] = {|@words|
             cand --tensor-parallel-size 'With --require-fit: GPUs per endpoint'
             cand --triton-url 'With --target triton: Triton''s HTTP address, for --load'
             cand --load-timeout 'Seconds to wait for Triton to report the version ready [default: 120]'
-            cand --concurrency 'Requests in flight [default: 16]'
+            cand --concurrency 'Requests in flight [default: 32]'
             cand --part-size 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]'
             cand --stall-timeout 'Seconds without a byte before a read is retried [default: 30]'
             cand --tracking-uri 'MLflow tracking server, http(s)://host:port'

@@ -101,7 +101,7 @@ complete -c llmops -n "__fish_llmops_using_subcommand promote" -l max-model-len 
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tensor-parallel-size -d 'With --require-fit: GPUs per endpoint' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l triton-url -d 'With --target triton: Triton\'s HTTP address, for --load' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l load-timeout -d 'Seconds to wait for Triton to report the version ready [default: 120]' -r
-complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 16]' -r
+complete -c llmops -n "__fish_llmops_using_subcommand promote" -l concurrency -d 'Requests in flight [default: 32]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l part-size -d 'Objects larger than this are fetched in ranged parts of this size [default: 64MiB]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l stall-timeout -d 'Seconds without a byte before a read is retried [default: 30]' -r
 complete -c llmops -n "__fish_llmops_using_subcommand promote" -l tracking-uri -d 'MLflow tracking server, http(s)://host:port' -r

@@ -483,7 +483,7 @@ pub struct PromoteArgs {
     #[arg(long, default_value_t = 120.0, value_parser = parse_seconds)]
     pub load_timeout: f64,
 
-    /// Requests in flight [default: 16]
+    /// Requests in flight [default: 32]
     #[arg(long, env = env::LLMOPS_CONCURRENCY, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: Option<u16>,
 

@@ -54,10 +54,11 @@ pub struct DownloadOptions {
 impl Default for DownloadOptions {
     fn default() -> Self {
         DownloadOptions {
-            // Each part hashes on its own, so requests in flight are what scales: 16 filled a
-            // link whose connections are capped like S3's (benches/promote.sh, shaped) twice as
-            // fast as 8, within 64 MiB of RSS; each one more costs ~2 MiB (docs/benchmarks.md).
-            concurrency: 16,
+            // Each part hashes on its own, so requests in flight are what scales on a link whose
+            // connections are capped like S3's (benches/promote.sh, shaped): 32 were 1.13x as
+            // fast as 16 there, and as fast on loopback. A request costs ~1 MiB of RSS (its two
+            // buffers; bodies are read into them, docs/benchmarks.md), 54 MiB at 32.
+            concurrency: 32,
             part_size: 64 * 1024 * 1024,
             stall_timeout: Duration::from_secs(30),
             max_retries: 6,
@@ -633,7 +634,7 @@ enum Attempt {
 }
 
 /// Each request fills one buffer while the other is written: 512 KiB writes keep `O_DIRECT` at
-/// the disk's speed, and 16 requests' buffers under 16 MiB.
+/// the disk's speed, and 32 requests' buffers under 32 MiB.
 const WRITE_BUFFER: usize = 512 * 1024;
 
 /// A part's hasher, shared with the write in flight (one at a time, so bytes go in in order).
