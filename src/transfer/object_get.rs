@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-/// A presigned request is used at once; this only bounds a URL that leaks into a log.
+/// A presigned request is used at once; this only bounds its life. Its URL carries the access key
+/// id and any session token, so no message ever includes it (only `scheme://host:port`).
 const PRESIGNED_FOR: Duration = Duration::from_secs(15 * 60);
 /// A response head larger than this is not S3's.
 const MAX_HEAD: usize = 64 * 1024;

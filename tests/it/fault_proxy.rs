@@ -60,6 +60,11 @@ pub enum Fault {
     /// Requests whose line contains `path` get a hostile answer of the test's making; the others
     /// are forwarded.
     Hostile { path: &'static str, answer: Hostile },
+    /// Keep-alive as a real S3 front does it: each client connection serves requests one after
+    /// another (every one forwarded to the server on a connection of its own), and is closed
+    /// without warning after `requests_per_connection` answers, as a server whose idle timeout
+    /// fires just as the client sends its next request. Connections are counted in `connections`.
+    KeepAlive { requests_per_connection: usize },
     /// No fault: forward and count.
     None,
 }
@@ -126,6 +131,8 @@ pub struct FaultProxy {
     pub gets_while_delayed: Arc<AtomicUsize>,
     /// Requests held by `DelayRequests`.
     pub delayed: Arc<AtomicUsize>,
+    /// Client connections accepted.
+    pub connections: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
 }
 
@@ -145,6 +152,8 @@ impl FaultProxy {
         let relayed = relayed_bytes.clone();
         let gets_while_delayed = Arc::new(AtomicUsize::new(0));
         let delayed = Arc::new(AtomicUsize::new(0));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let accepted = connections.clone();
         let counters = Counters {
             faults: faults.clone(),
             forwarded: forwarded.clone(),
@@ -160,6 +169,7 @@ impl FaultProxy {
             while !s.load(Ordering::Relaxed) {
                 match listener.accept() {
                     Ok((client, _)) => {
+                        accepted.fetch_add(1, Ordering::SeqCst);
                         let (upstream, fault, seen, counters) = (
                             upstream.clone(),
                             fault.clone(),
@@ -167,7 +177,17 @@ impl FaultProxy {
                             counters.clone(),
                         );
                         std::thread::spawn(move || {
-                            let _ = handle(client, &upstream, &fault, &seen, &counters);
+                            let _ = match fault {
+                                Fault::KeepAlive {
+                                    requests_per_connection,
+                                } => keep_alive(
+                                    client,
+                                    &upstream,
+                                    requests_per_connection,
+                                    &counters,
+                                ),
+                                _ => handle(client, &upstream, &fault, &seen, &counters),
+                            };
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
@@ -181,6 +201,7 @@ impl FaultProxy {
             relayed_bytes,
             gets_while_delayed,
             delayed,
+            connections,
             stop,
         }
     }
@@ -456,4 +477,76 @@ fn with_chunked_body(response: &[u8]) -> Vec<u8> {
     }
     bytes.extend_from_slice(b"0\r\n\r\n");
     bytes
+}
+
+/// Serves up to `requests` requests on one client connection (see `Fault::KeepAlive`), then closes
+/// it without a `Connection: close`.
+fn keep_alive(
+    mut client: TcpStream,
+    upstream: &str,
+    requests: usize,
+    counters: &Counters,
+) -> std::io::Result<()> {
+    client.set_nonblocking(false)?;
+    client.set_read_timeout(Some(Duration::from_secs(30)))?;
+    for _ in 0..requests {
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            if client.read(&mut byte)? == 0 {
+                return Ok(());
+            }
+            head.push(byte[0]);
+        }
+        let head_text = String::from_utf8_lossy(&head).to_string();
+        let mut body = vec![0u8; declared_length(&head_text).unwrap_or(0) as usize];
+        client.read_exact(&mut body)?;
+        let mut server = TcpStream::connect(upstream)?;
+        let forwarded: String = head_text
+            .split("\r\n")
+            .filter(|line| {
+                !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty()
+            })
+            .map(|line| format!("{line}\r\n"))
+            .collect();
+        server.write_all(format!("{forwarded}Connection: close\r\n\r\n").as_bytes())?;
+        server.write_all(&body)?;
+        let mut answer = Vec::new();
+        server.read_to_end(&mut answer)?;
+        counters.forwarded.fetch_add(1, Ordering::SeqCst);
+        let Some(kept) = kept_alive(&answer) else {
+            // No length to delimit the body: only closing the connection can.
+            client.write_all(&answer)?;
+            return Ok(());
+        };
+        client.write_all(&kept)?;
+    }
+    let _ = client.shutdown(std::net::Shutdown::Both);
+    Ok(())
+}
+
+/// `response` as an HTTP/1.1 answer on a kept-alive connection: no `Connection` header. `None`
+/// when it has no `Content-Length`.
+fn kept_alive(response: &[u8]) -> Option<Vec<u8>> {
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&response[..end]);
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.replacen("HTTP/1.0", "HTTP/1.1", 1);
+    let rest: Vec<&str> = lines
+        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
+        .collect();
+    if !rest
+        .iter()
+        .any(|line| line.to_ascii_lowercase().starts_with("content-length:"))
+    {
+        return None;
+    }
+    let mut out = format!("{status}\r\n");
+    for line in rest {
+        out.push_str(&format!("{line}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(&response[end + 4..]);
+    Some(bytes)
 }

@@ -79,6 +79,49 @@ fn a_chunked_object_body_falls_back_to_the_sdk_client() {
     assert!(!stderr.contains("retry"), "no retry was needed: {stderr}");
 }
 
+/// Connections kept open between requests are reused, and one the server closed while it sat idle
+/// costs a new connection, not a retry.
+#[test]
+fn kept_alive_connections_are_reused_and_a_closed_one_is_replaced() {
+    let published = register_published("keep-alive");
+    let proxy = FaultProxy::start(
+        stack().var("MOTO_URL"),
+        Fault::KeepAlive {
+            requests_per_connection: 3,
+        },
+    );
+    let prod = tempfile::tempdir().unwrap();
+    let output = promote(&published.uri(), prod.path())
+        .env("AWS_ENDPOINT_URL_S3", &proxy.url)
+        .args([
+            "--part-size",
+            "1MiB",
+            "--concurrency",
+            "2",
+            "--output",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(json_of(&output)["verified"], "blake3");
+    assert!(!stderr.contains("retry"), "no retry was needed: {stderr}");
+    assert_same_tree(
+        published.model.path(),
+        &published.promoted_copy(prod.path()),
+    );
+    let (requests, connections) = (
+        proxy.forwarded.load(Ordering::SeqCst),
+        proxy.connections.load(Ordering::SeqCst),
+    );
+    // Every connection but the last few served its 3 requests; without reuse, one each.
+    assert!(
+        requests >= 6 && connections * 2 <= requests,
+        "{requests} requests on {connections} connections"
+    );
+}
+
 /// A connection dropped mid-object: llmops retries the part.
 #[test]
 fn a_connection_dropped_mid_object_is_survived() {
