@@ -1,7 +1,8 @@
 //! The download engine behind `promote`: objects up to `part_size` in one GET, larger ones in
 //! ranged GETs written at their offsets into a preallocated file (`sink`), files taken as a listing
 //! yields them. At most `concurrency` requests are in flight, with at most two 512 KiB buffers
-//! each, whatever the model size. Each part is hashed by the task writing it, as it writes
+//! each, whatever the model size; response bodies are read straight into those buffers
+//! (`object_get`). Each part is hashed by the task writing it, as it writes
 //! (`digest`: BLAKE3 is a tree, so parts hash independently), so verifying costs no second read and
 //! holds nothing back. A read that stalls longer than `stall_timeout` (reset on every byte) is
 //! retried like a dropped connection, a 5xx or throttling, with backoff, from the first byte not
@@ -802,6 +803,7 @@ impl Body {
             Body::Own(_) => Ok(()),
             Body::Sdk { .. } => match self.read_into(&mut extra).await {
                 Ok(0) | Err(_) => Ok(()),
+                // At least one byte more; how many more does not matter.
                 Ok(_) => Err(Attempt::Fatal(DownloadError::SizeChanged {
                     bucket: bucket.into(),
                     key: key.into(),
@@ -863,17 +865,7 @@ where
         SdkError::ServiceError(service) => {
             let code = service.err().code().unwrap_or_default();
             let status = service.raw().status().as_u16();
-            let transient = status >= 500
-                || status == 429
-                || matches!(
-                    code,
-                    "SlowDown"
-                        | "InternalError"
-                        | "ServiceUnavailable"
-                        | "RequestTimeout"
-                        | "Throttling"
-                );
-            if transient {
+            if super::object_get::worth_retrying(status, code) {
                 Attempt::Retry(text)
             } else {
                 Attempt::Fatal(DownloadError::GaveUp {

@@ -457,17 +457,21 @@ async fn error_answer(
             crate::text::excerpt(&text, 300)
         ),
     };
-    let transient = status >= 500
-        || status == 429
-        || matches!(
-            code.as_str(),
-            "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "Throttling"
-        );
-    if transient {
+    if worth_retrying(status, &code) {
         GetError::Transient(reason)
     } else {
         GetError::Refused(reason)
     }
+}
+
+/// Whether an S3 error answer may go away on a retry: throttling, a 5xx, a timeout.
+pub fn worth_retrying(status: u16, code: &str) -> bool {
+    status >= 500
+        || status == 429
+        || matches!(
+            code,
+            "SlowDown" | "InternalError" | "ServiceUnavailable" | "RequestTimeout" | "Throttling"
+        )
 }
 
 /// A 2xx response's body, `length` bytes, read into the caller's buffers. Once all of it is in,
