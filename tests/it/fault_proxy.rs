@@ -374,11 +374,8 @@ fn forward(
     counters: &Counters,
 ) -> std::io::Result<()> {
     let mut server = TcpStream::connect(upstream)?;
-    let mut rewritten: String = head_text
-        .split("\r\n")
-        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty())
-        .map(|line| format!("{line}\r\n"))
-        .collect();
+    let (mut rewritten, _) =
+        head_without(head_text.as_bytes(), "connection").expect("a whole head");
     rewritten.push_str("Connection: close\r\n\r\n");
     server.write_all(rewritten.as_bytes())?;
     let (mut client_read, mut server_write) = (client.try_clone()?, server.try_clone()?);
@@ -437,40 +434,41 @@ fn relay_part_of_body(
     }
 }
 
-/// `response` with its `Date` header replaced by `date`, or removed when `None`.
-fn with_date(response: &[u8], date: Option<&str>) -> Vec<u8> {
-    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return response.to_vec();
-    };
-    let head = String::from_utf8_lossy(&response[..end]);
-    let mut out: String = head
+/// A message's head lines (each ending in CRLF, without the blank line), less the `header` ones,
+/// and its body; `None` when the head is incomplete.
+fn head_without<'a>(message: &'a [u8], header: &str) -> Option<(String, &'a [u8])> {
+    let end = message.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let prefix = format!("{}:", header.to_ascii_lowercase());
+    let lines = String::from_utf8_lossy(&message[..end])
         .split("\r\n")
-        .filter(|line| !line.to_ascii_lowercase().starts_with("date:"))
+        .filter(|line| !line.to_ascii_lowercase().starts_with(&prefix) && !line.is_empty())
         .map(|line| format!("{line}\r\n"))
         .collect();
+    Some((lines, &message[end + 4..]))
+}
+
+/// `response` with its `Date` header replaced by `date`, or removed when `None`.
+fn with_date(response: &[u8], date: Option<&str>) -> Vec<u8> {
+    let Some((mut out, body)) = head_without(response, "date") else {
+        return response.to_vec();
+    };
     if let Some(date) = date {
         out.push_str(&format!("Date: {date}\r\n"));
     }
     out.push_str("\r\n");
     let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&response[end + 4..]);
+    bytes.extend_from_slice(body);
     bytes
 }
 
 /// `response` with its body sent in chunks of at most 64 KiB and no `Content-Length`.
 fn with_chunked_body(response: &[u8]) -> Vec<u8> {
-    let Some(end) = response.windows(4).position(|w| w == b"\r\n\r\n") else {
+    let Some((mut out, body)) = head_without(response, "content-length") else {
         return response.to_vec();
     };
-    let head = String::from_utf8_lossy(&response[..end]);
-    let mut out: String = head
-        .split("\r\n")
-        .filter(|line| !line.to_ascii_lowercase().starts_with("content-length:"))
-        .map(|line| format!("{line}\r\n"))
-        .collect();
     out.push_str("Transfer-Encoding: chunked\r\n\r\n");
     let mut bytes = out.into_bytes();
-    for chunk in response[end + 4..].chunks(64 * 1024) {
+    for chunk in body.chunks(64 * 1024) {
         bytes.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
         bytes.extend_from_slice(chunk);
         bytes.extend_from_slice(b"\r\n");
@@ -502,13 +500,7 @@ fn keep_alive(
         let mut body = vec![0u8; declared_length(&head_text).unwrap_or(0) as usize];
         client.read_exact(&mut body)?;
         let mut server = TcpStream::connect(upstream)?;
-        let forwarded: String = head_text
-            .split("\r\n")
-            .filter(|line| {
-                !line.to_ascii_lowercase().starts_with("connection:") && !line.is_empty()
-            })
-            .map(|line| format!("{line}\r\n"))
-            .collect();
+        let (forwarded, _) = head_without(&head, "connection").expect("a whole head");
         server.write_all(format!("{forwarded}Connection: close\r\n\r\n").as_bytes())?;
         server.write_all(&body)?;
         let mut answer = Vec::new();
@@ -528,25 +520,12 @@ fn keep_alive(
 /// `response` as an HTTP/1.1 answer on a kept-alive connection: no `Connection` header. `None`
 /// when it has no `Content-Length`.
 fn kept_alive(response: &[u8]) -> Option<Vec<u8>> {
-    let end = response.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&response[..end]);
-    let mut lines = head.split("\r\n");
-    let status = lines.next()?.replacen("HTTP/1.0", "HTTP/1.1", 1);
-    let rest: Vec<&str> = lines
-        .filter(|line| !line.to_ascii_lowercase().starts_with("connection:"))
-        .collect();
-    if !rest
-        .iter()
-        .any(|line| line.to_ascii_lowercase().starts_with("content-length:"))
-    {
+    let (head, body) = head_without(response, "connection")?;
+    if !head.to_ascii_lowercase().contains("\r\ncontent-length:") {
         return None;
     }
-    let mut out = format!("{status}\r\n");
-    for line in rest {
-        out.push_str(&format!("{line}\r\n"));
-    }
-    out.push_str("\r\n");
-    let mut bytes = out.into_bytes();
-    bytes.extend_from_slice(&response[end + 4..]);
+    let mut bytes = head.replacen("HTTP/1.0", "HTTP/1.1", 1).into_bytes();
+    bytes.extend_from_slice(b"\r\n");
+    bytes.extend_from_slice(body);
     Some(bytes)
 }
