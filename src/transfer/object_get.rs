@@ -5,8 +5,9 @@
 //!
 //! The SDK still does what it is for: it resolves the endpoint and signs every request (a
 //! presigned GetObject, SigV4 with the credential chain, IRSA included). Its client stays the path
-//! where ours does not apply: an HTTP proxy in the environment, or a server that answers a
-//! GetObject with a chunked body (S3 sends `Content-Length`, RFC 9110 §8.6).
+//! where ours does not apply: an endpoint the environment's proxy variables send through a proxy
+//! (decided by the same matcher the SDK's client uses, `NO_PROXY` included), or a server that
+//! answers a GetObject with a chunked body (S3 sends `Content-Length`, RFC 9110 §8.6).
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -45,6 +46,9 @@ pub struct ObjectGetter {
     tls: OnceLock<Result<tokio_rustls::TlsConnector, String>>,
     /// Set when this path does not apply; every request then goes through the SDK.
     unsupported: Mutex<Option<String>>,
+    /// `HTTP(S)_PROXY`, `ALL_PROXY` and `NO_PROXY` as the SDK's client reads them: an endpoint it
+    /// would reach through a proxy is left to it.
+    proxies: hyper_util::client::proxy::matcher::Matcher,
     /// Told once, when a server turns out to need the SDK's client.
     on_fallback: Box<dyn Fn(&str) + Send + Sync>,
 }
@@ -58,7 +62,8 @@ impl ObjectGetter {
             client: client.clone(),
             idle: Arc::default(),
             tls: OnceLock::new(),
-            unsupported: Mutex::new(proxy_in_environment()),
+            unsupported: Mutex::new(None),
+            proxies: hyper_util::client::proxy::matcher::Matcher::from_env(),
             on_fallback,
         }
     }
@@ -103,6 +108,7 @@ impl ObjectGetter {
             .await
             .map_err(|error| GetError::Transient(super::download::describe_sdk_error(&error)))?;
         let target = Target::parse(presigned.uri())?;
+        self.refuse_proxied(&target)?;
         let head = target.request_head(presigned.headers());
         // A kept-alive connection the server has since closed fails before any byte of an answer;
         // that costs a new connection, not a retry.
@@ -161,6 +167,24 @@ impl ObjectGetter {
         })
     }
 
+    /// Our connections go straight to the endpoint; where a proxy variable covers it (and
+    /// `NO_PROXY` does not exclude it), only the SDK's client goes the way the user asked.
+    fn refuse_proxied(&self, target: &Target) -> Result<(), GetError> {
+        let origin: http::Uri = target
+            .origin
+            .parse()
+            .map_err(|error| GetError::Refused(format!("`{}`: {error}", target.origin)))?;
+        match self.proxies.intercept(&origin) {
+            // The proxy's own address may carry a password: it is not repeated.
+            Some(_) => Err(GetError::Unsupported(format!(
+                "a proxy variable (HTTP_PROXY, HTTPS_PROXY or ALL_PROXY; NO_PROXY does not \
+                 exclude it) applies to {}",
+                target.origin
+            ))),
+            None => Ok(()),
+        }
+    }
+
     fn keep(&self, origin: &str, connection: Option<Connection>) {
         if let Some(connection) = connection {
             let mut idle = self.idle.lock().expect("idle connections lock");
@@ -198,21 +222,6 @@ impl ObjectGetter {
         })?;
         Ok(Box::new(tls))
     }
-}
-
-/// The SDK's client decides what a proxy variable means; ours would bypass it.
-fn proxy_in_environment() -> Option<String> {
-    [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ]
-    .iter()
-    .find(|name| std::env::var(name).is_ok_and(|value| !value.is_empty()))
-    .map(|name| format!("{name} is set"))
 }
 
 /// TLS as the SDK's client does it: the system's roots (`SSL_CERT_FILE` and `SSL_CERT_DIR` are

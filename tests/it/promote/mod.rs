@@ -16,6 +16,7 @@ mod full_disk;
 mod https;
 mod matrix;
 mod planted;
+mod proxy;
 mod publish_interrupted;
 mod s3_contents;
 mod size;
