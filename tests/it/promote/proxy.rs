@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{json_of, promote, register_published, stack};
+use super::{Published, json_of, promote, register_published, stack};
 use crate::common::assert_same_tree;
 use crate::fault_proxy::{Fault, FaultProxy};
 
@@ -14,6 +14,25 @@ fn closed_port_url() -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     url
+}
+
+/// Promotes `published` with `env` added (1 MiB parts); asserts that it succeeded, verified
+/// every byte with BLAKE3 and left a whole copy. Returns what it printed on stderr.
+fn promote_verified(published: &Published, env: &[(&str, &str)]) -> String {
+    let prod = tempfile::tempdir().unwrap();
+    let output = promote(&published.uri(), prod.path())
+        .envs(env.iter().copied())
+        .args(["--part-size", "1MiB", "--output", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(json_of(&output)["verified"], "blake3");
+    assert_same_tree(
+        published.model.path(),
+        &published.promoted_copy(prod.path()),
+    );
+    stderr
 }
 
 /// With a proxy set for everything but 127.0.0.1, object GETs still take promote's own path: the
@@ -30,18 +49,15 @@ fn an_endpoint_no_proxy_excludes_keeps_promotes_own_connections() {
         },
     );
     let dead_proxy = closed_port_url();
-    let prod = tempfile::tempdir().unwrap();
-    let output = promote(&published.uri(), prod.path())
-        .env("AWS_ENDPOINT_URL_S3", &chunked.url)
-        .env("HTTP_PROXY", &dead_proxy)
-        .env("HTTPS_PROXY", &dead_proxy)
-        .env("NO_PROXY", "localhost,127.0.0.1")
-        .args(["--part-size", "1MiB", "--output", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(json_of(&output)["verified"], "blake3");
+    let stderr = promote_verified(
+        &published,
+        &[
+            ("AWS_ENDPOINT_URL_S3", &chunked.url),
+            ("HTTP_PROXY", &dead_proxy),
+            ("HTTPS_PROXY", &dead_proxy),
+            ("NO_PROXY", "localhost,127.0.0.1"),
+        ],
+    );
     assert_eq!(
         stderr.matches("chunked body").count(),
         1,
@@ -49,10 +65,6 @@ fn an_endpoint_no_proxy_excludes_keeps_promotes_own_connections() {
     );
     assert!(!stderr.contains("proxy variable"), "{stderr}");
     assert!(chunked.faults.load(Ordering::SeqCst) >= 1);
-    assert_same_tree(
-        published.model.path(),
-        &published.promoted_copy(prod.path()),
-    );
 }
 
 /// An S3 endpoint a proxy variable covers: every S3 and STS request goes through the proxy (here
@@ -66,17 +78,14 @@ fn an_endpoint_behind_a_proxy_is_fetched_through_it() {
     let mlflow_on_localhost = stack
         .var("MLFLOW_TRACKING_URI")
         .replace("127.0.0.1", "localhost");
-    let prod = tempfile::tempdir().unwrap();
-    let output = promote(&published.uri(), prod.path())
-        .env("MLFLOW_TRACKING_URI", &mlflow_on_localhost)
-        .env("HTTP_PROXY", &forward.url)
-        .env("NO_PROXY", "localhost")
-        .args(["--part-size", "1MiB", "--output", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(json_of(&output)["verified"], "blake3");
+    let stderr = promote_verified(
+        &published,
+        &[
+            ("MLFLOW_TRACKING_URI", &mlflow_on_localhost),
+            ("HTTP_PROXY", &forward.url),
+            ("NO_PROXY", "localhost"),
+        ],
+    );
     assert_eq!(
         stderr.matches("a proxy variable").count(),
         1,
@@ -87,9 +96,5 @@ fn an_endpoint_behind_a_proxy_is_fetched_through_it() {
     assert!(
         forwarded > files,
         "{forwarded} requests went through the proxy for {files} files"
-    );
-    assert_same_tree(
-        published.model.path(),
-        &published.promoted_copy(prod.path()),
     );
 }
