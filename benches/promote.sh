@@ -30,7 +30,7 @@
 # llmops.published=true), and writes the parent's binaries and llmops/manifest.json straight into the
 # folder rclone serves, under mlflow/<experiment>/<parent run>/artifacts/. llmops is pointed at rclone
 # for S3; rclone does not answer STS GetCallerIdentity (llmops calls it before downloading), so STS goes
-# to the stack's moto (AWS_ENDPOINT_URL_STS). The script shows the error rclone's answer produces.
+# to the stack's moto (AWS_ENDPOINT_URL_STS). The script shows what rclone's answer produces.
 # MLflow and STS are never shaped: only S3 traffic goes through the proxy.
 #
 # What differs between the clients, and is part of what is measured:
@@ -405,21 +405,26 @@ for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=p
         s3.download_file(bucket, key, local)
 EOF
 
-# Does rclone answer STS GetCallerIdentity, which promote calls before it downloads? A dry run tells.
+# Does rclone answer STS GetCallerIdentity, which promote calls before it downloads? A dry run tells:
+# it fails, or (an S3-compatible store's made-up answer) warns that the caller is unknown and goes on.
+# Either way STS then goes to moto, so every llmops run makes the one real STS call production makes.
 promote_args=("models:/$MODEL_NAME/$VERSION" --artifacts-destination "s3://$BUCKET/mlflow")
 mkdir -p "$WORK/dest/probe"
 STS_ENV=()
 if "${LLMOPS_ENV[@]}" "$LLMOPS" promote "${promote_args[@]}" --prod-root "$WORK/dest/probe" --dry-run \
-  --output json >"$WORK/logs/probe.out" 2>"$WORK/logs/probe.err"; then
+  --output json >"$WORK/logs/probe.out" 2>"$WORK/logs/probe.err" \
+  && ! grep -q 'could not identify the AWS caller' "$WORK/logs/probe.err"; then
   STS_NOTE="rclone answered STS GetCallerIdentity itself"
 else
-  sts_error=$(grep -m1 '^error:' "$WORK/logs/probe.err" || tail -n 1 "$WORK/logs/probe.err")
+  sts_error=$(grep -m1 -e '^error:' -e '^warning:' "$WORK/logs/probe.err" || tail -n 1 "$WORK/logs/probe.err")
   log "llmops against rclone alone: $sts_error"
   STS_ENV=("AWS_ENDPOINT_URL_STS=$MOTO_URL")
-  STS_NOTE="rclone does not answer STS: with it, promote fails with \`$sts_error\`; STS goes to moto (AWS_ENDPOINT_URL_STS)"
+  STS_NOTE="rclone does not answer STS (promote against it alone: \`$sts_error\`); STS goes to moto (AWS_ENDPOINT_URL_STS)"
   "${LLMOPS_ENV[@]}" "${STS_ENV[@]}" "$LLMOPS" promote "${promote_args[@]}" --prod-root "$WORK/dest/probe" \
     --dry-run --output json >"$WORK/logs/probe.out" 2>"$WORK/logs/probe.err" \
     || { cat "$WORK/logs/probe.err" >&2; die "llmops promote --dry-run fails even with STS at moto"; }
+  ! grep -q 'could not identify the AWS caller' "$WORK/logs/probe.err" \
+    || { cat "$WORK/logs/probe.err" >&2; die "moto did not identify the caller either"; }
 fi
 planned=$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["plan"]))' "$WORK/logs/probe.out")
 (( planned == FILE_COUNT )) || die "promote --dry-run plans $planned files, the model has $FILE_COUNT"
