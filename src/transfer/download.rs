@@ -20,7 +20,7 @@ use aws_sdk_s3::Client;
 
 use super::digest::{DigestKind, FileDigest, PartDigest};
 use super::object_get::{GetError, ObjectGetter};
-use super::sink::{AlignedBuffer, BufferPool, FileSink};
+use super::sink::{AlignedBuffer, BufferPool, FileSink, WritePace};
 use crate::progress::{FileProgress, Reporter};
 
 /// One object to fetch.
@@ -222,7 +222,10 @@ pub async fn download_stream(
         client,
         Box::new(move |message: &str| noter.note(message)),
     ));
-    let pool = Arc::new(BufferPool::new(WRITE_BUFFER));
+    let writes = Arc::new(Writes {
+        pool: BufferPool::new(WRITE_BUFFER),
+        pace: WritePace::default(),
+    });
     let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -246,7 +249,7 @@ pub async fn download_stream(
             let open = Arc::new(open_file(
                 &job,
                 part_size,
-                &pool,
+                &writes,
                 state,
                 options,
                 reporter.as_ref(),
@@ -385,8 +388,14 @@ struct FileJob {
 }
 
 /// A file being written, shared by the tasks fetching its parts.
+/// What the writes of every file of a download share: the buffers, and how fast the disk is.
+struct Writes {
+    pool: BufferPool,
+    pace: WritePace,
+}
+
 struct OpenFile {
-    pool: Arc<BufferPool>,
+    writes: Arc<Writes>,
     sink: FileSink,
     path: PathBuf,
     progress: Box<dyn FileProgress>,
@@ -399,7 +408,7 @@ struct OpenFile {
 fn open_file(
     job: &FileJob,
     part_size: u64,
-    pool: &Arc<BufferPool>,
+    writes: &Arc<Writes>,
     state: &ResumeState,
     options: DownloadOptions,
     reporter: &dyn Reporter,
@@ -441,7 +450,7 @@ fn open_file(
             .sum(),
     );
     Ok(OpenFile {
-        pool: pool.clone(),
+        writes: writes.clone(),
         sink,
         path: file.local.clone(),
         progress,
@@ -634,15 +643,15 @@ enum Attempt {
     Fatal(DownloadError),
 }
 
-/// Each request fills one buffer while the other is written: 512 KiB writes keep `O_DIRECT` at
-/// the disk's speed, and 32 requests' buffers under 32 MiB.
+/// 512 KiB writes keep `O_DIRECT` at the disk's speed. A request holds one buffer, and a second
+/// while a write handed to a blocking thread is in flight: 32 requests' buffers stay under 32 MiB.
 const WRITE_BUFFER: usize = 512 * 1024;
 
 /// A part's hasher, shared with the write in flight (one at a time, so bytes go in in order).
 type PartHash = Option<Arc<Mutex<PartDigest>>>;
 
 /// One GET of `range` (end exclusive), or of the whole object. Bytes go into aligned buffers; a
-/// full one is written (and hashed) on a blocking thread while the next fills. `written_to`
+/// full one is written and hashed (in place, or on a blocking thread while the next fills). `written_to`
 /// follows the bytes written, so a retry continues from there.
 async fn fetch_once(
     getter: &ObjectGetter,
@@ -670,7 +679,7 @@ async fn fetch_once(
         }));
     }
     let capacity = WRITE_BUFFER.min(len as usize).max(1);
-    let mut buffer = open.pool.take(capacity);
+    let mut buffer = open.writes.pool.take(capacity);
     let mut writing: Option<WriteTask> = None;
     let mut received = 0u64;
     let streamed = loop {
@@ -708,8 +717,8 @@ async fn fetch_once(
             if let Some(previous) = writing.take() {
                 settle(previous).await?;
             }
-            let full = std::mem::replace(&mut buffer, open.pool.take(capacity));
-            writing = Some(write_in_background(open, hash, full, *written_to));
+            let full = std::mem::replace(&mut buffer, open.writes.pool.take(capacity));
+            writing = Some(write(open, hash, full, *written_to));
             *written_to += capacity as u64;
         }
     };
@@ -724,7 +733,7 @@ async fn fetch_once(
         )));
     }
     let last = buffer.bytes().len() as u64;
-    settle(write_in_background(open, hash, buffer, *written_to)).await?;
+    settle(write(open, hash, buffer, *written_to)).await?;
     *written_to += last;
     Ok(())
 }
@@ -815,39 +824,58 @@ impl Body {
     }
 }
 
-type WriteTask = tokio::task::JoinHandle<Result<(), Attempt>>;
+/// A write handed to a blocking thread, or one already done in place.
+enum WriteTask {
+    Handed(tokio::task::JoinHandle<Result<(), Attempt>>),
+    Done(Result<(), Attempt>),
+}
 
-/// Writes a full buffer at `offset` and hashes it, off the async workers, then gives the buffer
-/// back to the pool: a request holds a second buffer only while a write is in flight.
-fn write_in_background(
-    open: &Arc<OpenFile>,
+/// Writes a full buffer at `offset` and hashes it: in place while writes are quick, else on a
+/// blocking thread (see [`WritePace`]). Either way the buffer goes back to the pool once written,
+/// so a request holds a second buffer only while a handed-over write is in flight.
+fn write(open: &Arc<OpenFile>, hash: &PartHash, buffer: AlignedBuffer, offset: u64) -> WriteTask {
+    let pace = &open.writes.pace;
+    if pace.hand_over() {
+        let (open, hash) = (open.clone(), hash.clone());
+        return WriteTask::Handed(tokio::task::spawn_blocking(move || {
+            write_and_hash(&open, &hash, buffer, offset)
+        }));
+    }
+    let started = std::time::Instant::now();
+    let written = write_and_hash(open, hash, buffer, offset);
+    pace.record(started.elapsed());
+    WriteTask::Done(written)
+}
+
+fn write_and_hash(
+    open: &OpenFile,
     hash: &PartHash,
     buffer: AlignedBuffer,
     offset: u64,
-) -> WriteTask {
-    let (open, hash) = (open.clone(), hash.clone());
-    tokio::task::spawn_blocking(move || {
-        open.sink
-            .write_at(buffer.bytes(), offset)
-            .map_err(|source| {
-                Attempt::Fatal(DownloadError::Io {
-                    path: open.path.clone(),
-                    source,
-                })
-            })?;
-        if let Some(hash) = hash {
-            hash.lock()
-                .expect("part digest lock")
-                .update(buffer.bytes());
-        }
-        open.pool.recycle(buffer);
-        Ok(())
-    })
+) -> Result<(), Attempt> {
+    open.sink
+        .write_at(buffer.bytes(), offset)
+        .map_err(|source| {
+            Attempt::Fatal(DownloadError::Io {
+                path: open.path.clone(),
+                source,
+            })
+        })?;
+    if let Some(hash) = hash {
+        hash.lock()
+            .expect("part digest lock")
+            .update(buffer.bytes());
+    }
+    open.writes.pool.recycle(buffer);
+    Ok(())
 }
 
 /// Waits for a write to land.
 async fn settle(write: WriteTask) -> Result<(), Attempt> {
-    write.await.expect("writes do not panic")
+    match write {
+        WriteTask::Handed(task) => task.await.expect("writes do not panic"),
+        WriteTask::Done(written) => written,
+    }
 }
 
 /// Transient (throttling, 5xx, network) or not (missing key, access denied).
@@ -913,5 +941,70 @@ where
             }
             text
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::sink::SLOW_WRITE;
+
+    /// A file written through `write` in whole buffers and a short last one, in place or handed to
+    /// blocking threads: the same bytes at the same offsets, and the part's BLAKE3 is the file's.
+    async fn write_through(hand_over: bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let size = 3 * WRITE_BUFFER as u64 + 123;
+        let bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+        let writes = Arc::new(Writes {
+            pool: BufferPool::new(WRITE_BUFFER),
+            pace: WritePace::default(),
+        });
+        if hand_over {
+            for _ in 0..64 {
+                writes.pace.record(SLOW_WRITE * 4);
+            }
+        }
+        let digest = FileDigest::new(DigestKind::Blake3, size, size);
+        let shared = Arc::new(Mutex::new(digest.part(0, size)));
+        let part: PartHash = Some(shared.clone());
+        let open = Arc::new(OpenFile {
+            writes: writes.clone(),
+            sink: FileSink::create(&path, size, false).unwrap(),
+            path: path.clone(),
+            progress: crate::progress::Silent::quiet().file("f", size),
+            remaining: AtomicU64::new(1),
+            digest: None,
+            on_disk: Vec::new(),
+        });
+        let mut offset = 0u64;
+        for chunk in bytes.chunks(WRITE_BUFFER) {
+            let mut buffer = writes.pool.take(WRITE_BUFFER.min(chunk.len()));
+            buffer.spare()[..chunk.len()].copy_from_slice(chunk);
+            buffer.advance(chunk.len());
+            let task = write(&open, &part, buffer, offset);
+            assert_eq!(matches!(task, WriteTask::Handed(_)), hand_over);
+            assert!(settle(task).await.is_ok());
+            offset += chunk.len() as u64;
+        }
+        open.sink.file().sync_all().unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), bytes);
+        drop(part);
+        digest.add(Arc::into_inner(shared).unwrap().into_inner().unwrap());
+        let file = std::fs::File::open(&path).unwrap();
+        assert_eq!(
+            digest.finish(&file, &[]).unwrap().unwrap(),
+            blake3::hash(&bytes).to_hex().to_string()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_in_place_land_and_hash_whole() {
+        write_through(false).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_handed_to_threads_land_and_hash_whole() {
+        write_through(true).await;
     }
 }

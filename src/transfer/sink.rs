@@ -7,7 +7,8 @@
 use std::fs::File;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 /// `O_DIRECT` needs offsets, lengths and memory aligned to the logical block size; 4 KiB covers
 /// the devices we meet (512-byte and 4 KiB sectors).
@@ -206,6 +207,52 @@ impl BufferPool {
     }
 }
 
+/// Whether a full buffer is written (and hashed) by the task that filled it, or handed to a
+/// blocking thread. Handing over costs two thread wake-ups per buffer; on a 2-core machine the
+/// wake-ups and context switches cost more CPU than the writes themselves (docs/benchmarks.md).
+/// Writing in place blocks an async worker while the write lasts, and keeps at most one write per
+/// worker (one per core) in flight. That is right while writes are quick: a machine with few cores
+/// is short of CPU, not of writes in flight, and one with many has as many writes in flight. It is
+/// wrong for a device that takes long per write (a throttled volume, NFS): the worker's other
+/// connections go unread meanwhile. So writes start in place and, once their average time passes
+/// [`SLOW_WRITE`], go to blocking threads for the rest of the download; they never come back.
+#[derive(Default)]
+pub struct WritePace {
+    /// Exponentially weighted average of in-place write times, in nanoseconds.
+    average_nanos: AtomicU64,
+    handed_over: AtomicBool,
+}
+
+/// 512 KiB in 10 ms is ~50 MB/s per worker: a device that slow decides the pace, and the writes
+/// in flight must be many. Below it, waits come from the CPU being shared (writes measured here on
+/// a busy 2-core machine averaged 1–3 ms, with single ones up to 15 ms), not from the device, and
+/// a connection's socket buffer (megabytes) holds what arrives while its worker writes.
+pub const SLOW_WRITE: Duration = Duration::from_millis(10);
+
+impl WritePace {
+    /// Whether writes go to blocking threads from now on.
+    pub fn hand_over(&self) -> bool {
+        self.handed_over.load(Ordering::Relaxed)
+    }
+
+    /// Counts an in-place write that took `took`. Updates race harmlessly: the average is a
+    /// hint, and the switch goes one way.
+    pub fn record(&self, took: Duration) {
+        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let before = self.average_nanos.load(Ordering::Relaxed);
+        // Weight 1/8: one slow write (a journal commit) does not decide, a run of them does.
+        let average = if before == 0 {
+            took
+        } else {
+            before - before / 8 + took / 8
+        };
+        self.average_nanos.store(average, Ordering::Relaxed);
+        if average > SLOW_WRITE.as_nanos() as u64 {
+            self.handed_over.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,5 +291,24 @@ mod tests {
         let sink = FileSink::create(&path, 100, true).unwrap();
         sink.write_at(&[1u8; 100], 0).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), vec![1u8; 100]);
+    }
+
+    #[test]
+    fn writes_move_to_threads_after_a_run_of_slow_ones_not_one() {
+        let pace = WritePace::default();
+        let quick = SLOW_WRITE / 4;
+        for _ in 0..20 {
+            pace.record(quick);
+        }
+        pace.record(SLOW_WRITE * 3);
+        assert!(!pace.hand_over(), "one slow write among quick ones");
+        for _ in 0..20 {
+            pace.record(SLOW_WRITE * 3);
+        }
+        assert!(pace.hand_over(), "a run of slow writes");
+        for _ in 0..100 {
+            pace.record(quick);
+        }
+        assert!(pace.hand_over(), "the switch goes one way");
     }
 }
