@@ -20,7 +20,7 @@ use aws_sdk_s3::Client;
 
 use super::digest::{DigestKind, FileDigest, PartDigest};
 use super::object_get::{GetError, ObjectGetter};
-use super::sink::{AlignedBuffer, BufferPool, FileSink, WritePace};
+use super::sink::{AlignedBuffer, BufferPool, FileSink};
 use crate::progress::{FileProgress, Reporter};
 
 /// One object to fetch.
@@ -222,10 +222,7 @@ pub async fn download_stream(
         client,
         Box::new(move |message: &str| noter.note(message)),
     ));
-    let writes = Arc::new(Writes {
-        pool: BufferPool::new(WRITE_BUFFER),
-        pace: WritePace::default(),
-    });
+    let pool = Arc::new(BufferPool::new(WRITE_BUFFER));
     let semaphore = Arc::new(tokio::sync::Semaphore::new(width));
     let mut window: VecDeque<(Arc<OpenFile>, FileJob)> = VecDeque::new();
     let mut tasks = tokio::task::JoinSet::new();
@@ -249,7 +246,7 @@ pub async fn download_stream(
             let open = Arc::new(open_file(
                 &job,
                 part_size,
-                &writes,
+                &pool,
                 state,
                 options,
                 reporter.as_ref(),
@@ -388,14 +385,8 @@ struct FileJob {
 }
 
 /// A file being written, shared by the tasks fetching its parts.
-/// What the writes of every file of a download share: the buffers, and how fast the disk is.
-struct Writes {
-    pool: BufferPool,
-    pace: WritePace,
-}
-
 struct OpenFile {
-    writes: Arc<Writes>,
+    pool: Arc<BufferPool>,
     sink: FileSink,
     path: PathBuf,
     progress: Box<dyn FileProgress>,
@@ -408,7 +399,7 @@ struct OpenFile {
 fn open_file(
     job: &FileJob,
     part_size: u64,
-    writes: &Arc<Writes>,
+    pool: &Arc<BufferPool>,
     state: &ResumeState,
     options: DownloadOptions,
     reporter: &dyn Reporter,
@@ -450,7 +441,7 @@ fn open_file(
             .sum(),
     );
     Ok(OpenFile {
-        writes: writes.clone(),
+        pool: pool.clone(),
         sink,
         path: file.local.clone(),
         progress,
@@ -679,7 +670,7 @@ async fn fetch_once(
         }));
     }
     let capacity = WRITE_BUFFER.min(len as usize).max(1);
-    let mut buffer = open.writes.pool.take(capacity);
+    let mut buffer = open.pool.take(capacity);
     let mut writing: Option<WriteTask> = None;
     let mut received = 0u64;
     let streamed = loop {
@@ -717,7 +708,7 @@ async fn fetch_once(
             if let Some(previous) = writing.take() {
                 settle(previous).await?;
             }
-            let full = std::mem::replace(&mut buffer, open.writes.pool.take(capacity));
+            let full = std::mem::replace(&mut buffer, open.pool.take(capacity));
             writing = Some(write(open, hash, full, *written_to));
             *written_to += capacity as u64;
         }
@@ -830,21 +821,29 @@ enum WriteTask {
     Done(Result<(), Attempt>),
 }
 
-/// Writes a full buffer at `offset` and hashes it: in place while writes are quick, else on a
-/// blocking thread (see [`WritePace`]). Either way the buffer goes back to the pool once written,
-/// so a request holds a second buffer only while a handed-over write is in flight.
+/// Writes a full buffer at `offset` and hashes it, by the task that filled it or, where writes
+/// wait on a server, on a blocking thread (see [`FileSink::waits_on_network`]). Either way the
+/// buffer goes back to the pool once written, so a request holds a second buffer only while a
+/// handed-over write is in flight.
 fn write(open: &Arc<OpenFile>, hash: &PartHash, buffer: AlignedBuffer, offset: u64) -> WriteTask {
-    let pace = &open.writes.pace;
-    if pace.hand_over() {
+    write_either_way(open, hash, buffer, offset, open.sink.waits_on_network())
+}
+
+fn write_either_way(
+    open: &Arc<OpenFile>,
+    hash: &PartHash,
+    buffer: AlignedBuffer,
+    offset: u64,
+    hand_over: bool,
+) -> WriteTask {
+    if hand_over {
         let (open, hash) = (open.clone(), hash.clone());
-        return WriteTask::Handed(tokio::task::spawn_blocking(move || {
+        WriteTask::Handed(tokio::task::spawn_blocking(move || {
             write_and_hash(&open, &hash, buffer, offset)
-        }));
+        }))
+    } else {
+        WriteTask::Done(write_and_hash(open, hash, buffer, offset))
     }
-    let started = std::time::Instant::now();
-    let written = write_and_hash(open, hash, buffer, offset);
-    pace.record(started.elapsed());
-    WriteTask::Done(written)
 }
 
 fn write_and_hash(
@@ -866,7 +865,7 @@ fn write_and_hash(
             .expect("part digest lock")
             .update(buffer.bytes());
     }
-    open.writes.pool.recycle(buffer);
+    open.pool.recycle(buffer);
     Ok(())
 }
 
@@ -947,7 +946,6 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transfer::sink::SLOW_WRITE;
 
     /// A file written through `write` in whole buffers and a short last one, in place or handed to
     /// blocking threads: the same bytes at the same offsets, and the part's BLAKE3 is the file's.
@@ -956,20 +954,12 @@ mod tests {
         let path = dir.path().join("f");
         let size = 3 * WRITE_BUFFER as u64 + 123;
         let bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
-        let writes = Arc::new(Writes {
-            pool: BufferPool::new(WRITE_BUFFER),
-            pace: WritePace::default(),
-        });
-        if hand_over {
-            for _ in 0..64 {
-                writes.pace.record(SLOW_WRITE * 4);
-            }
-        }
+        let pool = Arc::new(BufferPool::new(WRITE_BUFFER));
         let digest = FileDigest::new(DigestKind::Blake3, size, size);
         let shared = Arc::new(Mutex::new(digest.part(0, size)));
         let part: PartHash = Some(shared.clone());
         let open = Arc::new(OpenFile {
-            writes: writes.clone(),
+            pool: pool.clone(),
             sink: FileSink::create(&path, size, false).unwrap(),
             path: path.clone(),
             progress: crate::progress::Silent::quiet().file("f", size),
@@ -979,10 +969,10 @@ mod tests {
         });
         let mut offset = 0u64;
         for chunk in bytes.chunks(WRITE_BUFFER) {
-            let mut buffer = writes.pool.take(WRITE_BUFFER.min(chunk.len()));
+            let mut buffer = pool.take(WRITE_BUFFER.min(chunk.len()));
             buffer.spare()[..chunk.len()].copy_from_slice(chunk);
             buffer.advance(chunk.len());
-            let task = write(&open, &part, buffer, offset);
+            let task = write_either_way(&open, &part, buffer, offset, hand_over);
             assert_eq!(matches!(task, WriteTask::Handed(_)), hand_over);
             assert!(settle(task).await.is_ok());
             offset += chunk.len() as u64;

@@ -7,8 +7,7 @@
 use std::fs::File;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// `O_DIRECT` needs offsets, lengths and memory aligned to the logical block size; 4 KiB covers
 /// the devices we meet (512-byte and 4 KiB sectors).
@@ -22,6 +21,7 @@ pub struct FileSink {
     buffered: File,
     direct: Option<File>,
     direct_works: AtomicBool,
+    on_network: bool,
 }
 
 impl FileSink {
@@ -46,10 +46,21 @@ impl FileSink {
             None
         };
         Ok(FileSink {
+            on_network: on_network_filesystem(&buffered),
             buffered,
             direct_works: AtomicBool::new(direct.is_some()),
             direct,
         })
+    }
+
+    /// Whether a write waits on a server: a network or FUSE filesystem. There each write takes a
+    /// round trip and the server takes many at once, so a download hands its writes to blocking
+    /// threads and keeps several in flight. Elsewhere the task that filled a buffer writes it:
+    /// handing over costs two thread wake-ups per 512 KiB, which on a 2-core machine cost more
+    /// CPU than the writes (docs/benchmarks.md), and a local disk is kept busy by one write per
+    /// async worker (one per core).
+    pub fn waits_on_network(&self) -> bool {
+        self.on_network
     }
 
     /// The file, for reading back and for fsync.
@@ -88,6 +99,37 @@ impl FileSink {
         start_writeback(&self.buffered, offset, data.len());
         Ok(())
     }
+}
+
+/// `statfs` magic numbers of filesystems whose writes go to a server: NFS, SMB/CIFS, FUSE (s3fs,
+/// mountpoint-s3, gcsfuse, …), Ceph, AFS and 9P from the kernel's `include/uapi/linux/magic.h`
+/// (and `fs/smb/client/cifsglob.h`), Lustre (FSx for Lustre) from Lustre's `lustre_user.h`.
+const NETWORK_FILESYSTEMS: [i64; 10] = [
+    0x6969,     // NFS_SUPER_MAGIC
+    0x517b,     // SMB_SUPER_MAGIC
+    0xff534d42, // CIFS_SUPER_MAGIC
+    0xfe534d42, // SMB2_SUPER_MAGIC
+    0x65735546, // FUSE_SUPER_MAGIC
+    0x00c36400, // CEPH_SUPER_MAGIC
+    0x5346414f, // AFS_SUPER_MAGIC
+    0x6b414653, // AFS_FS_MAGIC
+    0x01021997, // V9FS_MAGIC
+    0x0bd00bd0, // LL_SUPER_MAGIC (Lustre)
+];
+
+fn on_network_filesystem(file: &File) -> bool {
+    use std::os::fd::AsRawFd;
+    let mut stat = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: fstatfs fills the struct it is given, on an open descriptor.
+    if unsafe { libc::fstatfs(file.as_raw_fd(), stat.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs returned 0, so it filled the struct.
+    let stat = unsafe { stat.assume_init() };
+    // `f_type` is a signed long on some targets and an int on others; magic numbers are 32-bit.
+    #[allow(clippy::unnecessary_cast)]
+    let kind = stat.f_type as i64 & 0xffff_ffff;
+    NETWORK_FILESYSTEMS.contains(&kind)
 }
 
 /// Reserves the blocks (`fallocate`); where the filesystem cannot, sets the length (sparse).
@@ -207,52 +249,6 @@ impl BufferPool {
     }
 }
 
-/// Whether a full buffer is written (and hashed) by the task that filled it, or handed to a
-/// blocking thread. Handing over costs two thread wake-ups per buffer; on a 2-core machine the
-/// wake-ups and context switches cost more CPU than the writes themselves (docs/benchmarks.md).
-/// Writing in place blocks an async worker while the write lasts, and keeps at most one write per
-/// worker (one per core) in flight. That is right while writes are quick: a machine with few cores
-/// is short of CPU, not of writes in flight, and one with many has as many writes in flight. It is
-/// wrong for a device that takes long per write (a throttled volume, NFS): the worker's other
-/// connections go unread meanwhile. So writes start in place and, once their average time passes
-/// [`SLOW_WRITE`], go to blocking threads for the rest of the download; they never come back.
-#[derive(Default)]
-pub struct WritePace {
-    /// Exponentially weighted average of in-place write times, in nanoseconds.
-    average_nanos: AtomicU64,
-    handed_over: AtomicBool,
-}
-
-/// 512 KiB in 10 ms is ~50 MB/s per worker: a device that slow decides the pace, and the writes
-/// in flight must be many. Below it, waits come from the CPU being shared (writes measured here on
-/// a busy 2-core machine averaged 1–3 ms, with single ones up to 15 ms), not from the device, and
-/// a connection's socket buffer (megabytes) holds what arrives while its worker writes.
-pub const SLOW_WRITE: Duration = Duration::from_millis(10);
-
-impl WritePace {
-    /// Whether writes go to blocking threads from now on.
-    pub fn hand_over(&self) -> bool {
-        self.handed_over.load(Ordering::Relaxed)
-    }
-
-    /// Counts an in-place write that took `took`. Updates race harmlessly: the average is a
-    /// hint, and the switch goes one way.
-    pub fn record(&self, took: Duration) {
-        let took = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
-        let before = self.average_nanos.load(Ordering::Relaxed);
-        // Weight 1/8: one slow write (a journal commit) does not decide, a run of them does.
-        let average = if before == 0 {
-            took
-        } else {
-            before - before / 8 + took / 8
-        };
-        self.average_nanos.store(average, Ordering::Relaxed);
-        if average > SLOW_WRITE.as_nanos() as u64 {
-            self.handed_over.store(true, Ordering::Relaxed);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -294,21 +290,13 @@ mod tests {
     }
 
     #[test]
-    fn writes_move_to_threads_after_a_run_of_slow_ones_not_one() {
-        let pace = WritePace::default();
-        let quick = SLOW_WRITE / 4;
-        for _ in 0..20 {
-            pace.record(quick);
-        }
-        pace.record(SLOW_WRITE * 3);
-        assert!(!pace.hand_over(), "one slow write among quick ones");
-        for _ in 0..20 {
-            pace.record(SLOW_WRITE * 3);
-        }
-        assert!(pace.hand_over(), "a run of slow writes");
-        for _ in 0..100 {
-            pace.record(quick);
-        }
-        assert!(pace.hand_over(), "the switch goes one way");
+    fn a_local_file_is_written_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = FileSink::create(&dir.path().join("f"), 10, false).unwrap();
+        assert!(
+            !sink.waits_on_network(),
+            "{} is local",
+            dir.path().display()
+        );
     }
 }
