@@ -642,8 +642,8 @@ const WRITE_BUFFER: usize = 512 * 1024;
 type PartHash = Option<Arc<Mutex<PartDigest>>>;
 
 /// One GET of `range` (end exclusive), or of the whole object. Bytes go into aligned buffers; a
-/// full one is written and hashed (in place, or on a blocking thread while the next fills). `written_to`
-/// follows the bytes written, so a retry continues from there.
+/// full one is written and hashed (in place, or on a blocking thread while the next fills).
+/// `written_to` follows the bytes written, so a retry continues from there.
 async fn fetch_once(
     getter: &ObjectGetter,
     bucket: &str,
