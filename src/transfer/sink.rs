@@ -55,10 +55,10 @@ impl FileSink {
 
     /// Whether a write waits on a server: a network or FUSE filesystem. There each write takes a
     /// round trip and the server takes many at once, so a download hands its writes to blocking
-    /// threads and keeps several in flight. Elsewhere the task that filled a buffer writes it:
-    /// handing over costs two thread wake-ups per 512 KiB, which on a 2-core machine cost more
-    /// CPU than the writes (docs/benchmarks.md), and a local disk is kept busy by one write per
-    /// async worker (one per core).
+    /// threads and keeps one per request in flight. Elsewhere the task that filled a buffer writes
+    /// it: handing over costs two thread wake-ups per 512 KiB, which on a 2-core machine cost more
+    /// CPU than the writes (docs/benchmarks.md), and a block device is kept busy by one write per
+    /// async worker (one per core, at least 8).
     pub fn waits_on_network(&self) -> bool {
         self.on_network
     }
