@@ -102,8 +102,9 @@ impl FileSink {
 }
 
 /// `statfs` magic numbers of filesystems whose writes go to a server: NFS, SMB/CIFS, FUSE (s3fs,
-/// mountpoint-s3, gcsfuse, …), Ceph, AFS and 9P from the kernel's `include/uapi/linux/magic.h`
-/// (and `fs/smb/client/cifsglob.h`), Lustre (FSx for Lustre) from Lustre's `lustre_user.h`.
+/// mountpoint-s3, gcsfuse, …), Ceph, AFS and 9P as the Linux kernel defines them (the names are
+/// its own, from `include/uapi/linux/magic.h` or the filesystem's source), Lustre (FSx for Lustre)
+/// from Lustre's `lustre_user.h`.
 const NETWORK_FILESYSTEMS: [i64; 10] = [
     0x6969,     // NFS_SUPER_MAGIC
     0x517b,     // SMB_SUPER_MAGIC
