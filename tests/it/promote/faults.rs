@@ -10,41 +10,27 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 
 use super::{
-    Published, fullest_record, json_of, most_parts_recorded, promote, published_copies,
-    register_published, stack, total_bytes,
+    Published, fullest_record, json_of, most_parts_recorded, promote, promote_verified,
+    published_copies, register_published, stack, total_bytes,
 };
 use crate::common::assert_same_tree;
 use crate::fault_proxy::{Fault, FaultProxy};
 
 /// Promotes a freshly published model through a proxy injecting `fault`; the copy is whole and
-/// verified, and the fault was met.
-fn survives(subject: &str, fault: Fault) -> std::process::Output {
+/// verified, and the fault was met. Returns promote's stderr.
+fn survives(subject: &str, fault: Fault) -> String {
     let published = register_published(subject);
     let proxy = FaultProxy::start(stack().var("MOTO_URL"), fault);
-    let prod = tempfile::tempdir().unwrap();
-    let output = promote(&published.uri(), prod.path())
-        .env("AWS_ENDPOINT_URL_S3", &proxy.url)
-        .args([
-            "--part-size",
-            "1MiB",
-            "--stall-timeout",
-            "1",
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let report = json_of(&output);
-    assert_eq!(report["verified"], "blake3");
+    let stderr = promote_verified(
+        &published,
+        &[("AWS_ENDPOINT_URL_S3", &proxy.url)],
+        &["--part-size", "1MiB", "--stall-timeout", "1"],
+    );
     assert!(
         proxy.faults.load(Ordering::SeqCst) >= 1,
         "the fault was injected"
     );
-    assert_same_tree(
-        published.model.path(),
-        &published.promoted_copy(prod.path()),
-    );
-    output
+    stderr
 }
 
 /// 503 SlowDown on object GETs: retried with backoff, like any throttling.
@@ -64,13 +50,12 @@ fn a_503_slowdown_is_survived() {
 /// still whole and verified.
 #[test]
 fn a_chunked_object_body_falls_back_to_the_sdk_client() {
-    let output = survives(
+    let stderr = survives(
         "chunked",
         Fault::Chunked {
             path: "/artifacts/model/",
         },
     );
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         stderr.matches("chunked body").count(),
         1,
@@ -90,27 +75,12 @@ fn kept_alive_connections_are_reused_and_a_closed_one_is_replaced() {
             requests_per_connection: 3,
         },
     );
-    let prod = tempfile::tempdir().unwrap();
-    let output = promote(&published.uri(), prod.path())
-        .env("AWS_ENDPOINT_URL_S3", &proxy.url)
-        .args([
-            "--part-size",
-            "1MiB",
-            "--concurrency",
-            "2",
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(json_of(&output)["verified"], "blake3");
-    assert!(!stderr.contains("retry"), "no retry was needed: {stderr}");
-    assert_same_tree(
-        published.model.path(),
-        &published.promoted_copy(prod.path()),
+    let stderr = promote_verified(
+        &published,
+        &[("AWS_ENDPOINT_URL_S3", &proxy.url)],
+        &["--part-size", "1MiB", "--concurrency", "2"],
     );
+    assert!(!stderr.contains("retry"), "no retry was needed: {stderr}");
     let (requests, connections) = (
         proxy.forwarded.load(Ordering::SeqCst),
         proxy.connections.load(Ordering::SeqCst),
@@ -125,7 +95,7 @@ fn kept_alive_connections_are_reused_and_a_closed_one_is_replaced() {
 /// A connection dropped mid-object: llmops retries the part.
 #[test]
 fn a_connection_dropped_mid_object_is_survived() {
-    let output = survives(
+    let stderr = survives(
         "dropped",
         Fault::DropBody {
             path: "extra-shard",
@@ -133,14 +103,13 @@ fn a_connection_dropped_mid_object_is_survived() {
             times: 2,
         },
     );
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("retry 1 of"), "{stderr}");
 }
 
 /// A body that stalls for longer than --stall-timeout: llmops gives up on it and retries.
 #[test]
 fn a_stalled_body_is_survived() {
-    let output = survives(
+    let stderr = survives(
         "stalled",
         Fault::StallBody {
             path: "extra-shard",
@@ -149,7 +118,6 @@ fn a_stalled_body_is_survived() {
             times: 1,
         },
     );
-    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("retry 1 of"), "{stderr}");
 }
 

@@ -3,8 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{json_of, promote, register_published, stack};
-use crate::common::assert_same_tree;
+use super::{promote, promote_verified, register_published, stack};
 use crate::fault_proxy::{Fault, FaultProxy};
 use crate::tls_front::TlsFront;
 
@@ -22,29 +21,16 @@ fn a_promote_over_https_fetches_and_verifies() {
         },
     );
     let front = TlsFront::start(&keep_alive.url);
-    let prod = tempfile::tempdir().unwrap();
-    let output = promote(&published.uri(), prod.path())
-        .env("AWS_ENDPOINT_URL_S3", &front.url)
-        .env("SSL_CERT_FILE", front.certificate())
-        .args([
-            "--part-size",
-            "1MiB",
-            "--concurrency",
-            "2",
-            "--output",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let report = json_of(&output);
-    assert_eq!(report["verified"], "blake3");
-    assert!(!stderr.contains("SDK's HTTP client"), "{stderr}");
-    assert_same_tree(
-        published.model.path(),
-        &published.promoted_copy(prod.path()),
+    let certificate = front.certificate().to_str().unwrap().to_string();
+    let stderr = promote_verified(
+        &published,
+        &[
+            ("AWS_ENDPOINT_URL_S3", &front.url),
+            ("SSL_CERT_FILE", &certificate),
+        ],
+        &["--part-size", "1MiB", "--concurrency", "2"],
     );
+    assert!(!stderr.contains("SDK's HTTP client"), "{stderr}");
     let handshakes = front.handshakes.load(Ordering::SeqCst);
     let requests = keep_alive.forwarded.load(Ordering::SeqCst);
     assert!(

@@ -127,6 +127,27 @@ fn promote(model: &str, prod: &Path) -> assert_cmd::Command {
     command
 }
 
+/// Promotes `published` into a fresh prod root with `env` and `args` added (and `--output json`);
+/// asserts that it succeeded, verified every byte with BLAKE3 and left a copy identical to the
+/// registered folder. Returns what it printed on stderr.
+fn promote_verified(published: &Published, env: &[(&str, &str)], args: &[&str]) -> String {
+    let prod = tempfile::tempdir().unwrap();
+    let output = promote(&published.uri(), prod.path())
+        .envs(env.iter().copied())
+        .args(args)
+        .args(["--output", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(json_of(&output)["verified"], "blake3");
+    crate::common::assert_same_tree(
+        published.model.path(),
+        &published.promoted_copy(prod.path()),
+    );
+    stderr
+}
+
 /// Runs Python with boto3 against the stack's bucket: `b` is the bucket, `s3` a client.
 fn s3(code: &str) {
     stack().s3_python(&format!(

@@ -4,8 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Published, json_of, promote, register_published, stack};
-use crate::common::assert_same_tree;
+use super::{promote_verified, register_published, stack};
 use crate::fault_proxy::{Fault, FaultProxy};
 
 /// A port nothing listens on: a proxy there refuses every connection.
@@ -14,25 +13,6 @@ fn closed_port_url() -> String {
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
     url
-}
-
-/// Promotes `published` with `env` added (1 MiB parts); asserts that it succeeded, verified
-/// every byte with BLAKE3 and left a whole copy. Returns what it printed on stderr.
-fn promote_verified(published: &Published, env: &[(&str, &str)]) -> String {
-    let prod = tempfile::tempdir().unwrap();
-    let output = promote(&published.uri(), prod.path())
-        .envs(env.iter().copied())
-        .args(["--part-size", "1MiB", "--output", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert!(output.status.success(), "{stderr}");
-    assert_eq!(json_of(&output)["verified"], "blake3");
-    assert_same_tree(
-        published.model.path(),
-        &published.promoted_copy(prod.path()),
-    );
-    stderr
 }
 
 /// With a proxy set for everything but 127.0.0.1, object GETs still take promote's own path: the
@@ -57,6 +37,7 @@ fn an_endpoint_no_proxy_excludes_keeps_promotes_own_connections() {
             ("HTTPS_PROXY", &dead_proxy),
             ("NO_PROXY", "localhost,127.0.0.1"),
         ],
+        &["--part-size", "1MiB"],
     );
     assert_eq!(
         stderr.matches("chunked body").count(),
@@ -85,6 +66,7 @@ fn an_endpoint_behind_a_proxy_is_fetched_through_it() {
             ("HTTP_PROXY", &forward.url),
             ("NO_PROXY", "localhost"),
         ],
+        &["--part-size", "1MiB"],
     );
     assert_eq!(
         stderr.matches("a proxy variable").count(),
